@@ -1,0 +1,126 @@
+# forksrv: the injected server (preinit/), the wire protocol (fifo/), the driver (driver/).
+# `make` builds into $(B)/; `make test` runs the bats suite; `make check` runs it again with the
+# driver built with ASan+UBSan (the server itself is never instrumented: it runs inside the target).
+
+PREFIX ?= /usr/local
+CC ?= cc
+CFLAGS ?= -O2 -g
+B ?= build
+SAN ?=
+
+WARN = -Wall -Wextra -Werror
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11
+# The server has no libc under it: no builtins that call libc, no stack protector, no exported names.
+PREINIT_CFLAGS = $(ALL_CFLAGS) -fPIC -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden \
+	-fno-tree-loop-distribute-patterns
+DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN)
+
+PREINIT_OBJ = \
+	$(B)/preinit/centipede.o \
+	$(B)/preinit/env.o \
+	$(B)/preinit/fifo_open.o \
+	$(B)/preinit/native.o \
+	$(B)/preinit/run.o \
+	$(B)/preinit/say.o
+PREINIT_HDR = preinit/server.h preinit/sys.h fifo/protocol.h
+
+CLIENT_OBJ = \
+	$(B)/driver/client.o \
+	$(B)/driver/spawn.o
+CLI_OBJ = \
+	$(B)/driver/inputs.o \
+	$(B)/driver/main.o \
+	$(B)/driver/report.o
+DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h fifo/protocol.h
+
+TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
+
+all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
+
+$(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
+
+$(B)/preinit/start_ctor.o: preinit/start.c $(PREINIT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
+
+$(B)/preinit/start_preinit.o: preinit/start.c $(PREINIT_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(PREINIT_CFLAGS) -DFSRV_PREINIT -c -o $@ $<
+
+# --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
+$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_ctor.o
+	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so -o $@ $^
+
+# One object, so that linking the archive with --whole-archive brings the server and its
+# .preinit_array entry together.
+$(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_preinit.o
+	$(LD) -r -o $(B)/preinit/forksrv_static.o $^
+	$(OBJCOPY) --localize-hidden $(B)/preinit/forksrv_static.o
+	rm -f $@
+	$(AR) rcs $@ $(B)/preinit/forksrv_static.o
+
+$(B)/driver/%.o: driver/%.c $(DRIVER_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -c -o $@ $<
+
+$(B)/libforksrv_client.a: $(CLIENT_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/include/forksrv_client.h: driver/forksrv_client.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(B)/forksrv: $(CLI_OBJ) $(B)/libforksrv_client.a
+	$(CC) $(DRIVER_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
+
+# Small C targets for the tests; *_static ones are linked statically, *_fsrv ones with libforksrv.a.
+$(B)/tests/%: tests/targets/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+targets: $(TARGETS) $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
+	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop
+
+$(B)/tests/static_plain: tests/targets/exit_code.c
+	$(CC) $(ALL_CFLAGS) -static -o $@ $<
+
+$(B)/tests/static_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
+	$(CC) $(ALL_CFLAGS) -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+$(B)/tests/dynamic_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+$(B)/tests/asan_gcc: tests/targets/crash.c
+	gcc $(ALL_CFLAGS) -fsanitize=address,undefined -o $@ $<
+
+$(B)/tests/asan_clang: tests/targets/crash.c
+	clang $(CFLAGS) $(WARN) -fsanitize=address,undefined -o $@ $<
+
+$(B)/tests/client_loop: tests/client/client_loop.c $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
+	@mkdir -p $(@D)
+	$(CC) $(DRIVER_CFLAGS) -I$(B)/include -o $@ $< $(B)/libforksrv_client.a
+
+examples: all
+	$(MAKE) -C examples B=$(abspath $(B))/examples CC="$(CC)" CFLAGS="$(CFLAGS)"
+
+demo: examples
+	scripts/demo.sh $(B)
+
+test: all targets
+	scripts/test-deps.sh
+	FORKSRV_BUILD=$(abspath $(B)) scripts/run-tests.sh
+
+check:
+	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+bench: examples
+	scripts/bench.sh $(B)
+
+clean:
+	rm -rf build
+
+.PHONY: all targets examples demo test check bench clean
+OBJCOPY ?= objcopy

@@ -1,0 +1,46 @@
+/* The forksrv CLI's parts: its options, the input list, and what it reports. main.c ties them to the
+ * client API; none of this is part of the library a fuzzer links. */
+#ifndef FORKSRV_DRIVER_CLI_H
+#define FORKSRV_DRIVER_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forksrv_client.h"
+
+struct cli_opts {
+  char **inputs; /* -i arguments, in the order given */
+  size_t ninputs;
+  unsigned long runs;
+  unsigned timeout_ms;
+  unsigned startup_timeout_ms;
+  int json, quiet, verbose, no_server;
+  const char *crashes;
+  const char *preload;
+  char **target;
+};
+
+struct cli_inputs {
+  char **paths;
+  size_t n, cap;
+};
+
+struct cli_tally {
+  unsigned long execs, exited, nonzero, crashed, timed_out, fork_failed, errors;
+  uint64_t started_us;
+};
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t cli_now_us(void);
+
+int cli_collect(struct cli_inputs *in, const char *arg);
+int cli_read_input(const char *path, char **buf, size_t *len);
+void cli_free_inputs(struct cli_inputs *in);
+
+void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
+                const struct drv_result *r);
+void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
+int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
+void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
+
+#endif

@@ -1,0 +1,398 @@
+/* The client side of forksrv: starts the target with the preload and two FIFOs, waits for the hello,
+ * removes every path it made as soon as both ends are open, and then runs inputs through the server.
+ * With no_server it runs the same inputs by fork+exec instead, with the same files on fds 0-2, so
+ * that the two can be compared input for input. This process signals only its own unreaped children. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../fifo/protocol.h"
+#include "forksrv_client.h"
+#include "spawn.h"
+
+/* How long past its own timeout the server may take to answer before the driver calls it hung, and
+ * how long a server that was told to stop may take to go. */
+#define ANSWER_GRACE_MS 5000
+#define STOP_GRACE_MS 2000
+#define DEFAULT_STARTUP_MS 5000
+
+struct drv {
+  struct drv_config cfg;
+  struct drv_spawn sp;
+  int input_fd;  /* a memfd holding the current input */
+  size_t input_len;
+  int file_mode; /* the input is passed as a path ("@@"), not as stdin */
+  int req, rep;
+  int server_pid, server_pidfd;
+  unsigned start_point;
+  uint32_t seq;
+  char dir[PATH_MAX]; /* the private FIFO directory; "" once removed */
+  char err[1024];
+};
+
+static int fail(struct drv *d, const char *fmt, ...) {
+  int saved = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d->err, sizeof d->err, fmt, ap);
+  va_end(ap);
+  errno = saved;
+  return -1;
+}
+
+static void remove_dir(struct drv *d) {
+  char path[PATH_MAX + 8];
+  if (!d->dir[0]) return;
+  snprintf(path, sizeof path, "%s/req", d->dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/rep", d->dir);
+  unlink(path);
+  rmdir(d->dir);
+  d->dir[0] = '\0';
+}
+
+static int make_fifos(struct drv *d, char *req, char *rep, size_t cap) {
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s/forksrv.XXXXXX", tmp) >= (int)sizeof dir)
+    return fail(d, "mkdtemp %s/forksrv.XXXXXX: %s", tmp, strerror(ENAMETOOLONG));
+  if (!mkdtemp(dir)) return fail(d, "mkdtemp %s: %s", dir, strerror(errno));
+  strcpy(d->dir, dir);
+  snprintf(req, cap, "%s/req", dir);
+  snprintf(rep, cap, "%s/rep", dir);
+  if (mkfifo(req, 0600) < 0) return fail(d, "mkfifo %s: %s", req, strerror(errno));
+  if (mkfifo(rep, 0600) < 0) return fail(d, "mkfifo %s: %s", rep, strerror(errno));
+  /* Our reader first, so the server's non-blocking open for writing finds it; our request end is
+   * opened read-write so that it never blocks and never needs a reader yet. */
+  d->rep = drv_fd_above_stdio(open(rep, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (d->rep < 0) return fail(d, "open %s: %s", rep, strerror(errno));
+  d->req = drv_fd_above_stdio(open(req, O_RDWR | O_CLOEXEC));
+  if (d->req < 0) return fail(d, "open %s: %s", req, strerror(errno));
+  return 0;
+}
+
+static int find_preload(struct drv *d, char *out, size_t cap) {
+  if (d->cfg.preload) {
+    if (!realpath(d->cfg.preload, out)) return fail(d, "preload %s: %s", d->cfg.preload, strerror(errno));
+    return 0;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n < 0) return fail(d, "readlink /proc/self/exe: %s", strerror(errno));
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash) *slash = '\0';
+  static const char *const places[] = {"%s/libforksrv.so", "%s/../lib/libforksrv.so"};
+  for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, places[i], self);
+    if (access(path, R_OK) == 0 && realpath(path, out)) return 0;
+  }
+  (void)cap;
+  return fail(d, "libforksrv.so not found beside %s (use --preload PATH)", self);
+}
+
+/* The last line of the target's stderr worth showing: forksrv's own reason if the server gave one,
+ * else the last non-empty line (the dynamic loader's message, a sanitizer's summary). */
+static void stderr_gist(int fd, char *out, size_t cap) {
+  char buf[8192];
+  out[0] = '\0';
+  off_t size = lseek(fd, 0, SEEK_END);
+  off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)(sizeof buf - 1) : 0;
+  ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+  if (n <= 0) return;
+  buf[n] = '\0';
+  char *best = NULL;
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strncmp(line, "forksrv: ", 9) == 0 && strstr(line, "server not started")) {
+      best = line;
+      break;
+    }
+    if (line[strspn(line, " \t\r")]) best = line;
+  }
+  if (best) snprintf(out, cap, "%s", best);
+}
+
+/* The usual reasons a target runs without ever saying hello: the loader never saw the preload. */
+static const char *no_server_reason(const char *exe) {
+  struct stat st;
+  if (stat(exe, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+    return "no fork server in it: setuid and setgid targets ignore LD_PRELOAD (link it with libforksrv.a)";
+  int fd = open(exe, O_RDONLY | O_CLOEXEC);
+  Elf64_Ehdr eh;
+  int dynamic = 0, elf64 = 0;
+  if (fd >= 0 && pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64) {
+    elf64 = 1;
+    for (unsigned i = 0; i < eh.e_phnum && !dynamic; i++) {
+      Elf64_Phdr ph;
+      if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) != (ssize_t)sizeof ph) break;
+      dynamic = ph.p_type == PT_INTERP;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (elf64 && !dynamic) return "no fork server in it: it is statically linked, so LD_PRELOAD cannot reach it (link it with libforksrv.a)";
+  return NULL;
+}
+
+static void describe_status(int status, char *out, size_t cap) {
+  if (WIFEXITED(status))
+    snprintf(out, cap, "exit code %d", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    snprintf(out, cap, "killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+  else
+    snprintf(out, cap, "wait status 0x%x", status);
+}
+
+static int startup_failed(struct drv *d, const char *what, int status) {
+  char how[64], gist[400];
+  describe_status(status, how, sizeof how);
+  stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+  const char *reason = strstr(gist, "server not started") ? NULL : no_server_reason(d->sp.exe);
+  if (reason) return fail(d, "%s (%s): %s", what, how, reason);
+  if (gist[0]) return fail(d, "%s (%s): %s", what, how, gist);
+  return fail(d, "%s (%s)", what, how);
+}
+
+/* Kills and reaps the server, which is our own child and still unreaped. */
+static int end_server(struct drv *d, int grace_ms) {
+  int status = 0, killed = 0;
+  if (d->server_pid <= 0) return 0;
+  struct pollfd p = {d->server_pidfd, POLLIN, 0};
+  if (grace_ms > 0) {
+    while (poll(&p, 1, grace_ms) < 0 && errno == EINTR) {}
+  }
+  if (grace_ms <= 0 || !(p.revents & POLLIN)) {
+    kill(d->server_pid, SIGKILL);
+    kill(-d->server_pid, SIGKILL);
+    killed = 1;
+  }
+  while (waitpid(d->server_pid, &status, 0) < 0 && errno == EINTR) {}
+  close(d->server_pidfd);
+  d->server_pid = 0;
+  d->server_pidfd = -1;
+  return killed ? -1 : status;
+}
+
+static int await_hello(struct drv *d) {
+  unsigned limit = d->cfg.startup_timeout_ms ? d->cfg.startup_timeout_ms : DEFAULT_STARTUP_MS;
+  struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
+  long left = limit;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    int r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, (int)left);
+    if (r < 0 && errno != EINTR) return fail(d, "poll: %s", strerror(errno));
+    if (r > 0 && p[2].revents) {
+      end_server(d, 0);
+      errno = EINTR;
+      return fail(d, "interrupted before the handshake");
+    }
+    if (r > 0 && (p[0].revents & POLLIN)) break;
+    if (r > 0 && p[1].revents) {
+      int status = 0;
+      while (waitpid(d->server_pid, &status, 0) < 0 && errno == EINTR) {}
+      close(d->server_pidfd);
+      d->server_pid = 0;
+      d->server_pidfd = -1;
+      return startup_failed(d, "target exited before the handshake", status);
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    left = limit - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    if (left <= 0) {
+      end_server(d, 0);
+      char gist[400];
+      stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+      const char *reason = strstr(gist, "server not started") ? gist : no_server_reason(d->sp.exe);
+      if (!reason) reason = gist[0] ? gist : "the target is still starting, or hangs before its constructors run";
+      return fail(d, "no handshake within %u ms (--startup-timeout): %s", limit, reason);
+    }
+  }
+  unsigned char buf[FIFO_HELLO_SIZE];
+  ssize_t n = read(d->rep, buf, sizeof buf);
+  struct fifo_hello h;
+  if (n != (ssize_t)sizeof buf || fifo_decode_hello(buf, &h) < 0) {
+    end_server(d, 0);
+    return fail(d, "handshake: the target sent something that is not a forksrv hello (%zd bytes)", n);
+  }
+  if (h.version != FIFO_PROTOCOL_VERSION) {
+    end_server(d, 0);
+    return fail(d, "protocol version mismatch: the server speaks %u, this driver %u", h.version,
+                FIFO_PROTOCOL_VERSION);
+  }
+  if (h.pid != d->server_pid) {
+    end_server(d, 0);
+    return fail(d, "handshake came from pid %d, not from the target (pid %d): a descendant started the server",
+                h.pid, d->server_pid);
+  }
+  d->start_point = h.start;
+  return 0;
+}
+
+static int start_server(struct drv *d) {
+  char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[PATH_MAX];
+  if (find_preload(d, preload, sizeof preload) < 0) return -1;
+  if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
+  if (drv_spawn_env(&d->sp, req, rep, preload) < 0) return fail(d, "environment: %s", strerror(errno));
+  int err = 0;
+  d->server_pid = drv_spawn(&d->sp, &err);
+  if (d->server_pid < 0) return fail(d, "%s", d->sp.err);
+  d->server_pidfd = (int)syscall(SYS_pidfd_open, d->server_pid, 0);
+  if (d->server_pidfd < 0) {
+    end_server(d, 0);
+    return fail(d, "pidfd_open: %s", strerror(errno));
+  }
+  if (await_hello(d) < 0) return -1;
+  /* Both ends are open: from here on nothing of ours is on disk, whatever kills us. */
+  remove_dir(d);
+  return 0;
+}
+
+static void release(struct drv *d) {
+  if (d->req >= 0) close(d->req);
+  if (d->rep >= 0) close(d->rep);
+  d->req = d->rep = -1;
+  end_server(d, STOP_GRACE_MS);
+  remove_dir(d);
+  drv_spawn_free(&d->sp);
+  if (d->input_fd >= 0) close(d->input_fd);
+  free(d);
+}
+
+struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
+  struct drv *d = calloc(1, sizeof *d);
+  if (!d) {
+    snprintf(err, errlen, "calloc: %s", strerror(errno));
+    return NULL;
+  }
+  d->cfg = *cfg;
+  d->req = d->rep = d->server_pidfd = d->input_fd = -1;
+  d->input_fd = drv_fd_above_stdio(memfd_create("forksrv-input", MFD_CLOEXEC));
+  int ok = d->input_fd >= 0 ? 0 : fail(d, "memfd_create: %s", strerror(errno));
+  if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->input_fd, &d->file_mode) < 0) ok = fail(d, "%s", d->sp.err);
+  if (ok == 0 && !cfg->no_server) ok = start_server(d);
+  if (ok < 0) {
+    snprintf(err, errlen, "%s", d->err);
+    release(d);
+    return NULL;
+  }
+  return d;
+}
+
+static int put_input(struct drv *d, const void *input, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(d->input_fd, (const char *)input + done, len - done, (off_t)done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(d, "write input: %s", strerror(errno));
+    done += (size_t)n;
+  }
+  if (len != d->input_len && ftruncate(d->input_fd, (off_t)len) < 0)
+    return fail(d, "truncate input: %s", strerror(errno));
+  d->input_len = len;
+  /* Every child shares this file offset through fd 0; the last one left it wherever it stopped. */
+  if (!d->file_mode && lseek(d->input_fd, 0, SEEK_SET) < 0) return fail(d, "rewind input: %s", strerror(errno));
+  /* Only this run's stderr should be there afterwards; O_APPEND puts the children's writes at the end. */
+  if (lseek(d->sp.stderr_fd, 0, SEEK_END) > 0 && ftruncate(d->sp.stderr_fd, 0) < 0)
+    return fail(d, "truncate stderr capture: %s", strerror(errno));
+  return 0;
+}
+
+static void fill_result(struct drv_result *res, const struct fifo_result *r) {
+  memset(res, 0, sizeof *res);
+  res->outcome = (enum drv_outcome)r->reason;
+  res->pid = r->pid;
+  res->status = r->status;
+  res->error = -r->error;
+  res->wall_us = r->wall_us;
+  res->utime_us = r->utime_us;
+  res->stime_us = r->stime_us;
+  res->maxrss_kb = r->maxrss_kb;
+  if (r->reason != FIFO_FORK_FAILED) {
+    res->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 0;
+    res->signal = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
+  }
+}
+
+static int server_gone(struct drv *d) {
+  char how[64];
+  int status = end_server(d, 1000);
+  if (status < 0) return fail(d, "server stopped answering; killed it");
+  describe_status(status, how, sizeof how);
+  return fail(d, "server died (%s)", how);
+}
+
+static int run_server(struct drv *d, struct drv_result *res) {
+  unsigned char buf[FIFO_RESULT_SIZE];
+  struct fifo_request rq = {.seq = ++d->seq, .timeout_ms = d->cfg.timeout_ms};
+  fifo_encode_request(buf, &rq);
+  ssize_t n;
+  while ((n = write(d->req, buf, FIFO_REQUEST_SIZE)) < 0 && errno == EINTR) {}
+  if (n != FIFO_REQUEST_SIZE) return fail(d, "write request: %s", strerror(errno));
+
+  struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
+  int wait_ms = d->cfg.timeout_ms ? (int)d->cfg.timeout_ms + ANSWER_GRACE_MS : -1;
+  int r;
+  while ((r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms)) < 0 && errno == EINTR) {}
+  if (r > 0 && p[2].revents) {
+    errno = EINTR;
+    return fail(d, "interrupted");
+  }
+  if (r == 0) {
+    end_server(d, 0);
+    return fail(d, "server gave no result within %d ms; killed it", wait_ms);
+  }
+  if (!(p[0].revents & POLLIN)) return server_gone(d);
+  n = read(d->rep, buf, sizeof buf);
+  if (n == 0) return server_gone(d);
+  struct fifo_result out;
+  if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || out.seq != rq.seq) {
+    end_server(d, 0);
+    return fail(d, "malformed result from the server (%zd bytes); killed it", n);
+  }
+  fill_result(res, &out);
+  return 0;
+}
+
+int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {
+  if (put_input(d, input, len) < 0) return -1;
+  if (d->cfg.no_server) {
+    if (drv_spawn_run(&d->sp, d->cfg.timeout_ms, d->cfg.cancel_fd, res) < 0) return fail(d, "%s", d->sp.err);
+    return 0;
+  }
+  if (d->server_pid <= 0) return fail(d, "no server");
+  return run_server(d, res);
+}
+
+int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_fd; }
+int drv_server_pid(const struct drv *d) { return d->server_pid > 0 ? d->server_pid : 0; }
+unsigned drv_start_point(const struct drv *d) { return d->start_point; }
+const char *drv_error(const struct drv *d) { return d->err; }
+
+int drv_stop(struct drv *d) {
+  if (d->req >= 0) close(d->req);
+  if (d->rep >= 0) close(d->rep);
+  d->req = d->rep = -1;
+  /* With its request FIFO closed the server kills any running child, reaps everything and exits. */
+  int status = end_server(d, STOP_GRACE_MS);
+  release(d);
+  return status < 0 ? -1 : 0;
+}

@@ -1,0 +1,56 @@
+/* forksrv's C client API: start a target under the fork server, run inputs one at a time, stop.
+ * A fuzzer links libforksrv_client.a and uses these four calls; the forksrv CLI is a thin main over
+ * them. The result of a run mirrors the server's reply. Calls return 0 or -1 with a message in
+ * drv_error(); nothing here prints. The library never signals a process it has not itself reaped. */
+#ifndef FORKSRV_CLIENT_H
+#define FORKSRV_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct drv_config {
+  char *const *argv;           /* target and arguments; "@@" within an argument becomes the input's path */
+  const char *preload;         /* libforksrv.so; NULL: found beside the running program */
+  unsigned timeout_ms;         /* per execution, enforced by the server; 0: none */
+  unsigned startup_timeout_ms; /* for the handshake; 0: 5000 */
+  int no_server;               /* plain fork+exec per execution: the baseline, same results */
+  int cancel_fd;               /* when readable, a waiting call gives up (e.g. a signalfd); -1: none */
+};
+
+enum drv_outcome {
+  DRV_EXITED = 1,      /* exit_code holds the code */
+  DRV_SIGNALLED = 2,   /* killed by a signal of its own doing (a crash) */
+  DRV_TIMED_OUT = 3,   /* killed at the deadline */
+  DRV_FORK_FAILED = 4, /* no child ran; error holds the errno */
+};
+
+struct drv_result {
+  enum drv_outcome outcome;
+  int pid;
+  int status; /* raw wait status */
+  int exit_code;
+  int signal;
+  int error;
+  uint64_t wall_us;
+  uint64_t utime_us;
+  uint64_t stime_us;
+  uint64_t maxrss_kb;
+};
+
+struct drv;
+
+/* Returns NULL on failure, with one line naming the cause in err. */
+struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen);
+/* Runs one input. -1: the run could not happen (server died, cancelled: errno EINTR); see drv_error. */
+int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res);
+/* The target's stderr from the last run: a file descriptor to read from offset 0 with pread. */
+int drv_stderr_fd(const struct drv *d);
+/* The server's pid (0 with no_server), and where in start-up it took over (fifo/protocol.h). */
+int drv_server_pid(const struct drv *d);
+unsigned drv_start_point(const struct drv *d);
+const char *drv_error(const struct drv *d);
+/* Ends the server and its children, removes everything it made, frees d. Returns -1 if the server
+ * had to be killed. */
+int drv_stop(struct drv *d);
+
+#endif

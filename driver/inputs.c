@@ -1,0 +1,108 @@
+/* The inputs named by -i: a file is one input; a directory is every regular file below it, in sorted
+ * order. Symlinks to files count; symlinked directories are not followed, so a link loop ends nothing
+ * and repeats nothing. Inputs are read whole, one at a time, when their turn comes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static struct cli_inputs *walking;
+static size_t walk_first;
+
+static int add(struct cli_inputs *in, const char *path) {
+  if (in->n == in->cap) {
+    size_t cap = in->cap ? in->cap * 2 : 256;
+    char **p = realloc(in->paths, cap * sizeof *p);
+    if (!p) return -1;
+    in->paths = p;
+    in->cap = cap;
+  }
+  if (!(in->paths[in->n] = strdup(path))) return -1;
+  in->n++;
+  return 0;
+}
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)ftw;
+  struct stat target;
+  if (type == FTW_F && S_ISREG(st->st_mode)) return add(walking, path);
+  if (type == FTW_SL && stat(path, &target) == 0 && S_ISREG(target.st_mode)) return add(walking, path);
+  if (type == FTW_DNR) cli_error("read directory %s: %s", path, strerror(EACCES));
+  return 0;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int cli_collect(struct cli_inputs *in, const char *arg) {
+  struct stat st;
+  if (stat(arg, &st) < 0) {
+    cli_error("input %s: %s", arg, strerror(errno));
+    return -1;
+  }
+  if (S_ISREG(st.st_mode)) return add(in, arg);
+  if (!S_ISDIR(st.st_mode)) {
+    cli_error("input %s: not a regular file or directory", arg);
+    return -1;
+  }
+  walking = in;
+  walk_first = in->n;
+  if (nftw(arg, visit, 32, FTW_PHYS) != 0) {
+    cli_error("input %s: %s", arg, strerror(errno));
+    return -1;
+  }
+  qsort(in->paths + walk_first, in->n - walk_first, sizeof *in->paths, by_name);
+  return 0;
+}
+
+/* Returns 0, or an errno; the buffer is reused from one input to the next. */
+int cli_read_input(const char *path, char **buf, size_t *len) {
+  /* O_NONBLOCK: a path that became a FIFO since it was listed must not hang the run. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno;
+  struct stat st;
+  int err = fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+  if (err) {
+    close(fd);
+    return err;
+  }
+  size_t cap = (size_t)st.st_size + 1, got = 0;
+  char *p = realloc(*buf, cap);
+  if (!p) {
+    close(fd);
+    return ENOMEM;
+  }
+  *buf = p;
+  for (;;) {
+    if (got == cap) {
+      cap *= 2;
+      if (!(p = realloc(*buf, cap))) {
+        close(fd);
+        return ENOMEM;
+      }
+      *buf = p;
+    }
+    ssize_t n = read(fd, *buf + got, cap - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  *len = got;
+  return 0;
+}
+
+void cli_free_inputs(struct cli_inputs *in) {
+  for (size_t i = 0; i < in->n; i++) free(in->paths[i]);
+  free(in->paths);
+}

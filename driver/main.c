@@ -1,0 +1,235 @@
+/* The forksrv CLI: a thin main over the client API. It reads like its job: parse the options, take
+ * SIGINT and SIGTERM synchronously (blocked, then read from a signalfd inside the waits), list the
+ * inputs, start the target, run every input, stop, report. Exit status: 0 clean, 1 a crash or a
+ * timeout, 2 a usage, start-up or input error, 128+N when stopped by signal N. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../fifo/protocol.h"
+#include "cli.h"
+
+#ifndef FORKSRV_VERSION
+#define FORKSRV_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+    "usage: forksrv [OPTIONS] -- TARGET [ARGS...]\n"
+    "Runs TARGET once per input, each execution a fresh fork() of a target that was started once.\n"
+    "\n"
+    "  -i, --input PATH          file or directory (repeatable); each file is one execution, in sorted\n"
+    "                            order. '@@' in ARGS becomes the path of a file holding the input, else\n"
+    "                            the input is the target's stdin\n"
+    "  -n, --runs N              execute each input N times (no -i: N executions with empty input)\n"
+    "  -t, --timeout MS          per-execution timeout, enforced by the server (default 1000; 0: none)\n"
+    "      --startup-timeout MS  time allowed for the target to start and hand shake (default 5000)\n"
+    "      --json                one JSON object per execution on stdout\n"
+    "      --crashes DIR         copy inputs that crash or time out into DIR, with the target's stderr\n"
+    "      --no-server           plain fork+exec per execution: the baseline, same output\n"
+    "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
+    "  -q, --quiet               no per-input lines and no summary\n"
+    "  -v, --verbose             a line for every execution\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             version and protocol version\n"
+    "\n"
+    "exit status: 0 no crash and no timeout; 1 at least one crash (killed by a signal) or timeout;\n"
+    "2 usage, start-up or input error; 130/143 stopped by SIGINT/SIGTERM.\n";
+
+static __attribute__((noreturn)) void usage_error(const char *fmt, const char *arg) {
+  fputs("forksrv: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputs("\nTry 'forksrv --help'.\n", stderr);
+  exit(2);
+}
+
+static unsigned long number(const char *arg, const char *option, unsigned long max) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 10);
+  if (errno || end == arg || *end || arg[0] == '-' || v > max) {
+    char what[64];
+    snprintf(what, sizeof what, "%s wants a number, not '%%s'", option);
+    usage_error(what, arg);
+  }
+  return v;
+}
+
+static void parse_args(int argc, char **argv, struct cli_opts *o) {
+  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP };
+  static const struct option longs[] = {
+      {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
+      {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
+      {"json", no_argument, 0, OPT_JSON},     {"crashes", required_argument, 0, OPT_CRASHES},
+      {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
+      {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
+      {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
+      {0, 0, 0, 0},
+  };
+  memset(o, 0, sizeof *o);
+  o->runs = 1;
+  o->timeout_ms = 1000;
+  o->startup_timeout_ms = 5000;
+  if (!(o->inputs = calloc((size_t)argc, sizeof *o->inputs))) usage_error("calloc: %s", strerror(errno));
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "+:i:n:t:qvhV", longs, NULL)) != -1) {
+    switch (c) {
+    case 'i': o->inputs[o->ninputs++] = optarg; break;
+    case 'n': o->runs = number(optarg, "--runs", 1ul << 40); break;
+    case 't': o->timeout_ms = (unsigned)number(optarg, "--timeout", 1u << 30); break;
+    case OPT_STARTUP: o->startup_timeout_ms = (unsigned)number(optarg, "--startup-timeout", 1u << 30); break;
+    case OPT_JSON: o->json = 1; break;
+    case OPT_CRASHES: o->crashes = optarg; break;
+    case OPT_NO_SERVER: o->no_server = 1; break;
+    case OPT_PRELOAD: o->preload = optarg; break;
+    case 'q': o->quiet = 1; break;
+    case 'v': o->verbose = 1; break;
+    case 'h': fputs(usage, stdout); exit(0);
+    case 'V': printf("forksrv %s (protocol %u)\n", FORKSRV_VERSION, FIFO_PROTOCOL_VERSION); exit(0);
+    case ':': usage_error("option %s needs an argument", argv[optind - 1]);
+    default: usage_error("unknown option %s", argv[optind - 1]);
+    }
+  }
+  if (o->runs == 0) usage_error("--runs must be at least 1%s", "");
+  if (optind >= argc) usage_error("no target given: forksrv [OPTIONS] -- TARGET [ARGS...]%s", "");
+  o->target = argv + optind;
+}
+
+/* SIGINT and SIGTERM become readable events on the returned fd; a run in progress gives up when one
+ * arrives, and main stops everything in order. */
+static int take_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, old);
+  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int signal_taken(int sigfd) {
+  struct signalfd_siginfo si;
+  return read(sigfd, &si, sizeof si) == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
+}
+
+static void collect_inputs(const struct cli_opts *o, struct cli_inputs *in) {
+  for (size_t i = 0; i < o->ninputs; i++)
+    if (cli_collect(in, o->inputs[i]) < 0) exit(2);
+  if (o->ninputs && in->n == 0) {
+    cli_error("no input files in %s%s", o->inputs[0], o->ninputs > 1 ? " and the rest" : "");
+    exit(2);
+  }
+}
+
+/* Descendants that escaped the target's process group were reparented to us, the subreaper: each is
+ * our unreaped child, so killing it by pid is safe. */
+static void reap_orphans(void) {
+  for (;;) {
+    pid_t pid = waitpid(-1, NULL, WNOHANG | __WALL);
+    if (pid > 0) continue;
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) return;
+    FILE *f = fopen("/proc/thread-self/children", "re");
+    int killed = 0, child;
+    while (f && fscanf(f, "%d", &child) == 1)
+      if (child > 0 && kill(child, SIGKILL) == 0) killed++;
+    if (f) fclose(f);
+    if (!killed) return;
+    while (waitpid(-1, NULL, __WALL) < 0 && errno == EINTR) {}
+  }
+}
+
+/* Runs every input; returns the signal that stopped it, 0 when all ran, -1 after an error. */
+static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct drv *d, struct cli_tally *t,
+                   int sigfd) {
+  char *buf = NULL;
+  size_t len = 0;
+  int stopped = 0;
+  size_t n = in->n ? in->n : 1;
+  for (size_t i = 0; i < n && !stopped; i++) {
+    const char *name = in->n ? in->paths[i] : NULL;
+    len = 0;
+    if (name) {
+      int err = cli_read_input(name, &buf, &len);
+      if (err) {
+        cli_report_error(o, t, name, strerror(err));
+        continue;
+      }
+    }
+    for (unsigned long run = 1; run <= o->runs; run++) {
+      struct drv_result r;
+      if (drv_run(d, buf, len, &r) < 0) {
+        stopped = errno == EINTR ? signal_taken(sigfd) : 0;
+        if (!stopped) {
+          cli_error("%s", drv_error(d));
+          stopped = -1;
+        }
+        break;
+      }
+      cli_report(o, t, name, run, &r);
+      if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
+          cli_save_crash(o, name, buf, len, drv_stderr_fd(d)) < 0)
+        t->errors++;
+    }
+  }
+  free(buf);
+  return stopped;
+}
+
+int main(int argc, char **argv) {
+  struct cli_opts o;
+  struct cli_inputs in = {0};
+  struct cli_tally t = {0};
+  sigset_t old_mask;
+
+  parse_args(argc, argv, &o);
+  int sigfd = take_signals(&old_mask);
+  if (sigfd < 0) {
+    cli_error("signalfd: %s", strerror(errno));
+    return 2;
+  }
+  collect_inputs(&o, &in);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  struct drv_config cfg = {
+      .argv = o.target,
+      .preload = o.preload,
+      .timeout_ms = o.timeout_ms,
+      .startup_timeout_ms = o.startup_timeout_ms,
+      .no_server = o.no_server,
+      .cancel_fd = sigfd,
+  };
+  char err[1024];
+  t.started_us = cli_now_us();
+  struct drv *d = drv_start(&cfg, err, sizeof err);
+  int stopped;
+  if (!d) {
+    stopped = errno == EINTR ? signal_taken(sigfd) : 0;
+    if (!stopped) {
+      cli_error("%s", err);
+      reap_orphans();
+      return 2;
+    }
+  } else {
+    if (o.verbose && !o.no_server)
+      cli_error("fork server pid %d started at %s", drv_server_pid(d),
+                drv_start_point(d) == FIFO_START_PREINIT ? "preinit" : "constructor");
+    stopped = run_all(&o, &in, d, &t, sigfd);
+    if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
+  }
+  reap_orphans();
+  fflush(stdout);
+  cli_summary(&o, &t);
+  cli_free_inputs(&in);
+  free(o.inputs);
+  if (stopped > 0) return 128 + stopped;
+  if (stopped < 0 || t.errors || t.fork_failed) return 2;
+  return t.crashed || t.timed_out ? 1 : 0;
+}

@@ -1,0 +1,291 @@
+/* Process creation for the driver. Exec failures come back as the child's errno through an O_CLOEXEC
+ * pipe (EOF means the exec happened), as ChromiumOS spawn_util does. The --no-server run is here too:
+ * there the driver is the reaper, so it is the one that may signal the child, before reaping it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../fifo/protocol.h"
+#include "spawn.h"
+
+extern char **environ;
+
+static int fail(struct drv_spawn *sp, const char *fmt, ...) {
+  int saved = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(sp->err, sizeof sp->err, fmt, ap);
+  va_end(ap);
+  errno = saved;
+  return -1;
+}
+
+/* A driver started with fd 0, 1 or 2 closed would otherwise hand out those numbers and then dup2 a
+ * file onto itself in the child. */
+int drv_fd_above_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return high;
+}
+
+static char *resolve(const char *name) {
+  if (strchr(name, '/')) return strdup(name);
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    char *cand;
+    if (asprintf(&cand, "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/", name) < 0) return NULL;
+    struct stat st;
+    if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) return cand;
+    free(cand);
+    if (!*end) break;
+    p = end;
+  }
+  errno = ENOENT;
+  return NULL;
+}
+
+static char *replace_all(const char *arg, const char *token, const char *with) {
+  size_t n = 0, tlen = strlen(token), wlen = strlen(with);
+  for (const char *s = strstr(arg, token); s; s = strstr(s + tlen, token)) n++;
+  char *out = malloc(strlen(arg) + n * wlen + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *s = arg;;) {
+    const char *hit = strstr(s, token);
+    size_t keep = hit ? (size_t)(hit - s) : strlen(s);
+    memcpy(o, s, keep);
+    o += keep;
+    if (!hit) break;
+    memcpy(o, with, wlen);
+    o += wlen;
+    s = hit + tlen;
+  }
+  *o = '\0';
+  return out;
+}
+
+static int is_ours(const char *entry) {
+  static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
+                                      FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    size_t n = strlen(names[i]);
+    if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
+  }
+  return 0;
+}
+
+static void free_env(char **envp) {
+  if (!envp) return;
+  for (char **e = envp; *e; e++) free(*e);
+  free(envp);
+}
+
+/* The caller's environment without forksrv's variables, with `extra` entries added and any entry of
+ * the same name replaced. ASAN_OPTIONS gets two defaults, in both modes alike, which the user's own
+ * options (they come later, so they win) can override: no link-order check, since the preload comes
+ * before a gcc-built target's libasan, which ASan would otherwise refuse; and abort_on_error, so that
+ * a sanitizer's finding is a crash (SIGABRT), as AFL++ also arranges, not an exit code 1. */
+static char **build_env(char *const *extra, size_t nextra) {
+  size_t n = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **out = calloc(n + nextra + 2, sizeof *out);
+  if (!out) return NULL;
+  size_t k = 0;
+  const char *asan = getenv("ASAN_OPTIONS");
+  for (char **e = environ; *e; e++) {
+    if (is_ours(*e) || strncmp(*e, "ASAN_OPTIONS=", 13) == 0) continue;
+    int replaced = 0;
+    for (size_t i = 0; i < nextra && !replaced; i++) {
+      size_t len = strcspn(extra[i], "=");
+      replaced = strncmp(*e, extra[i], len + 1) == 0;
+    }
+    if (!replaced && !(out[k++] = strdup(*e))) goto oom;
+  }
+  for (size_t i = 0; i < nextra; i++)
+    if (!(out[k++] = strdup(extra[i]))) goto oom;
+  if (asprintf(&out[k], "ASAN_OPTIONS=verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "",
+               asan ? asan : "") < 0)
+    goto oom;
+  return out;
+oom:
+  free_env(out);
+  return NULL;
+}
+
+int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int *file_mode) {
+  memset(sp, 0, sizeof *sp);
+  sp->stdin_fd = sp->null_fd = sp->stderr_fd = -1;
+  if (!argv || !argv[0]) return fail(sp, "no target given");
+  sp->exe = resolve(argv[0]);
+  struct stat st;
+  if (!sp->exe) return fail(sp, "cannot execute %s: %s", argv[0], strerror(errno));
+  if (stat(sp->exe, &st) < 0) return fail(sp, "cannot execute %s: %s", argv[0], strerror(errno));
+  if (S_ISDIR(st.st_mode)) return fail(sp, "cannot execute %s: %s", argv[0], strerror(EISDIR));
+
+  /* The input as a path: the driver's own fd through /proc, so that nothing exists on disk. */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), input_fd);
+  size_t n = 0;
+  *file_mode = 0;
+  while (argv[n]) *file_mode |= strstr(argv[n++], "@@") != NULL;
+  if (!(sp->argv = calloc(n + 1, sizeof *sp->argv))) return fail(sp, "calloc: %s", strerror(errno));
+  for (size_t i = 0; i < n; i++)
+    if (!(sp->argv[i] = replace_all(argv[i], "@@", path))) return fail(sp, "malloc: %s", strerror(errno));
+
+  sp->null_fd = drv_fd_above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (sp->null_fd < 0) return fail(sp, "open /dev/null: %s", strerror(errno));
+  sp->stdin_fd = *file_mode ? sp->null_fd : input_fd;
+  sp->stderr_fd = drv_fd_above_stdio(memfd_create("forksrv-stderr", MFD_CLOEXEC));
+  if (sp->stderr_fd < 0 || fcntl(sp->stderr_fd, F_SETFL, O_APPEND) < 0)
+    return fail(sp, "stderr capture: %s", strerror(errno));
+  if (!(sp->envp = build_env(NULL, 0))) return fail(sp, "environment: %s", strerror(errno));
+  return 0;
+}
+
+int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload) {
+  const char *old = getenv("LD_PRELOAD");
+  char *extra[4] = {NULL};
+  int ok = asprintf(&extra[0], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
+           asprintf(&extra[1], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[2], FIFO_ENV_DEBUG "=1") >= 0 &&
+           asprintf(&extra[3], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0;
+  char **envp = ok ? build_env(extra, 4) : NULL;
+  for (int i = 0; i < 4; i++) free(extra[i]);
+  if (!envp) return -1;
+  free_env(sp->envp);
+  sp->envp = envp;
+  return 0;
+}
+
+static __attribute__((noreturn)) void become_target(struct drv_spawn *sp, pid_t parent, int errw) {
+  /* Its own process group: a timeout kills what it started, and the terminal's signals reach only the
+   * driver, which then stops everything in order. */
+  setpgid(0, 0);
+  int err = 0;
+  if (dup2(sp->stdin_fd, 0) < 0 || dup2(sp->null_fd, 1) < 0 || dup2(sp->stderr_fd, 2) < 0) err = errno;
+  /* Until a server takes over, nothing must outlive a driver that was killed. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (!err) {
+    execve(sp->exe, sp->argv, sp->envp);
+    err = errno;
+  }
+  while (write(errw, &err, sizeof err) < 0 && errno == EINTR) {}
+  _exit(127);
+}
+
+int drv_spawn(struct drv_spawn *sp, int *exec_errno) {
+  int ep[2];
+  *exec_errno = 0;
+  if (pipe2(ep, O_CLOEXEC) < 0) return fail(sp, "pipe2: %s", strerror(errno));
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) become_target(sp, parent, ep[1]);
+  int saved = errno;
+  close(ep[1]);
+  if (pid < 0) {
+    close(ep[0]);
+    errno = saved;
+    return fail(sp, "fork: %s", strerror(errno));
+  }
+  int err = 0;
+  ssize_t n;
+  while ((n = read(ep[0], &err, sizeof err)) < 0 && errno == EINTR) {}
+  close(ep[0]);
+  if (n == 0) return pid;
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  *exec_errno = n == (ssize_t)sizeof err ? err : EIO;
+  return fail(sp, "cannot execute %s: %s", sp->argv[0], strerror(*exec_errno));
+}
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+
+int drv_spawn_run(struct drv_spawn *sp, unsigned timeout_ms, int cancel_fd, struct drv_result *res) {
+  memset(res, 0, sizeof *res);
+  uint64_t started = now_us();
+  int exec_errno;
+  pid_t pid = drv_spawn(sp, &exec_errno);
+  if (pid < 0) {
+    if (exec_errno) return -1;
+    res->outcome = DRV_FORK_FAILED;
+    res->error = errno;
+    return 0;
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    int saved = errno;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    errno = saved;
+    return fail(sp, "pidfd_open: %s", strerror(errno));
+  }
+  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+  int r;
+  while ((r = poll(p, cancel_fd >= 0 ? 2 : 1, timeout_ms ? (int)timeout_ms : -1)) < 0 && errno == EINTR) {}
+  int cancelled = r > 0 && p[1].revents;
+  int timed_out = r == 0;
+  if (cancelled || timed_out) kill(pid, SIGKILL);
+  /* The child is still unreaped, so its group id cannot have been recycled. */
+  kill(-pid, SIGKILL);
+  int status = 0;
+  struct rusage ru;
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
+  close(pidfd);
+  if (cancelled) {
+    errno = EINTR;
+    return fail(sp, "interrupted");
+  }
+  res->pid = pid;
+  res->status = status;
+  res->wall_us = now_us() - started;
+  res->utime_us = tv_us(ru.ru_utime);
+  res->stime_us = tv_us(ru.ru_stime);
+  res->maxrss_kb = (uint64_t)ru.ru_maxrss;
+  if (WIFEXITED(status)) {
+    res->outcome = DRV_EXITED;
+    res->exit_code = WEXITSTATUS(status);
+  } else {
+    res->signal = WTERMSIG(status);
+    res->outcome = timed_out && res->signal == SIGKILL ? DRV_TIMED_OUT : DRV_SIGNALLED;
+  }
+  return 0;
+}
+
+void drv_spawn_free(struct drv_spawn *sp) {
+  free(sp->exe);
+  if (sp->argv)
+    for (char **a = sp->argv; *a; a++) free(*a);
+  free(sp->argv);
+  free_env(sp->envp);
+  if (sp->null_fd >= 0) close(sp->null_fd);
+  if (sp->stderr_fd >= 0) close(sp->stderr_fd);
+  memset(sp, 0, sizeof *sp);
+  sp->stdin_fd = sp->null_fd = sp->stderr_fd = -1;
+}

@@ -1,0 +1,161 @@
+/* The forksrv wire protocol: every message between driver and server, and the only place that knows
+ * their byte layouts. Messages are fixed-size, little-endian, and far below PIPE_BUF, so each one is
+ * written and read whole by a single call. Encoders and decoders are static inline and need no libc:
+ * the injected server includes this header too. Decoders check everything a peer could get wrong. */
+#ifndef FORKSRV_FIFO_PROTOCOL_H
+#define FORKSRV_FIFO_PROTOCOL_H
+
+#include <stdint.h>
+
+#define FIFO_PROTOCOL_VERSION 1u
+
+/* Environment variables the driver sets and the server reads (and removes for its descendants). */
+#define FIFO_ENV_REQUEST "FORKSRV_FIFO_IN"   /* driver -> server */
+#define FIFO_ENV_REPLY "FORKSRV_FIFO_OUT"    /* server -> driver */
+#define FIFO_ENV_DEBUG "FORKSRV_DEBUG"       /* "1": say on stderr why the server did not start */
+#define FIFO_ENV_CENTIPEDE_IN "CENTIPEDE_FORK_SERVER_FIFO0"
+#define FIFO_ENV_CENTIPEDE_OUT "CENTIPEDE_FORK_SERVER_FIFO1"
+#define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
+
+#define FIFO_MAGIC_HELLO 0x56525346u   /* "FSRV" */
+#define FIFO_MAGIC_REQUEST 0x51525346u /* "FSRQ" */
+#define FIFO_MAGIC_RESULT 0x53525346u  /* "FSRS" */
+
+/* Where in the target's start-up the server took over; the driver reports it. */
+enum fifo_start { FIFO_START_CONSTRUCTOR = 1, FIFO_START_PREINIT = 2 };
+
+/* Feature flags in the hello: what this server does for every execution. */
+#define FIFO_FEAT_TIMEOUT 0x1u /* enforces the request's timeout itself */
+#define FIFO_FEAT_RUSAGE 0x2u  /* results carry wait4's rusage */
+#define FIFO_FEAT_SWEEP 0x4u   /* kills and reaps every leftover descendant after each execution */
+
+enum fifo_reason {
+  FIFO_EXITED = 1,      /* status holds the exit code */
+  FIFO_SIGNALLED = 2,   /* killed by a signal of its own doing */
+  FIFO_TIMED_OUT = 3,   /* killed by the server at the deadline; status is the SIGKILL */
+  FIFO_FORK_FAILED = 4, /* no child: error holds -errno of the fork */
+};
+
+struct fifo_hello {
+  uint32_t version;
+  uint32_t features;
+  int32_t pid;
+  uint32_t start;
+};
+
+struct fifo_request {
+  uint32_t seq;
+  uint32_t timeout_ms; /* 0: no timeout */
+};
+
+struct fifo_result {
+  uint32_t seq;
+  int32_t pid;
+  int32_t status; /* raw wait status */
+  uint32_t reason;
+  int32_t error;
+  uint64_t wall_us;
+  uint64_t utime_us;
+  uint64_t stime_us;
+  uint64_t maxrss_kb;
+};
+
+#define FIFO_HELLO_SIZE 16
+#define FIFO_REQUEST_SIZE 16
+#define FIFO_RESULT_SIZE 56
+
+static inline void fifo_put32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16);
+  p[3] = (unsigned char)(v >> 24);
+}
+
+static inline uint32_t fifo_get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void fifo_put64(unsigned char *p, uint64_t v) {
+  fifo_put32(p, (uint32_t)v);
+  fifo_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t fifo_get64(const unsigned char *p) {
+  return (uint64_t)fifo_get32(p) | (uint64_t)fifo_get32(p + 4) << 32;
+}
+
+/* hello: magic, version, features, pid, start */
+static inline void fifo_encode_hello(unsigned char b[FIFO_HELLO_SIZE], const struct fifo_hello *h) {
+  fifo_put32(b, FIFO_MAGIC_HELLO);
+  fifo_put32(b + 4, h->version << 16 | (h->features & 0xffffu));
+  fifo_put32(b + 8, (uint32_t)h->pid);
+  fifo_put32(b + 12, h->start);
+}
+
+/* Returns 0, or -1 when the bytes are not a forksrv hello at all. A version other than ours still
+ * decodes, so that the driver can name both versions. */
+static inline int fifo_decode_hello(const unsigned char b[FIFO_HELLO_SIZE], struct fifo_hello *h) {
+  if (fifo_get32(b) != FIFO_MAGIC_HELLO) return -1;
+  h->version = fifo_get32(b + 4) >> 16;
+  h->features = fifo_get32(b + 4) & 0xffffu;
+  h->pid = (int32_t)fifo_get32(b + 8);
+  h->start = fifo_get32(b + 12);
+  if (h->pid <= 0) return -1;
+  return 0;
+}
+
+/* request: magic, seq, timeout_ms, reserved (zero) */
+static inline void fifo_encode_request(unsigned char b[FIFO_REQUEST_SIZE], const struct fifo_request *r) {
+  fifo_put32(b, FIFO_MAGIC_REQUEST);
+  fifo_put32(b + 4, r->seq);
+  fifo_put32(b + 8, r->timeout_ms);
+  fifo_put32(b + 12, 0);
+}
+
+static inline int fifo_decode_request(const unsigned char b[FIFO_REQUEST_SIZE], struct fifo_request *r) {
+  if (fifo_get32(b) != FIFO_MAGIC_REQUEST || fifo_get32(b + 12) != 0) return -1;
+  r->seq = fifo_get32(b + 4);
+  r->timeout_ms = fifo_get32(b + 8);
+  return 0;
+}
+
+/* result: magic, seq, pid, status, reason, error, wall_us, utime_us, stime_us, maxrss_kb */
+static inline void fifo_encode_result(unsigned char b[FIFO_RESULT_SIZE], const struct fifo_result *r) {
+  fifo_put32(b, FIFO_MAGIC_RESULT);
+  fifo_put32(b + 4, r->seq);
+  fifo_put32(b + 8, (uint32_t)r->pid);
+  fifo_put32(b + 12, (uint32_t)r->status);
+  fifo_put32(b + 16, r->reason);
+  fifo_put32(b + 20, (uint32_t)r->error);
+  fifo_put64(b + 24, r->wall_us);
+  fifo_put64(b + 32, r->utime_us);
+  fifo_put64(b + 40, r->stime_us);
+  fifo_put64(b + 48, r->maxrss_kb);
+}
+
+/* Returns 0, or -1 for bytes that no server of this version could have sent. */
+static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], struct fifo_result *r) {
+  if (fifo_get32(b) != FIFO_MAGIC_RESULT) return -1;
+  r->seq = fifo_get32(b + 4);
+  r->pid = (int32_t)fifo_get32(b + 8);
+  r->status = (int32_t)fifo_get32(b + 12);
+  r->reason = fifo_get32(b + 16);
+  r->error = (int32_t)fifo_get32(b + 20);
+  r->wall_us = fifo_get64(b + 24);
+  r->utime_us = fifo_get64(b + 32);
+  r->stime_us = fifo_get64(b + 40);
+  r->maxrss_kb = fifo_get64(b + 48);
+  switch (r->reason) {
+  case FIFO_EXITED:
+    return r->pid > 0 && (r->status & 0x7f) == 0 ? 0 : -1;
+  case FIFO_SIGNALLED:
+  case FIFO_TIMED_OUT:
+    return r->pid > 0 && (r->status & 0x7f) != 0 && (r->status & 0x7f) != 0x7f ? 0 : -1;
+  case FIFO_FORK_FAILED:
+    return r->pid == 0 && r->error < 0 ? 0 : -1;
+  default:
+    return -1;
+  }
+}
+
+#endif

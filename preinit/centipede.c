@@ -1,0 +1,29 @@
+/* Centipede's runner protocol, unchanged, so Centipede users can preload forksrv instead of linking
+ * its runner: one trigger byte in, the child's 4-byte int wait status out, no hello and no timeout
+ * (Centipede enforces its own). Newer Centipede expects the trigger byte echoed right after the fork;
+ * FORKSRV_CENTIPEDE_ACK=1 chooses that framing, since nothing on the wire says which one a peer speaks. */
+#include "server.h"
+
+void fsrv_centipede_loop(struct fsrv *s, int ack) {
+  for (;;) {
+    char trigger;
+    if (fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);
+    int pidfd = -1;
+    uint64_t started = fsrv_now_us();
+    long pid = fsrv_fork(s, &pidfd);
+    if (pid == 0) {
+      /* As Centipede's own runner does: each execution's output starts afresh. */
+      for (int fd = 1; fd <= 2; fd++) {
+        sys3(__NR_lseek, fd, 0, 0);
+        sys2(__NR_ftruncate, fd, 0);
+      }
+      return;
+    }
+    /* Centipede's runner also gives up when fork fails: its controller sees the FIFO close. */
+    if (pid < 0) fsrv_peer_gone(s, 0);
+    if (ack && fsrv_write_full(s->rep, &trigger, 1) != 1) fsrv_peer_gone(s, (int)pid);
+    struct fsrv_exec ex;
+    fsrv_await(s, (int)pid, pidfd, 0, started, &ex);
+    if (fsrv_write_full(s->rep, &ex.status, sizeof ex.status) != sizeof ex.status) fsrv_peer_gone(s, 0);
+  }
+}

@@ -1,0 +1,151 @@
+/* The server's view of its environment, read without libc: /proc/self/environ through a streaming
+ * parser (no fixed ARG_MAX buffer, so a 1 MiB environment works), AT_SECURE from /proc/self/auxv, and
+ * the removal of forksrv's variables for the target's descendants, so that a shell it runs is a shell. */
+#include "server.h"
+
+void fsrv_env_init(struct fsrv_env_parser *p, struct fsrv_env_var *vars, unsigned nvars) {
+  p->vars = vars;
+  p->nvars = nvars;
+  p->pos = 0;
+  p->candidates = nvars >= 32 ? 0xffffffffu : (1u << nvars) - 1;
+  p->copying = -1;
+  p->vlen = 0;
+  for (unsigned i = 0; i < nvars; i++) {
+    vars[i].found = 0;
+    vars[i].too_long = 0;
+    vars[i].value[0] = '\0';
+  }
+}
+
+static void end_entry(struct fsrv_env_parser *p) {
+  if (p->copying >= 0) {
+    struct fsrv_env_var *v = &p->vars[p->copying];
+    v->value[p->vlen] = '\0';
+    v->found = 1;
+  }
+  p->pos = 0;
+  p->candidates = p->nvars >= 32 ? 0xffffffffu : (1u << p->nvars) - 1;
+  p->copying = -1;
+  p->vlen = 0;
+}
+
+static void name_byte(struct fsrv_env_parser *p, char c) {
+  uint32_t still = 0;
+  for (unsigned i = 0; i < p->nvars; i++) {
+    if (!(p->candidates & (1u << i))) continue;
+    const char *name = p->vars[i].name;
+    unsigned k = 0;
+    while (k < p->pos && name[k]) k++;
+    if (k < p->pos) continue;
+    if (name[k] == c) {
+      still |= 1u << i;
+    } else if (name[k] == '\0' && c == '=') {
+      /* Like getenv, the first definition wins; later ones are skipped. */
+      p->copying = p->vars[i].found ? -2 : (int)i;
+      p->candidates = 0;
+      return;
+    }
+  }
+  p->candidates = still;
+  p->pos++;
+  if (!still) p->copying = -2;
+}
+
+void fsrv_env_feed(struct fsrv_env_parser *p, const char *buf, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = buf[i];
+    if (c == '\0') {
+      end_entry(p);
+    } else if (p->copying >= 0) {
+      struct fsrv_env_var *v = &p->vars[p->copying];
+      if (p->vlen + 1 < sizeof v->value) {
+        v->value[p->vlen++] = c;
+      } else {
+        v->too_long = 1;
+      }
+    } else if (p->copying == -1) {
+      name_byte(p, c);
+    }
+  }
+}
+
+void fsrv_env_finish(struct fsrv_env_parser *p) {
+  if (p->pos || p->copying != -1) end_entry(p);
+}
+
+static long read_file_into(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx) {
+  /* One page per read: /proc files are generated a page at a time anyway. */
+  char buf[4096];
+  long fd = sys_open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  long r;
+  for (;;) {
+    r = sys_read((int)fd, buf, sizeof buf);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+    consume(ctx, buf, (size_t)r);
+  }
+  sys_close((int)fd);
+  return r;
+}
+
+static void feed_env(void *ctx, const char *buf, size_t n) { fsrv_env_feed(ctx, buf, n); }
+
+long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars) {
+  struct fsrv_env_parser p;
+  fsrv_env_init(&p, vars, nvars);
+  long r = read_file_into("/proc/self/environ", feed_env, &p);
+  fsrv_env_finish(&p);
+  return r;
+}
+
+struct auxv_scan {
+  unsigned long pair[2];
+  unsigned have; /* bytes of pair filled */
+  long secure;
+};
+
+static void feed_auxv(void *ctx, const char *buf, size_t n) {
+  struct auxv_scan *a = ctx;
+  for (size_t i = 0; i < n; i++) {
+    ((char *)a->pair)[a->have++] = buf[i];
+    if (a->have < sizeof a->pair) continue;
+    a->have = 0;
+    if (a->pair[0] == SYS_AT_SECURE) a->secure = a->pair[1] != 0;
+  }
+}
+
+/* 1 when the kernel says the process runs with elevated privileges (setuid, setgid, capabilities);
+ * then the environment is the caller's, not ours to trust. An unreadable auxv counts as secure. */
+long fsrv_at_secure(void) {
+  struct auxv_scan a = {.have = 0, .secure = -1};
+  long r = read_file_into("/proc/self/auxv", feed_auxv, &a);
+  if (r < 0 || a.secure < 0) return 1;
+  return a.secure;
+}
+
+static int names_var(const char *entry, const char *name) {
+  while (*name && *entry == *name) entry++, name++;
+  return *name == '\0' && *entry == '=';
+}
+
+/* Removes forksrv's variables from the environment array, so that a program the target execs does not
+ * see them, and spoils their names in the strings themselves, so that another copy of the server
+ * (the static library and the preload both in one target) reading /proc/self/environ does not either. */
+long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars) {
+  if (!envp) return 0;
+  long removed = 0;
+  char **out = envp;
+  for (char **e = envp; *e; e++) {
+    int ours = 0;
+    for (unsigned i = 0; i < nvars && !ours; i++) ours = names_var(*e, vars[i].name);
+    if (ours) {
+      (*e)[0] = '_';
+      removed++;
+    } else {
+      *out++ = *e;
+    }
+  }
+  *out = 0;
+  return removed;
+}

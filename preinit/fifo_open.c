@@ -1,0 +1,72 @@
+/* Opening the FIFOs the environment names, trusting nothing the server did not check itself: the path
+ * is first opened O_PATH (no side effect, whatever it is), checked to be a FIFO owned by our effective
+ * uid, and only then opened for real through /proc/self/fd, so the checked inode is the one used. */
+#include "server.h"
+
+/* A reader that has not opened its end yet (Centipede opens FIFO1 only after FIFO0) is waited for, but
+ * not forever: a target whose peer never comes must still run. */
+#define OPEN_PATIENCE_MS 10000
+#define HIGH_FD 1000
+
+static long fd_path(int fd, char out[32]) {
+  static const char prefix[] = "/proc/self/fd/";
+  size_t n = 0;
+  for (; prefix[n]; n++) out[n] = prefix[n];
+  char digits[12];
+  int k = 0;
+  do digits[k++] = (char)('0' + fd % 10), fd /= 10;
+  while (fd);
+  while (k) out[n++] = digits[--k];
+  out[n] = '\0';
+  return 0;
+}
+
+static long open_checked(const char *path, int flags, const char **why) {
+  long probe = sys_open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (probe < 0) {
+    *why = "open";
+    return probe;
+  }
+  struct statx st;
+  long r = sys_fstat((int)probe, &st);
+  if (r < 0) {
+    *why = "fstat";
+  } else if ((st.stx_mode & S_IFMT) != S_IFIFO) {
+    *why = "is not a FIFO:";
+    r = -EINVAL;
+  } else if (st.stx_uid != (uint32_t)sys_geteuid()) {
+    *why = "is not owned by our effective uid:";
+    r = -EPERM;
+  } else {
+    char again[32];
+    fd_path((int)probe, again);
+    struct timespec nap = {0, 1000000};
+    for (int waited = 0;; waited++) {
+      r = sys_open(again, flags | O_NONBLOCK | O_CLOEXEC);
+      if (r != -ENXIO || waited >= OPEN_PATIENCE_MS) break;
+      sys_nanosleep(&nap);
+    }
+    if (r < 0) *why = r == -ENXIO ? "open (no reader came)" : "open";
+  }
+  sys_close((int)probe);
+  return r;
+}
+
+long fsrv_open_fifo(const char *path, int flags, const char **why) {
+  long fd = open_checked(path, flags, why);
+  if (fd < 0) return fd;
+  /* High numbers keep the server's fds out of the way of anything the target does with low ones. */
+  long high = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, HIGH_FD);
+  if (high >= 0) {
+    sys_close((int)fd);
+    fd = high;
+  }
+  long fl = sys_fcntl((int)fd, F_GETFL, 0);
+  long r = fl < 0 ? fl : sys_fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
+  if (r < 0) {
+    *why = "fcntl";
+    sys_close((int)fd);
+    return r;
+  }
+  return fd;
+}

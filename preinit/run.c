@@ -1,0 +1,175 @@
+/* One execution, from fork to reaping, shared by every protocol the server speaks. The rule it keeps:
+ * only the process that reaps a child signals it, and only before reaping it, so a pid it signals can
+ * never have been recycled. Timeouts are enforced here (a pidfd and the request FIFO in one ppoll),
+ * and after each execution every leftover descendant is killed and reaped. */
+#include "server.h"
+
+long fsrv_read_full(int fd, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    long r = sys_read(fd, (char *)buf + got, n - got);
+    if (r == -EINTR) continue;
+    if (r < 0) return r;
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  return (long)got;
+}
+
+long fsrv_write_full(int fd, const void *buf, size_t n) {
+  size_t put = 0;
+  while (put < n) {
+    long r = sys_write(fd, (const char *)buf + put, n - put);
+    if (r == -EINTR) continue;
+    if (r < 0) return r;
+    put += (size_t)r;
+  }
+  return (long)put;
+}
+
+long fsrv_setup(struct fsrv *s, int req, int rep) {
+  s->req = req;
+  s->rep = rep;
+  s->pid = (int)sys_getpid();
+  /* The slot glibc registered with set_tid_address is its thread descriptor's tid: the child's copy
+   * must hold the child's tid, or raise() and abort() would aim at the server's thread. */
+  int *slot = 0;
+  long r = sys_prctl(SYS_PR_GET_TID_ADDRESS, (long)&slot, 0);
+  if (r < 0) return r;
+  if (!slot || *slot != (int)sys_gettid()) return -ENOSYS;
+  s->tid_slot = slot;
+  s->robust_head = 0;
+  s->robust_len = 0;
+  sys_get_robust_list(&s->robust_head, &s->robust_len);
+  /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. */
+  uint64_t pipe_bit = 1ull << (SYS_SIGPIPE - 1);
+  r = sys_sigprocmask(SYS_SIG_BLOCK, &pipe_bit, &s->old_mask);
+  if (r < 0) return r;
+  s->restore_mask = !(s->old_mask & pipe_bit);
+  r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
+  if (r < 0) return r;
+  /* The driver armed this for start-up; from now on the request FIFO tells the server its peer died,
+   * and the server cleans up before it goes. */
+  return sys_prctl(SYS_PR_SET_PDEATHSIG, 0, 0);
+}
+
+static void become_target(struct fsrv *s) {
+  sys_close(s->req);
+  sys_close(s->rep);
+  if (s->robust_head) sys_set_robust_list(s->robust_head, s->robust_len);
+  if (s->restore_mask) sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
+  sys_prctl(SYS_PR_SET_PDEATHSIG, SYS_SIGKILL, 0);
+  /* The server may have died between fork and prctl: then nobody would ever reap us. */
+  if (sys_getppid() != s->pid) sys_exit_group(1);
+  /* Its own group, so that a timeout kills what it started, and the terminal's signals reach the
+   * driver only. */
+  sys_setpgid(0, 0);
+}
+
+/* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno. */
+long fsrv_fork(struct fsrv *s, int *pidfd) {
+  long pid = sys_fork_pidfd(pidfd, s->tid_slot);
+  if (pid == 0) become_target(s);
+  return pid;
+}
+
+/* Kills every live child of the server (they are all unreaped, so their pids are still theirs). Returns
+ * how many it signalled. */
+static long kill_children(void) {
+  char buf[4096];
+  long fd = sys_open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  long killed = 0, pid = 0;
+  int in_number = 0;
+  for (;;) {
+    long r = sys_read((int)fd, buf, sizeof buf);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+    for (long i = 0; i < r; i++) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        in_number = 1;
+      } else if (in_number) {
+        if (pid > 0 && sys_kill((int)pid, SYS_SIGKILL) == 0) killed++;
+        pid = 0;
+        in_number = 0;
+      }
+    }
+  }
+  if (in_number && pid > 0 && sys_kill((int)pid, SYS_SIGKILL) == 0) killed++;
+  sys_close((int)fd);
+  return killed;
+}
+
+/* After the target child is reaped, its descendants that outlived it are the server's children (it is
+ * their subreaper). One wait4 tells whether any exist; only then is there more to do. */
+static void sweep(void) {
+  int st;
+  for (;;) {
+    long r = sys_wait4(-1, &st, WNOHANG | __WALL, 0);
+    if (r > 0 || r == -EINTR) continue;
+    if (r != 0) return; /* ECHILD: nothing left */
+    if (kill_children() == 0) return;
+    do r = sys_wait4(-1, &st, __WALL, 0);
+    while (r == -EINTR);
+  }
+}
+
+static void kill_child(int pid) {
+  /* pid > 0 always here: a computed -1 or 0 would signal far more than the child. */
+  sys_kill(pid, SYS_SIGKILL);
+  sys_kill(-pid, SYS_SIGKILL);
+}
+
+static void reap(int pid, int *status, struct rusage *ru) {
+  long r;
+  do r = sys_wait4(pid, status, __WALL, ru);
+  while (r == -EINTR);
+}
+
+void fsrv_peer_gone(struct fsrv *s, int pid) {
+  if (pid > 0) {
+    int st;
+    struct rusage ru;
+    kill_child(pid);
+    reap(pid, &st, &ru);
+  }
+  sweep();
+  sys_close(s->req);
+  sys_close(s->rep);
+  sys_exit_group(0);
+}
+
+uint64_t fsrv_now_us(void) {
+  struct timespec ts;
+  sys_clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
+                struct fsrv_exec *ex) {
+  struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+  /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
+   * the driver sent ahead. */
+  struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}};
+  ex->pid = pid;
+  ex->timed_out = 0;
+  for (;;) {
+    /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
+    long r = sys_ppoll(fds, 2, timeout_ms ? &left : 0);
+    if (r == -EINTR) continue;
+    if (r > 0 && fds[1].revents) {
+      sys_close(pidfd);
+      fsrv_peer_gone(s, pid);
+    }
+    if (r > 0) break;
+    /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). */
+    kill_child(pid);
+    ex->timed_out = r == 0;
+    break;
+  }
+  reap(pid, &ex->status, &ex->ru);
+  ex->wall_us = fsrv_now_us() - started_us;
+  sys_close(pidfd);
+  sweep();
+}

@@ -1,0 +1,59 @@
+/* The server's only words: one line on stderr saying why it did not start, written only when
+ * FORKSRV_DEBUG=1 asks for it (the driver does, and passes the line on). Without libc there is no
+ * strerror, so the errnos a start-up can meet are named here. */
+#include "server.h"
+
+static const struct {
+  int err;
+  const char *text;
+} errnos[] = {
+    {EPERM, "Operation not permitted"},   {ENOENT, "No such file or directory"},
+    {EINTR, "Interrupted system call"},   {ENXIO, "No such device or address"},
+    {EBADF, "Bad file descriptor"},       {EAGAIN, "Resource temporarily unavailable"},
+    {ENOMEM, "Cannot allocate memory"},   {EACCES, "Permission denied"},
+    {ENOTDIR, "Not a directory"},         {EISDIR, "Is a directory"},
+    {EINVAL, "Invalid argument"},         {EMFILE, "Too many open files"},
+    {ETIMEDOUT, "Connection timed out"},  {ENAMETOOLONG, "File name too long"},
+    {ELOOP, "Too many levels of symbolic links"}, {ENOSYS, "Function not implemented"},
+    {EPIPE, "Broken pipe"},               {ETXTBSY, "Text file busy"},
+};
+
+static size_t append(char *buf, size_t at, size_t cap, const char *s) {
+  while (*s && at + 1 < cap) buf[at++] = *s++;
+  return at;
+}
+
+static size_t append_num(char *buf, size_t at, size_t cap, unsigned long n) {
+  char digits[24];
+  int k = 0;
+  do digits[k++] = (char)('0' + n % 10), n /= 10;
+  while (n);
+  while (k && at + 1 < cap) buf[at++] = digits[--k];
+  return at;
+}
+
+/* "forksrv: server not started: <what> <object>: <why>" */
+void fsrv_say(int enabled, const char *what, const char *object, long err) {
+  if (!enabled) return;
+  char line[512];
+  size_t n = append(line, 0, sizeof line, "forksrv: server not started: ");
+  n = append(line, n, sizeof line, what);
+  if (object) {
+    n = append(line, n, sizeof line, " ");
+    n = append(line, n, sizeof line, object);
+  }
+  if (err < 0) {
+    const char *text = 0;
+    for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
+      if (errnos[i].err == -err) text = errnos[i].text;
+    n = append(line, n, sizeof line, ": ");
+    if (text) {
+      n = append(line, n, sizeof line, text);
+    } else {
+      n = append(line, n, sizeof line, "errno ");
+      n = append_num(line, n, sizeof line, (unsigned long)-err);
+    }
+  }
+  line[n++] = '\n';
+  sys_write(2, line, n);
+}

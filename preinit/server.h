@@ -1,0 +1,79 @@
+/* Internal interface of the injected server. Everything here is hidden: libforksrv.so exports no
+ * symbol, and libforksrv.a adds no name that could clash with the target's. Functions return -errno
+ * or a non-negative value; nothing here prints, except fsrv_say when the user asked for it. */
+#ifndef FORKSRV_PREINIT_SERVER_H
+#define FORKSRV_PREINIT_SERVER_H
+
+#include "sys.h"
+
+#define FSRV_HIDDEN __attribute__((visibility("hidden")))
+
+/* Longest FIFO path the server accepts: the kernel's PATH_MAX, terminator included. */
+#define FSRV_PATH_MAX 4096
+
+/* --- environment (env.c) --- */
+struct fsrv_env_var {
+  const char *name;
+  char value[FSRV_PATH_MAX];
+  int found;
+  int too_long;
+};
+
+/* A streaming parser for /proc/self/environ: fed chunks of any size, it keeps no more than the
+ * values of the few variables it looks for, so an environment of any size works. */
+struct fsrv_env_parser {
+  struct fsrv_env_var *vars;
+  unsigned nvars;     /* at most 32 */
+  unsigned pos;       /* bytes of the current entry's name seen so far */
+  uint32_t candidates; /* variables whose name still matches the current entry */
+  int copying;        /* index of the variable whose value is being copied, -1 none, -2 skip */
+  unsigned vlen;
+};
+
+FSRV_HIDDEN void fsrv_env_init(struct fsrv_env_parser *p, struct fsrv_env_var *vars, unsigned nvars);
+FSRV_HIDDEN void fsrv_env_feed(struct fsrv_env_parser *p, const char *buf, size_t n);
+FSRV_HIDDEN void fsrv_env_finish(struct fsrv_env_parser *p);
+FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
+FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
+FSRV_HIDDEN long fsrv_at_secure(void);
+
+/* --- debug line (say.c) --- */
+FSRV_HIDDEN void fsrv_say(int enabled, const char *what, const char *object, long err);
+
+/* --- FIFOs (fifo_open.c) --- */
+FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, const char **why);
+
+/* --- one execution (run.c) --- */
+struct fsrv {
+  int req;          /* requests in */
+  int rep;          /* results out */
+  int pid;          /* the server's own pid */
+  int *tid_slot;    /* libc's copy of the thread id, refreshed by the kernel in each child */
+  void *robust_head;
+  size_t robust_len;
+  int restore_mask; /* whether the child must restore old_mask */
+  uint64_t old_mask;
+};
+
+struct fsrv_exec {
+  int pid;
+  int status; /* raw wait status */
+  int timed_out;
+  uint64_t wall_us;
+  struct rusage ru;
+};
+
+FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep);
+FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
+FSRV_HIDDEN uint64_t fsrv_now_us(void);
+FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
+                            struct fsrv_exec *ex);
+FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
+FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
+FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
+
+/* --- protocol loops: each returns only in a freshly forked child --- */
+FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, unsigned start);
+FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack);
+
+#endif

@@ -1,0 +1,111 @@
+/* Raw Linux system calls for the injected server. The server runs inside an arbitrary target, maybe
+ * before libc is ready, so it uses no libc at all: each wrapper returns the kernel's value, -errno on
+ * failure, and never touches errno. Types come from the kernel's own headers. */
+#ifndef FORKSRV_PREINIT_SYS_H
+#define FORKSRV_PREINIT_SYS_H
+
+#include <asm/unistd.h>
+#include <linux/errno.h>
+#include <linux/fcntl.h>
+#include <linux/poll.h>
+#include <linux/resource.h>
+#include <linux/sched.h>
+#include <linux/signal.h>
+#include <linux/stat.h>
+#include <linux/time.h>
+#include <linux/wait.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__)
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#elif defined(__aarch64__)
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+}
+#else
+#error "forksrv's server supports x86_64 and aarch64"
+#endif
+
+#define sys0(n) sys6(n, 0, 0, 0, 0, 0, 0)
+#define sys1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b) sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+#define SYS_AT_FDCWD (-100)
+#define SYS_PR_SET_PDEATHSIG 1
+#define SYS_PR_SET_CHILD_SUBREAPER 36
+#define SYS_PR_GET_TID_ADDRESS 40
+#define SYS_SIG_BLOCK 0
+#define SYS_SIG_SETMASK 2
+#define SYS_SIGKILL 9
+#define SYS_SIGPIPE 13
+#define SYS_SIGCHLD 17
+#define SYS_AT_SECURE 23
+
+static inline long sys_read(int fd, void *buf, size_t n) { return sys3(__NR_read, fd, buf, n); }
+static inline long sys_write(int fd, const void *buf, size_t n) { return sys3(__NR_write, fd, buf, n); }
+static inline long sys_open(const char *path, int flags) { return sys4(__NR_openat, SYS_AT_FDCWD, path, flags, 0); }
+static inline long sys_close(int fd) { return sys1(__NR_close, fd); }
+static inline long sys_fcntl(int fd, int cmd, long arg) { return sys3(__NR_fcntl, fd, cmd, arg); }
+static inline long sys_getpid(void) { return sys0(__NR_getpid); }
+static inline long sys_getppid(void) { return sys0(__NR_getppid); }
+static inline long sys_gettid(void) { return sys0(__NR_gettid); }
+static inline long sys_geteuid(void) { return sys0(__NR_geteuid); }
+static inline long sys_kill(int pid, int sig) { return sys2(__NR_kill, pid, sig); }
+static inline long sys_setpgid(int pid, int pgid) { return sys2(__NR_setpgid, pid, pgid); }
+static inline long sys_prctl(int op, long a, long b) { return sys5(__NR_prctl, op, a, b, 0, 0); }
+static inline long sys_wait4(int pid, int *status, int options, struct rusage *ru) {
+  return sys4(__NR_wait4, pid, status, options, ru);
+}
+static inline long sys_ppoll(struct pollfd *fds, unsigned n, struct timespec *timeout) {
+  return sys5(__NR_ppoll, fds, n, timeout, 0, 8);
+}
+static inline long sys_clock_gettime(int clock, struct timespec *ts) { return sys2(__NR_clock_gettime, clock, ts); }
+static inline long sys_nanosleep(const struct timespec *ts) { return sys2(__NR_nanosleep, ts, 0); }
+static inline long sys_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
+  return sys4(__NR_rt_sigprocmask, how, set, old, 8);
+}
+static inline long sys_get_robust_list(void **head, size_t *len) { return sys3(__NR_get_robust_list, 0, head, len); }
+static inline long sys_set_robust_list(void *head, size_t len) { return sys2(__NR_set_robust_list, head, len); }
+static inline __attribute__((noreturn)) void sys_exit_group(int code) {
+  for (;;) sys1(__NR_exit_group, code);
+}
+
+/* fstat through statx: one layout on every architecture. */
+static inline long sys_fstat(int fd, struct statx *st) {
+  return sys5(__NR_statx, fd, "", 0x1000 /* AT_EMPTY_PATH */, STATX_TYPE | STATX_UID, st);
+}
+
+/* fork as glibc's own _Fork does it, so that libc in the child stays coherent: the kernel writes the
+ * child's tid into the thread descriptor (ctid), and the parent also gets a pidfd for the child. */
+static inline long sys_fork_pidfd(int *pidfd, int *ctid) {
+  unsigned long flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PIDFD | SYS_SIGCHLD;
+#if defined(__x86_64__)
+  return sys5(__NR_clone, flags, 0, pidfd, ctid, 0);
+#else
+  return sys5(__NR_clone, flags, 0, pidfd, 0, ctid);
+#endif
+}
+
+#endif

@@ -1,0 +1,14 @@
+/* Exits with the number its input holds (0 for an empty input), after saying so on stdout and stderr. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "input.h"
+
+int main(int argc, char **argv) {
+  char buf[256];
+  read_input(argc, argv, buf, sizeof buf);
+  int code = atoi(buf);
+  printf("input '%s'\n", buf);
+  fprintf(stderr, "exit %d\n", code);
+  return code;
+}

@@ -1,0 +1,11 @@
+/* Stops itself with SIGSTOP on input "stop": only the timeout can end it. */
+#include <signal.h>
+
+#include "input.h"
+
+int main(int argc, char **argv) {
+  char buf[64];
+  read_input(argc, argv, buf, sizeof buf);
+  if (!strcmp(buf, "stop")) raise(SIGSTOP);
+  return 0;
+}
