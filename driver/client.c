@@ -1,5 +1,7 @@
-/* The client side of forksrv: starts the target with the preload and two FIFOs, waits for the hello,
- * removes every path it made as soon as both ends are open, and then runs inputs through the server.
+/* The client side of forksrv: makes two FIFOs in a private directory, opens its ends and removes
+ * them from disk at once (the server opens them through /proc/<driver pid>/fd, so even a SIGKILL of
+ * the driver leaves nothing behind), starts the target with the preload, waits for the hello, and
+ * then runs inputs through the server.
  * With no_server it runs the same inputs by fork+exec instead, with the same files on fds 0-2, so
  * that the two can be compared input for input. This process signals only its own unreaped children. */
 #define _GNU_SOURCE
@@ -85,6 +87,9 @@ static int make_fifos(struct drv *d, char *req, char *rep, size_t cap) {
   if (d->rep < 0) return fail(d, "open %s: %s", rep, strerror(errno));
   d->req = drv_fd_above_stdio(open(req, O_RDWR | O_CLOEXEC));
   if (d->req < 0) return fail(d, "open %s: %s", req, strerror(errno));
+  remove_dir(d);
+  snprintf(req, cap, "/proc/%d/fd/%d", (int)getpid(), d->req);
+  snprintf(rep, cap, "/proc/%d/fd/%d", (int)getpid(), d->rep);
   return 0;
 }
 
@@ -260,10 +265,7 @@ static int start_server(struct drv *d) {
     end_server(d, 0);
     return fail(d, "pidfd_open: %s", strerror(errno));
   }
-  if (await_hello(d) < 0) return -1;
-  /* Both ends are open: from here on nothing of ours is on disk, whatever kills us. */
-  remove_dir(d);
-  return 0;
+  return await_hello(d);
 }
 
 static void release(struct drv *d) {

@@ -1,6 +1,8 @@
 /* Opening the FIFOs the environment names, trusting nothing the server did not check itself: the path
  * is first opened O_PATH (no side effect, whatever it is), checked to be a FIFO owned by our effective
- * uid, and only then opened for real through /proc/self/fd, so the checked inode is the one used. */
+ * uid, and only then opened for real through /proc/self/fd, so the checked inode is the one used.
+ * Symlinks are followed: forksrv's driver names its FIFOs as /proc/<pid>/fd links, and what counts is
+ * the inode they lead to. */
 #include "server.h"
 
 /* A reader that has not opened its end yet (Centipede opens FIFO1 only after FIFO0) is waited for, but
@@ -22,7 +24,7 @@ static long fd_path(int fd, char out[32]) {
 }
 
 static long open_checked(const char *path, int flags, const char **why) {
-  long probe = sys_open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  long probe = sys_open(path, O_PATH | O_CLOEXEC);
   if (probe < 0) {
     *why = "open";
     return probe;

@@ -1,0 +1,76 @@
+# Shared by every .bats file: where the build is, a private TMPDIR per test, inputs, and the two
+# checks most tests end with: the server's outcomes equal plain fork+exec's, and nothing is left over.
+bats_require_minimum_version 1.5.0
+
+B="${FORKSRV_BUILD:?run the suite through make test or scripts/run-tests.sh}"
+FORKSRV="$B/forksrv"
+T="$B/tests"
+
+setup() {
+  export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+  mkdir -p "$TMPDIR" "$BATS_TEST_TMPDIR/in"
+  export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+  unset LD_PRELOAD ASAN_OPTIONS FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG
+}
+
+teardown() {
+  # A failed test must not leave its processes to the next one.
+  pkill -KILL -f "^$T/" 2>/dev/null || true
+}
+
+# input NAME CONTENT: a file holding CONTENT (no newline), path printed.
+input() {
+  printf '%s' "$2" >"$BATS_TEST_TMPDIR/in/$1"
+  echo "$BATS_TEST_TMPDIR/in/$1"
+}
+
+# The fields of a --json line that must be equal between the two modes (pid and times cannot be).
+outcomes() {
+  sed -E 's/"pid":[0-9]+,//; s/,"wall_us":[0-9]+,"maxrss_kb":[0-9]+//'
+}
+
+# same_as_plain [FORKSRV OPTIONS] -- TARGET ARGS: runs the same inputs with the server and with
+# --no-server, asserts equal outcomes line by line and equal exit statuses, and leaves the server's
+# JSON lines in $output and its exit status in $status.
+same_as_plain() {
+  run --separate-stderr "$FORKSRV" --no-server --json "$@"
+  local plain_status=$status plain_out
+  plain_out=$(outcomes <<<"$output")
+  run --separate-stderr "$FORKSRV" --json "$@"
+  local server_out
+  server_out=$(outcomes <<<"$output")
+  if [ "$server_out" != "$plain_out" ] || [ "$status" -ne "$plain_status" ]; then
+    echo "server (status $status):"; echo "$server_out"
+    echo "plain fork+exec (status $plain_status):"; echo "$plain_out"
+    return 1
+  fi
+}
+
+# The processes still alive that run one of the test targets.
+target_processes() {
+  pgrep -f "^$T/" || true
+}
+
+# Nothing of forksrv's is left: no FIFO directory in TMPDIR, no target process, no zombie child.
+assert_no_leftovers() {
+  local dirs procs tries
+  for tries in 1 2 3 4 5 6 7 8 9 10; do
+    procs=$(target_processes)
+    [ -z "$procs" ] && break
+    sleep 0.1
+  done
+  dirs=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'forksrv.*')
+  if [ -n "$dirs" ] || [ -n "$procs" ]; then
+    echo "left behind: dirs [$dirs] processes [$procs]"
+    [ -z "$procs" ] || ps -o pid,ppid,stat,args -p "$(echo $procs | tr ' ' ,)"
+    return 1
+  fi
+}
+
+# pids_alive FILE: prints the pids listed in FILE that still exist.
+pids_alive() {
+  local p
+  for p in $(cat "$1"); do
+    if kill -0 "$p" 2>/dev/null; then echo "$p"; fi
+  done
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# Nothing is left behind, on any exit path: no FIFO or directory, no zombie, no orphaned target,
+# child or grandchild.
+load helpers
+
+@test "after a normal run no FIFO directory and no process of the target remain" {
+  run -0 --separate-stderr "$FORKSRV" -n 20 -- "$T/exit_code"
+  assert_no_leftovers
+}
+
+@test "no FIFO and no directory of forksrv exist on disk while a run goes on" {
+  "$FORKSRV" -t 0 -i "$(input a 'sleep 2000')" -- "$T/hang" 3>&- &
+  local driver=$!
+  sleep 0.5
+  [ -z "$(find "$TMPDIR" -mindepth 1)" ]
+  kill -0 "$driver"
+  wait "$driver"
+  assert_no_leftovers
+}
+
+@test "a grandchild left in the target's process group is killed after the execution" {
+  export PIDFILE="$BATS_TEST_TMPDIR/pids"
+  same_as_plain -i "$(input a group)" -- "$T/grandchild"
+  [ "$(wc -l <"$PIDFILE")" -eq 2 ]
+  [ -z "$(pids_alive "$PIDFILE")" ]
+}
+
+@test "a daemon that left with setsid and a double fork is killed after the execution" {
+  export PIDFILE="$BATS_TEST_TMPDIR/pids"
+  run -0 --separate-stderr "$FORKSRV" --json -i "$(input a daemon)" -i "$(input b none)" -- "$T/grandchild"
+  [ "$(wc -l <"$PIDFILE")" -eq 1 ]
+  [ -z "$(pids_alive "$PIDFILE")" ]
+  assert_no_leftovers
+}
+
+@test "the daemon is killed by the server before the next execution starts" {
+  export PIDFILE="$BATS_TEST_TMPDIR/pids"
+  # The second input sleeps long enough to look around while the driver is still running.
+  "$FORKSRV" -t 0 -i "$(input a daemon)" -i "$(input b 'sleep 1500')" -- /bin/sh -c \
+    'read what; case $what in daemon) echo daemon | '"$T"'/grandchild ;; *) sleep 1.5 ;; esac' 3>&- &
+  local driver=$!
+  sleep 0.8
+  [ "$(wc -l <"$PIDFILE")" -eq 1 ]
+  [ -z "$(pids_alive "$PIDFILE")" ]
+  wait "$driver"
+}
+
+@test "SIGINT stops the driver cleanly: summary printed, exit 130, nothing left" {
+  "$FORKSRV" -t 0 -n 1000 -i "$(input a 'sleep 100')" -- "$T/hang" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  local driver=$!
+  sleep 0.5
+  kill -INT "$driver"
+  local rc=0
+  wait "$driver" || rc=$?
+  [ "$rc" -eq 130 ]
+  grep -q '^forksrv: [0-9]* executions in ' "$BATS_TEST_TMPDIR/err"
+  assert_no_leftovers
+}
+
+@test "SIGTERM during a hung execution stops the driver with exit 143 and kills the child" {
+  "$FORKSRV" -t 0 -i "$(input a hang)" -- "$T/hang" 2>/dev/null 3>&- &
+  local driver=$!
+  sleep 0.5
+  [ -n "$(target_processes)" ]
+  kill -TERM "$driver"
+  local rc=0
+  wait "$driver" || rc=$?
+  [ "$rc" -eq 143 ]
+  assert_no_leftovers
+}
+
+@test "SIGKILL of the driver mid-run: the server notices, kills its child and exits" {
+  "$FORKSRV" -t 0 -i "$(input a hang)" -- "$T/hang" 2>/dev/null 3>&- &
+  local driver=$!
+  sleep 0.5
+  [ "$(target_processes | wc -l)" -eq 2 ]
+  kill -KILL "$driver"
+  wait "$driver" || true
+  assert_no_leftovers
+}
+
+@test "SIGKILL of the driver before the handshake leaves no target running and nothing on disk" {
+  "$FORKSRV" --startup-timeout 10000 -- "$T/hangs_early" 3>&- 2>/dev/null &
+  local driver=$!
+  sleep 0.5
+  [ -n "$(target_processes)" ]
+  kill -KILL "$driver"
+  wait "$driver" || true
+  assert_no_leftovers
+}
+
+@test "when the server dies, the driver says so and exits 2 without leftovers" {
+  run -2 --separate-stderr "$FORKSRV" -i "$(input a 1)" -- /bin/sh -c 'kill -9 $PPID'
+  [[ "$stderr" == "forksrv: server died (killed by SIGKILL)"* ]]
+  assert_no_leftovers
+}
