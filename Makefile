@@ -82,7 +82,7 @@ $(B)/tests/%: tests/targets/%.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 targets: $(TARGETS) $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
-	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop
+	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/centipede_client
 
 $(B)/tests/static_plain: tests/targets/exit_code.c
 	$(CC) $(ALL_CFLAGS) -static -o $@ $<
@@ -124,3 +124,7 @@ clean:
 
 .PHONY: all targets examples demo test check bench clean
 OBJCOPY ?= objcopy
+
+$(B)/tests/centipede_client: tests/client/centipede_client.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<

@@ -75,7 +75,7 @@ static int make_fifos(struct drv *d, char *req, char *rep, size_t cap) {
   char dir[PATH_MAX];
   if (snprintf(dir, sizeof dir, "%s/forksrv.XXXXXX", tmp) >= (int)sizeof dir)
     return fail(d, "mkdtemp %s/forksrv.XXXXXX: %s", tmp, strerror(ENAMETOOLONG));
-  if (!mkdtemp(dir)) return fail(d, "mkdtemp %s: %s", dir, strerror(errno));
+  if (!mkdtemp(dir)) return fail(d, "mkdtemp %s/forksrv.XXXXXX: %s", tmp, strerror(errno));
   strcpy(d->dir, dir);
   snprintf(req, cap, "%s/req", dir);
   snprintf(rep, cap, "%s/rep", dir);

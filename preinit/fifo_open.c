@@ -23,21 +23,21 @@ static long fd_path(int fd, char out[32]) {
   return 0;
 }
 
-static long open_checked(const char *path, int flags, const char **why) {
+static long open_checked(const char *path, int flags, struct fsrv_why *why) {
   long probe = sys_open(path, O_PATH | O_CLOEXEC);
   if (probe < 0) {
-    *why = "open";
+    why->what = "open";
     return probe;
   }
   struct statx st;
   long r = sys_fstat((int)probe, &st);
   if (r < 0) {
-    *why = "fstat";
+    why->what = "fstat";
   } else if ((st.stx_mode & S_IFMT) != S_IFIFO) {
-    *why = "is not a FIFO:";
+    why->why = "not a FIFO";
     r = -EINVAL;
   } else if (st.stx_uid != (uint32_t)sys_geteuid()) {
-    *why = "is not owned by our effective uid:";
+    why->why = "not owned by our effective uid";
     r = -EPERM;
   } else {
     char again[32];
@@ -48,13 +48,14 @@ static long open_checked(const char *path, int flags, const char **why) {
       if (r != -ENXIO || waited >= OPEN_PATIENCE_MS) break;
       sys_nanosleep(&nap);
     }
-    if (r < 0) *why = r == -ENXIO ? "open (no reader came)" : "open";
+    if (r == -ENXIO) why->why = "no reader opened it in time";
+    if (r < 0) why->what = "open";
   }
   sys_close((int)probe);
   return r;
 }
 
-long fsrv_open_fifo(const char *path, int flags, const char **why) {
+long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why) {
   long fd = open_checked(path, flags, why);
   if (fd < 0) return fd;
   /* High numbers keep the server's fds out of the way of anything the target does with low ones. */
@@ -66,7 +67,7 @@ long fsrv_open_fifo(const char *path, int flags, const char **why) {
   long fl = sys_fcntl((int)fd, F_GETFL, 0);
   long r = fl < 0 ? fl : sys_fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
   if (r < 0) {
-    *why = "fcntl";
+    why->what = "fcntl";
     sys_close((int)fd);
     return r;
   }

@@ -32,27 +32,25 @@ static size_t append_num(char *buf, size_t at, size_t cap, unsigned long n) {
   return at;
 }
 
-/* "forksrv: server not started: <what> <object>: <why>" */
-void fsrv_say(int enabled, const char *what, const char *object, long err) {
+/* "forksrv: server not started: [<what> ]<object>: <why or the errno's text>" */
+void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long err) {
   if (!enabled) return;
   char line[512];
   size_t n = append(line, 0, sizeof line, "forksrv: server not started: ");
-  n = append(line, n, sizeof line, what);
-  if (object) {
+  if (why->what) {
+    n = append(line, n, sizeof line, why->what);
     n = append(line, n, sizeof line, " ");
-    n = append(line, n, sizeof line, object);
   }
-  if (err < 0) {
-    const char *text = 0;
-    for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
-      if (errnos[i].err == -err) text = errnos[i].text;
-    n = append(line, n, sizeof line, ": ");
-    if (text) {
-      n = append(line, n, sizeof line, text);
-    } else {
-      n = append(line, n, sizeof line, "errno ");
-      n = append_num(line, n, sizeof line, (unsigned long)-err);
-    }
+  n = append(line, n, sizeof line, object);
+  n = append(line, n, sizeof line, ": ");
+  const char *text = why->why;
+  for (size_t i = 0; !text && i < sizeof errnos / sizeof errnos[0]; i++)
+    if (errnos[i].err == -err) text = errnos[i].text;
+  if (text) {
+    n = append(line, n, sizeof line, text);
+  } else {
+    n = append(line, n, sizeof line, "errno ");
+    n = append_num(line, n, sizeof line, (unsigned long)-err);
   }
   line[n++] = '\n';
   sys_write(2, line, n);

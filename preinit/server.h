@@ -37,11 +37,15 @@ FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_at_secure(void);
 
-/* --- debug line (say.c) --- */
-FSRV_HIDDEN void fsrv_say(int enabled, const char *what, const char *object, long err);
+/* --- why the server did not start, and the line that says so (say.c) --- */
+struct fsrv_why {
+  const char *what; /* the step that failed ("open"), or NULL */
+  const char *why;  /* the reason in words, or NULL for the errno's text */
+};
+FSRV_HIDDEN void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long err);
 
 /* --- FIFOs (fifo_open.c) --- */
-FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, const char **why);
+FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why);
 
 /* --- one execution (run.c) --- */
 struct fsrv {

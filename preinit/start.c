@@ -28,26 +28,28 @@ static void start_server(char **envp, unsigned start) {
 
   const struct fsrv_env_var *in = native ? &vars[REQUEST] : &vars[CENTIPEDE_IN];
   const struct fsrv_env_var *out = native ? &vars[REPLY] : &vars[CENTIPEDE_OUT];
-  const char *why = "";
+  struct fsrv_why why = {0, 0};
   if (in->too_long || out->too_long) {
-    fsrv_say(debug, "FIFO path longer than PATH_MAX in", in->too_long ? in->name : out->name, 0);
+    why.why = "path longer than PATH_MAX";
+    fsrv_say(debug, &why, in->too_long ? in->name : out->name, 0);
     return;
   }
   long req = fsrv_open_fifo(in->value, O_RDONLY, &why);
   if (req < 0) {
-    fsrv_say(debug, why, in->value, req);
+    fsrv_say(debug, &why, in->value, req);
     return;
   }
   long rep = fsrv_open_fifo(out->value, O_WRONLY, &why);
   if (rep < 0) {
-    fsrv_say(debug, why, out->value, rep);
+    fsrv_say(debug, &why, out->value, rep);
     sys_close((int)req);
     return;
   }
   static struct fsrv s;
   long r = fsrv_setup(&s, (int)req, (int)rep);
   if (r < 0) {
-    fsrv_say(debug, "set-up (is this glibc on Linux 5.3 or later?)", 0, r);
+    why.what = "set-up";
+    fsrv_say(debug, &why, "(needs glibc and Linux 5.3 or later)", r);
     sys_close((int)req);
     sys_close((int)rep);
     return;

@@ -15,6 +15,7 @@ setup() {
 
 teardown() {
   # A failed test must not leave its processes to the next one.
+  unset LD_PRELOAD FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG
   pkill -KILL -f "^$T/" 2>/dev/null || true
 }
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bats
+# Centipede users can preload libforksrv.so in place of Centipede's runner fork server: the same
+# FIFO variables, the same framing (trigger byte in, 4-byte wait status out), in both of the framings
+# Centipede has shipped.
+load helpers
+
+expected() {
+  local line
+  while read -r line; do
+    printf '%s' "$line" >"$BATS_TEST_TMPDIR/plain-input"
+    "$T/crash" "$BATS_TEST_TMPDIR/plain-input" 2>/dev/null
+    local code=$?
+    if [ "$code" -gt 128 ]; then echo "$line: signal $((code - 128))"; else echo "$line: exit $code"; fi
+  done
+}
+
+@test "Centipede's original framing gets one wait status per trigger, equal to plain execution" {
+  printf 'ok\nsegv\nabort\nok\n' >"$BATS_TEST_TMPDIR/lines"
+  run -0 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/crash" "$BATS_TEST_TMPDIR/input" \
+    <"$BATS_TEST_TMPDIR/lines"
+  [ "$(head -n 4 <<<"$output")" = "$(expected <"$BATS_TEST_TMPDIR/lines")" ]
+  # The server exits when Centipede closes its FIFOs.
+  [ "${lines[4]}" = "server: exit 0" ]
+  assert_no_leftovers
+}
+
+@test "Centipede's current framing (the trigger echoed after the fork) with FORKSRV_CENTIPEDE_ACK=1" {
+  printf 'segv\nok\n' >"$BATS_TEST_TMPDIR/lines"
+  run -0 "$T/centipede_client" 1 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/crash" "$BATS_TEST_TMPDIR/input" \
+    <"$BATS_TEST_TMPDIR/lines"
+  [ "$(head -n 2 <<<"$output")" = "$(expected <"$BATS_TEST_TMPDIR/lines")" ]
+  [ "${lines[2]}" = "server: exit 0" ]
+}

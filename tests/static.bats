@@ -1,0 +1,36 @@
+#!/usr/bin/env bats
+# The two ways the server gets into a target: libforksrv.so, preloaded, which needs nothing from libc
+# and exports nothing; and libforksrv.a, linked in, which starts it from .preinit_array.
+load helpers
+
+@test "libforksrv.so needs no symbol from libc or anything else" {
+  run -0 --separate-stderr nm -D --undefined-only "$B/libforksrv.so"
+  [ -z "$output" ]
+  run -0 readelf -d "$B/libforksrv.so"
+  [[ "$output" != *NEEDED* ]]
+}
+
+@test "libforksrv.so and libforksrv.a add no name to the target" {
+  run -0 --separate-stderr nm -D --defined-only "$B/libforksrv.so"
+  [ -z "$output" ]
+  run -0 nm -g --defined-only "$B/libforksrv.a"
+  [ "$(grep -c ' [TDBR] ' <<<"$output")" -eq 0 ]
+}
+
+@test "a static target linked with libforksrv.a is served from .preinit_array, outcomes as plain" {
+  same_as_plain -i "$(input a 0)" -i "$(input b 3)" -i "$(input c 255)" -- "$T/static_fsrv"
+  [[ "$output" == *'"exit_code":255'* ]]
+  run -0 --separate-stderr "$FORKSRV" -v -i "$(input d 0)" -- "$T/static_fsrv"
+  [[ "$stderr" == "forksrv: fork server pid "*" started at preinit"* ]]
+}
+
+@test "a dynamic target with libforksrv.a linked in and preloaded too runs one server, from preinit" {
+  run -0 --separate-stderr "$FORKSRV" -v --json -n 3 -i "$(input a 0)" -- "$T/dynamic_fsrv"
+  [[ "${stderr_lines[0]}" == "forksrv: fork server pid "*" started at preinit" ]]
+  [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
+}
+
+@test "the static target without a driver runs like any program" {
+  run -7 --separate-stderr "$T/static_fsrv" < <(printf 7)
+  [ "$output" = "input '7'" ]
+}
