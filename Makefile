@@ -109,8 +109,9 @@ examples: all
 demo: examples
 	scripts/demo.sh $(B)
 
-test: all targets
+test:
 	scripts/test-deps.sh
+	$(MAKE) B=$(B) SAN="$(SAN)" all targets
 	FORKSRV_BUILD=$(abspath $(B)) scripts/run-tests.sh
 
 check:

@@ -1,6 +1,7 @@
 /* The inputs named by -i: a file is one input; a directory is every regular file below it, in sorted
- * order. Symlinks to files count; symlinked directories are not followed, so a link loop ends nothing
- * and repeats nothing. Inputs are read whole, one at a time, when their turn comes. */
+ * order, leaving out hidden ones (.state, .gitkeep: as AFL++ does). Symlinks to files count; symlinked
+ * directories are not followed, so a link loop ends nothing and repeats nothing. Inputs are read
+ * whole, one at a time, when their turn comes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +30,8 @@ static int add(struct cli_inputs *in, const char *path) {
 }
 
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  (void)ftw;
   struct stat target;
+  if (ftw->level > 0 && path[ftw->base] == '.') return type == FTW_D ? FTW_SKIP_SUBTREE : 0;
   if (type == FTW_F && S_ISREG(st->st_mode)) return add(walking, path);
   if (type == FTW_SL && stat(path, &target) == 0 && S_ISREG(target.st_mode)) return add(walking, path);
   if (type == FTW_DNR) cli_error("read directory %s: %s", path, strerror(EACCES));
@@ -52,11 +53,11 @@ int cli_collect(struct cli_inputs *in, const char *arg) {
   }
   walking = in;
   walk_first = in->n;
-  if (nftw(arg, visit, 32, FTW_PHYS) != 0) {
+  if (nftw(arg, visit, 32, FTW_PHYS | FTW_ACTIONRETVAL) != 0) {
     cli_error("input %s: %s", arg, strerror(errno));
     return -1;
   }
-  qsort(in->paths + walk_first, in->n - walk_first, sizeof *in->paths, by_name);
+  if (in->n > walk_first) qsort(in->paths + walk_first, in->n - walk_first, sizeof *in->paths, by_name);
   return 0;
 }
 

@@ -119,13 +119,14 @@ static int signal_taken(int sigfd) {
   return read(sigfd, &si, sizeof si) == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
 }
 
-static void collect_inputs(const struct cli_opts *o, struct cli_inputs *in) {
+static int collect_inputs(const struct cli_opts *o, struct cli_inputs *in) {
   for (size_t i = 0; i < o->ninputs; i++)
-    if (cli_collect(in, o->inputs[i]) < 0) exit(2);
+    if (cli_collect(in, o->inputs[i]) < 0) return -1;
   if (o->ninputs && in->n == 0) {
     cli_error("no input files in %s%s", o->inputs[0], o->ninputs > 1 ? " and the rest" : "");
-    exit(2);
+    return -1;
   }
+  return 0;
 }
 
 /* Descendants that escaped the target's process group were reparented to us, the subreaper: each is
@@ -183,50 +184,53 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
   return stopped;
 }
 
+/* Starts the target, runs the inputs and stops it; returns as run_all does, or -1 when start-up failed. */
+static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd) {
+  struct drv_config cfg = {
+      .argv = o->target,
+      .preload = o->preload,
+      .timeout_ms = o->timeout_ms,
+      .startup_timeout_ms = o->startup_timeout_ms,
+      .no_server = o->no_server,
+      .cancel_fd = sigfd,
+  };
+  char err[1024];
+  t->started_us = cli_now_us();
+  struct drv *d = drv_start(&cfg, err, sizeof err);
+  if (!d) {
+    int sig = errno == EINTR ? signal_taken(sigfd) : 0;
+    if (!sig) cli_error("%s", err);
+    return sig ? sig : -1;
+  }
+  if (o->verbose && !o->no_server)
+    cli_error("fork server pid %d started at %s", drv_server_pid(d),
+              drv_start_point(d) == FIFO_START_PREINIT ? "preinit" : "constructor");
+  int stopped = run_all(o, in, d, t, sigfd);
+  if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
+  return stopped;
+}
+
 int main(int argc, char **argv) {
   struct cli_opts o;
   struct cli_inputs in = {0};
   struct cli_tally t = {0};
   sigset_t old_mask;
+  int stopped = 0;
 
   parse_args(argc, argv, &o);
   int sigfd = take_signals(&old_mask);
   if (sigfd < 0) {
     cli_error("signalfd: %s", strerror(errno));
-    return 2;
-  }
-  collect_inputs(&o, &in);
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-  struct drv_config cfg = {
-      .argv = o.target,
-      .preload = o.preload,
-      .timeout_ms = o.timeout_ms,
-      .startup_timeout_ms = o.startup_timeout_ms,
-      .no_server = o.no_server,
-      .cancel_fd = sigfd,
-  };
-  char err[1024];
-  t.started_us = cli_now_us();
-  struct drv *d = drv_start(&cfg, err, sizeof err);
-  int stopped;
-  if (!d) {
-    stopped = errno == EINTR ? signal_taken(sigfd) : 0;
-    if (!stopped) {
-      cli_error("%s", err);
-      reap_orphans();
-      return 2;
-    }
+    stopped = -1;
+  } else if (collect_inputs(&o, &in) < 0) {
+    stopped = -1;
   } else {
-    if (o.verbose && !o.no_server)
-      cli_error("fork server pid %d started at %s", drv_server_pid(d),
-                drv_start_point(d) == FIFO_START_PREINIT ? "preinit" : "constructor");
-    stopped = run_all(&o, &in, d, &t, sigfd);
-    if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    stopped = run(&o, &in, &t, sigfd);
+    reap_orphans();
+    fflush(stdout);
+    if (stopped >= 0) cli_summary(&o, &t);
   }
-  reap_orphans();
-  fflush(stdout);
-  cli_summary(&o, &t);
   cli_free_inputs(&in);
   free(o.inputs);
   if (stopped > 0) return 128 + stopped;
