@@ -14,7 +14,7 @@ struct cli_opts {
   unsigned long runs;
   unsigned timeout_ms;
   unsigned startup_timeout_ms;
-  int json, quiet, verbose, no_server;
+  int json, quiet, verbose, no_server, show_output;
   const char *crashes;
   const char *preload;
   char **target;
@@ -41,6 +41,7 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
                 const struct drv_result *r);
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
+void cli_copy_stderr(int stderr_fd);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
 
 #endif

@@ -289,7 +289,7 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
   d->req = d->rep = d->server_pidfd = d->input_fd = -1;
   d->input_fd = drv_fd_above_stdio(memfd_create("forksrv-input", MFD_CLOEXEC));
   int ok = d->input_fd >= 0 ? 0 : fail(d, "memfd_create: %s", strerror(errno));
-  if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->input_fd, &d->file_mode) < 0) ok = fail(d, "%s", d->sp.err);
+  if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->input_fd, cfg->show_output, &d->file_mode) < 0) ok = fail(d, "%s", d->sp.err);
   if (ok == 0 && !cfg->no_server) ok = start_server(d);
   if (ok < 0) {
     snprintf(err, errlen, "%s", d->err);

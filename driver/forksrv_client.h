@@ -14,6 +14,8 @@ struct drv_config {
   unsigned timeout_ms;         /* per execution, enforced by the server; 0: none */
   unsigned startup_timeout_ms; /* for the handshake; 0: 5000 */
   int no_server;               /* plain fork+exec per execution: the baseline, same results */
+  int show_output;             /* the target's stdout is the caller's, not /dev/null (stderr is always
+                                  captured: see drv_stderr_fd) */
   int cancel_fd;               /* when readable, a waiting call gives up (e.g. a signalfd); -1: none */
 };
 

@@ -34,6 +34,8 @@ static const char usage[] =
     "      --json                one JSON object per execution on stdout\n"
     "      --crashes DIR         copy inputs that crash or time out into DIR, with the target's stderr\n"
     "      --no-server           plain fork+exec per execution: the baseline, same output\n"
+    "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
+    "                            is still saved for --crashes)\n"
     "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
     "  -q, --quiet               no per-input lines and no summary\n"
     "  -v, --verbose             a line for every execution\n"
@@ -63,12 +65,13 @@ static unsigned long number(const char *arg, const char *option, unsigned long m
 }
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
-  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP };
+  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
       {"json", no_argument, 0, OPT_JSON},     {"crashes", required_argument, 0, OPT_CRASHES},
       {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
+      {"show-output", no_argument, 0, OPT_SHOW_OUTPUT},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -90,6 +93,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_CRASHES: o->crashes = optarg; break;
     case OPT_NO_SERVER: o->no_server = 1; break;
     case OPT_PRELOAD: o->preload = optarg; break;
+    case OPT_SHOW_OUTPUT: o->show_output = 1; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': fputs(usage, stdout); exit(0);
@@ -174,6 +178,7 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
         }
         break;
       }
+      if (o->show_output) cli_copy_stderr(drv_stderr_fd(d));
       cli_report(o, t, name, run, &r);
       if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
           cli_save_crash(o, name, buf, len, drv_stderr_fd(d)) < 0)
@@ -192,6 +197,7 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
       .timeout_ms = o->timeout_ms,
       .startup_timeout_ms = o->startup_timeout_ms,
       .no_server = o->no_server,
+      .show_output = o->show_output,
       .cancel_fd = sigfd,
   };
   char err[1024];

@@ -168,6 +168,15 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
   return r;
 }
 
+/* --show-output: the target's stderr, captured for this execution, passed on to ours. */
+void cli_copy_stderr(int stderr_fd) {
+  char buf[65536];
+  ssize_t n;
+  fflush(stdout);
+  for (off_t at = 0; (n = pread(stderr_fd, buf, sizeof buf, at)) > 0; at += n)
+    if (write_all(2, buf, (size_t)n) < 0) break;
+}
+
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
   if (o->quiet) return;
   double secs = (double)(cli_now_us() - t->started_us) / 1e6;

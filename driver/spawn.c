@@ -131,9 +131,9 @@ oom:
   return NULL;
 }
 
-int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int *file_mode) {
+int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode) {
   memset(sp, 0, sizeof *sp);
-  sp->stdin_fd = sp->null_fd = sp->stderr_fd = -1;
+  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = -1;
   if (!argv || !argv[0]) return fail(sp, "no target given");
   sp->exe = resolve(argv[0]);
   struct stat st;
@@ -154,6 +154,8 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int *f
   sp->null_fd = drv_fd_above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (sp->null_fd < 0) return fail(sp, "open /dev/null: %s", strerror(errno));
   sp->stdin_fd = *file_mode ? sp->null_fd : input_fd;
+  sp->stdout_fd = show_output ? fcntl(1, F_DUPFD_CLOEXEC, 3) : sp->null_fd;
+  if (sp->stdout_fd < 0) return fail(sp, "dup stdout: %s", strerror(errno));
   sp->stderr_fd = drv_fd_above_stdio(memfd_create("forksrv-stderr", MFD_CLOEXEC));
   if (sp->stderr_fd < 0 || fcntl(sp->stderr_fd, F_SETFL, O_APPEND) < 0)
     return fail(sp, "stderr capture: %s", strerror(errno));
@@ -180,7 +182,7 @@ static __attribute__((noreturn)) void become_target(struct drv_spawn *sp, pid_t 
    * driver, which then stops everything in order. */
   setpgid(0, 0);
   int err = 0;
-  if (dup2(sp->stdin_fd, 0) < 0 || dup2(sp->null_fd, 1) < 0 || dup2(sp->stderr_fd, 2) < 0) err = errno;
+  if (dup2(sp->stdin_fd, 0) < 0 || dup2(sp->stdout_fd, 1) < 0 || dup2(sp->stderr_fd, 2) < 0) err = errno;
   /* Until a server takes over, nothing must outlive a driver that was killed. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
@@ -284,8 +286,9 @@ void drv_spawn_free(struct drv_spawn *sp) {
     for (char **a = sp->argv; *a; a++) free(*a);
   free(sp->argv);
   free_env(sp->envp);
+  if (sp->stdout_fd >= 0 && sp->stdout_fd != sp->null_fd) close(sp->stdout_fd);
   if (sp->null_fd >= 0) close(sp->null_fd);
   if (sp->stderr_fd >= 0) close(sp->stderr_fd);
   memset(sp, 0, sizeof *sp);
-  sp->stdin_fd = sp->null_fd = sp->stderr_fd = -1;
+  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = -1;
 }

@@ -11,13 +11,14 @@ struct drv_spawn {
   char **argv;   /* with "@@" replaced by the input's path */
   char **envp;   /* for the target */
   int stdin_fd;  /* the input file, or /dev/null when the input is passed as a path */
-  int null_fd;   /* fd 1 */
+  int null_fd;   /* /dev/null */
+  int stdout_fd; /* fd 1: /dev/null, or the caller's stdout when asked */
   int stderr_fd; /* fd 2: a memfd in append mode, read after a crash */
   char err[640];
 };
 
 int drv_fd_above_stdio(int fd);
-int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int *file_mode);
+int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode);
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload);
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);
 int drv_spawn_run(struct drv_spawn *sp, unsigned timeout_ms, int cancel_fd, struct drv_result *res);

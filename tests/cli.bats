@@ -133,3 +133,9 @@ load helpers
   [ "${#lines[@]}" -eq 1 ]
   [[ "${lines[0]}" == "{\"input\":\"$BATS_TEST_TMPDIR/corpus/a\","* ]]
 }
+
+@test "--show-output passes the target's stdout and stderr on, execution by execution" {
+  run -0 --separate-stderr "$FORKSRV" -q --show-output -i "$(input a 4)" -i "$(input b 5)" -- "$T/exit_code"
+  [ "$output" = "input '4'"$'\n'"input '5'" ]
+  [ "$stderr" = "exit 4"$'\n'"exit 5" ]
+}

@@ -86,3 +86,13 @@ LIB() { echo "$B/libforksrv.so"; }
   run -0 --separate-stderr "$BATS_TEST_TMPDIR/suid" </dev/null
   [ "$stderr" = "exit 0" ]
 }
+
+@test "a user's own LD_PRELOAD is kept, with libforksrv.so appended" {
+  echo 'int mine;' >"$BATS_TEST_TMPDIR/mine.c"
+  cc -shared -fPIC -o "$BATS_TEST_TMPDIR/mine.so" "$BATS_TEST_TMPDIR/mine.c"
+  export LD_PRELOAD="$BATS_TEST_TMPDIR/mine.so"
+  # (The driver itself may be an ASan build, under make check, and ASan wants to be first.)
+  export ASAN_OPTIONS=verify_asan_link_order=0
+  run -0 --separate-stderr "$FORKSRV" -q --show-output -i "$(input a 0)" -- /bin/sh -c 'echo "$LD_PRELOAD"'
+  [ "$output" = "$BATS_TEST_TMPDIR/mine.so:$(realpath "$B/libforksrv.so")" ]
+}
