@@ -70,3 +70,9 @@ load helpers
   [[ "${lines[0]}" == *"\"exit_code\":$((3000000 % 256))"* ]]
   [[ "${lines[1]}" == *'"exit_code":1'* ]]
 }
+
+@test "a target whose own constructor exits does so in every execution, as under plain fork+exec" {
+  # Its constructor runs after the preloaded server's, so in each child, not once before the hello.
+  same_as_plain -n 3 -- "$T/dies_in_ctor"
+  [ "$(grep -c '"result":"exited","exit_code":4' <<<"$output")" -eq 3 ]
+}
