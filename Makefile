@@ -16,6 +16,7 @@ PREINIT_CFLAGS = $(ALL_CFLAGS) -fPIC -ffreestanding -fno-builtin -fno-stack-prot
 DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN)
 
 PREINIT_OBJ = \
+	$(B)/preinit/afl.o \
 	$(B)/preinit/centipede.o \
 	$(B)/preinit/env.o \
 	$(B)/preinit/fifo_open.o \

@@ -85,7 +85,8 @@ static char *replace_all(const char *arg, const char *token, const char *with) {
 
 static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
-                                      FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK};
+                                      FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
+                                      FIFO_ENV_AFL_MAP};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;

@@ -16,6 +16,7 @@
 #define FIFO_ENV_CENTIPEDE_IN "CENTIPEDE_FORK_SERVER_FIFO0"
 #define FIFO_ENV_CENTIPEDE_OUT "CENTIPEDE_FORK_SERVER_FIFO1"
 #define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
+#define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
 
 #define FIFO_MAGIC_HELLO 0x56525346u   /* "FSRV" */
 #define FIFO_MAGIC_REQUEST 0x51525346u /* "FSRQ" */

