@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine (as root): bats, and the compilers
-# the sanitizer targets are built with. Does nothing when they are already there.
+# Installs what the test suite needs on a fresh Debian machine (as root): bats, the compilers the
+# sanitizer targets are built with, and afl++ (the real peer of the AFL++ tests). Does nothing when
+# they are already there.
 set -eu
 need=()
 command -v bats >/dev/null || need+=(bats)
 command -v clang >/dev/null || need+=(clang)
 command -v gcc >/dev/null || need+=(gcc)
+command -v afl-fuzz >/dev/null || need+=(afl++)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "test-deps: missing ${need[*]}; install them (as root: apt-get install -y ${need[*]})" >&2

@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# AFL++ drives uninstrumented targets through libforksrv.so at fork-server speed: the real afl-fuzz,
+# afl-tmin, afl-showmap and afl-cmin of the afl++ package, speaking AFL++'s own protocol.
+load helpers
+
+setup() {
+  command -v afl-fuzz >/dev/null || skip "afl++ is not installed (scripts/test-deps.sh installs it)"
+  export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+  mkdir -p "$TMPDIR" "$BATS_TEST_TMPDIR/seeds"
+  export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+  unset LD_PRELOAD ASAN_OPTIONS FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG AFL_PRELOAD AFL_DUMB_FORKSRV
+  # afl-fuzz's checks of the machine, which are about long campaigns, not about these tests.
+  export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
+  printf 'hello' >"$BATS_TEST_TMPDIR/seeds/a"
+}
+
+served() {
+  AFL_PRELOAD="$B/libforksrv.so" AFL_DUMB_FORKSRV=1 "$@"
+}
+
+# The total executions in afl-fuzz's last plot_data line.
+total_execs() {
+  tail -n 1 "$1/plot_data" | awk -F', ' '{ print $12 }'
+}
+
+@test "afl-fuzz -n with the preload finds the planted crash and hang, on stdin" {
+  run -0 served afl-fuzz -n -V 6 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_plain"
+  [[ "$output" == *"All right - fork server is up."* ]]
+  [[ "$output" != *"SHARED MEMORY"* ]]
+  ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
+  ls "$BATS_TEST_TMPDIR/out/hangs" | grep -q '^id:'
+  [ "$(head -c 1 "$(ls -d "$BATS_TEST_TMPDIR"/out/crashes/id:* | head -n 1)")" = '!' ]
+  [ "$(total_execs "$BATS_TEST_TMPDIR/out")" -gt 100 ]
+  assert_no_leftovers
+}
+
+@test "afl-fuzz -n with the preload finds the planted crash through @@" {
+  run -0 served afl-fuzz -n -V 5 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_plain" @@
+  ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
+  assert_no_leftovers
+}
+
+@test "without the preload the same command fails the handshake: the preload is what serves it" {
+  AFL_DUMB_FORKSRV=1 run ! afl-fuzz -n -V 5 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_plain"
+  [[ "$output" == *"Fork server handshake failed"* ]]
+  assert_no_leftovers
+}
+
+@test "a static target linked with libforksrv.a serves afl-fuzz without any preload" {
+  AFL_DUMB_FORKSRV=1 run -0 afl-fuzz -n -V 3 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/static_fsrv"
+  [[ "$output" == *"All right - fork server is up."* ]]
+  [ "$(total_execs "$BATS_TEST_TMPDIR/out")" -gt 100 ]
+}
+
+@test "grandchildren a target leaves behind do not outlive their execution under afl-fuzz" {
+  printf 'fork' >"$BATS_TEST_TMPDIR/seeds/a"
+  run -0 served afl-fuzz -n -V 3 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_plain"
+  # Each grandchild sleeps a minute; had they survived their execution, hundreds would be alive.
+  assert_no_leftovers
+}
+
+@test "afl-fuzz stopped by SIGINT leaves no process and no zombie behind" {
+  # A simple command, not the served function, so that $! is afl-fuzz itself.
+  AFL_PRELOAD="$B/libforksrv.so" AFL_DUMB_FORKSRV=1 \
+    afl-fuzz -n -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_plain" >/dev/null 2>&1 3>&- &
+  local fuzzer=$!
+  sleep 2
+  [ -n "$(target_processes)" ]
+  kill -INT "$fuzzer"
+  wait "$fuzzer" || true
+  assert_no_leftovers
+  [ -z "$(ps -eo stat=,args= | awk '$1 ~ /^Z/' | grep -F "$T/")" ]
+}
+
+@test "afl-tmin minimises a crashing input through the preload" {
+  printf '!abcdefgh' >"$BATS_TEST_TMPDIR/crash"
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run -0 afl-tmin -i "$BATS_TEST_TMPDIR/crash" -o "$BATS_TEST_TMPDIR/min" -- "$T/afl_plain"
+  [ "$(cat "$BATS_TEST_TMPDIR/min")" = '!' ]
+}
+
+@test "afl-showmap sees one outcome byte per exit code and per signal, input by input" {
+  mkdir "$BATS_TEST_TMPDIR/in"
+  printf 0 >"$BATS_TEST_TMPDIR/in/zero"
+  printf 3 >"$BATS_TEST_TMPDIR/in/three"
+  printf segv >"$BATS_TEST_TMPDIR/in/segv"
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/crash"
+  # exit code c is byte 1 + c; signal n is byte 257 + n.
+  [ "$(cat "$BATS_TEST_TMPDIR/maps/zero")" = "000001:1" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/maps/segv")" = "000268:1" ]
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps2" -- "$T/exit_code"
+  [ "$(cat "$BATS_TEST_TMPDIR/maps2/three")" = "000004:1" ]
+}
+
+@test "afl-showmap on a single input (plain exec, no fork server) gets the outcome byte too" {
+  printf segv >"$BATS_TEST_TMPDIR/segv"
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-showmap -o "$BATS_TEST_TMPDIR/map" -- "$T/crash" <"$BATS_TEST_TMPDIR/segv"
+  [ "$(cat "$BATS_TEST_TMPDIR/map")" = "000268:1" ]
+}
+
+@test "without FORKSRV_AFL_MAP=outcome afl-showmap finds no coverage: the map is an opt-in stand-in" {
+  printf 0 >"$BATS_TEST_TMPDIR/zero"
+  AFL_PRELOAD="$B/libforksrv.so" run ! afl-showmap -o "$BATS_TEST_TMPDIR/map" -- "$T/crash" <"$BATS_TEST_TMPDIR/zero"
+  [[ "$output" == *"No instrumentation detected"* ]]
+}
+
+@test "afl-cmin keeps one input per outcome" {
+  # afl-cmin refuses to work anywhere under /tmp.
+  local dir="$B/afl-cmin-test.$$"
+  rm -rf "$dir" && mkdir -p "$dir/in"
+  printf 1 >"$dir/in/a"; printf 1 >"$dir/in/b"; printf 2 >"$dir/in/c"; printf 0 >"$dir/in/d"
+  AFL_SKIP_BIN_CHECK=1 AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-cmin -i "$dir/in" -o "$dir/out" -- "$T/exit_code"
+  local kept
+  kept=$(ls "$dir/out" | wc -l)
+  rm -rf "$dir"
+  [ "$status" -eq 0 ]
+  [ "$kept" -eq 3 ]
+}
