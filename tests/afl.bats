@@ -104,13 +104,19 @@ total_execs() {
 }
 
 @test "afl-cmin keeps one input per outcome" {
-  # afl-cmin refuses to work anywhere under /tmp.
-  local dir="$B/afl-cmin-test.$$"
-  rm -rf "$dir" && mkdir -p "$dir/in"
+  # afl-cmin refuses to work with anything (inputs, target, output, cwd) under /tmp or /var/tmp.
+  local base=/dev/shm
+  [ -w "$base" ] || base=$HOME
+  local dir
+  dir=$(mktemp -d "$base/forksrv-cmin.XXXXXX")
+  mkdir "$dir/in"
+  cp "$T/exit_code" "$dir/"
   printf 1 >"$dir/in/a"; printf 1 >"$dir/in/b"; printf 2 >"$dir/in/c"; printf 0 >"$dir/in/d"
-  AFL_SKIP_BIN_CHECK=1 AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-cmin -i "$dir/in" -o "$dir/out" -- "$T/exit_code"
+  cd "$dir"
+  AFL_SKIP_BIN_CHECK=1 AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-cmin -i "$dir/in" -o "$dir/out" -- "$dir/exit_code"
   local kept
-  kept=$(ls "$dir/out" | wc -l)
+  kept=$(ls "$dir/out" 2>/dev/null | wc -l)
+  cd /
   rm -rf "$dir"
   [ "$status" -eq 0 ]
   [ "$kept" -eq 3 ]
