@@ -104,9 +104,10 @@ total_execs() {
 }
 
 @test "afl-cmin keeps one input per outcome" {
-  # afl-cmin refuses to work with anything (inputs, target, output, cwd) under /tmp or /var/tmp.
-  local base=/dev/shm
-  [ -w "$base" ] || base=$HOME
+  # afl-cmin refuses to work with anything (inputs, target, output, cwd) under /tmp or /var/tmp; and
+  # under /dev/shm its afl-showmap cannot write its results.
+  local base=${HOME:-/root}
+  [[ "$base" =~ ^(/var)?/tmp ]] && skip "HOME is under /tmp, where afl-cmin refuses to run"
   local dir
   dir=$(mktemp -d "$base/forksrv-cmin.XXXXXX")
   mkdir "$dir/in"
