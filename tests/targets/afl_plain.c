@@ -1,6 +1,6 @@
 /* An uninstrumented target for the AFL++ tests, with a crash and a hang planted where random
- * mutation finds them in seconds: a first byte '!' crashes (SIGSEGV), a first byte '~' hangs. It
- * reads stdin, or the file named by argv[1] ('@@'). On "fork" it leaves a grandchild behind. */
+ * mutation finds them in seconds: a '!' anywhere crashes (SIGSEGV), a first byte '~' hangs. It reads
+ * stdin, or the file named by argv[1] ('@@'). On "fork" it leaves a grandchild behind. */
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@ static volatile int zero;
 int main(int argc, char **argv) {
   char buf[4096];
   size_t n = read_input(argc, argv, buf, sizeof buf);
-  if (n && buf[0] == '!') *(volatile int *)(long)zero = 1;
+  if (memchr(buf, '!', n)) *(volatile int *)(long)zero = 1;
   if (n && buf[0] == '~')
     for (;;) pause();
   if (!strcmp(buf, "fork") && fork() == 0) {
