@@ -18,6 +18,7 @@ DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN)
 PREINIT_OBJ = \
 	$(B)/preinit/afl.o \
 	$(B)/preinit/centipede.o \
+	$(B)/preinit/elf.o \
 	$(B)/preinit/env.o \
 	$(B)/preinit/fifo_open.o \
 	$(B)/preinit/native.o \
@@ -36,7 +37,8 @@ DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h fifo/protocol.h
 
 TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
 
-all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
+all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_client.a $(B)/include/forksrv_client.h \
+	$(B)/include/forksrv.h
 
 $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	@mkdir -p $(@D)
@@ -74,6 +76,10 @@ $(B)/include/forksrv_client.h: driver/forksrv_client.h
 	@mkdir -p $(@D)
 	cp $< $@
 
+$(B)/include/forksrv.h: preinit/forksrv.h
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(B)/forksrv: $(CLI_OBJ) $(B)/libforksrv_client.a
 	$(CC) $(DRIVER_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
 
@@ -82,8 +88,23 @@ $(B)/tests/%: tests/targets/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-targets: $(TARGETS) $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
+targets: $(TARGETS) $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/centipede_client
+
+$(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
+
+$(B)/tests/deferred_static: tests/targets/deferred.c preinit/forksrv.h $(B)/libforksrv.a
+	$(CC) $(ALL_CFLAGS) -Ipreinit -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+$(B)/tests/threads: tests/targets/threads.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
+
+$(B)/tests/cxx_static: tests/targets/cxx_static.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CFLAGS) $(WARN) -o $@ $<
 
 $(B)/tests/static_plain: tests/targets/exit_code.c
 	$(CC) $(ALL_CFLAGS) -static -o $@ $<

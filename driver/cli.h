@@ -15,6 +15,7 @@ struct cli_opts {
   unsigned timeout_ms;
   unsigned startup_timeout_ms;
   int json, quiet, verbose, no_server, show_output;
+  enum drv_start start;
   const char *crashes;
   const char *preload;
   char **target;

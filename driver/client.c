@@ -43,6 +43,7 @@ struct drv {
   int req, rep;
   int server_pid, server_pidfd;
   unsigned start_point;
+  char warnings[1024];
   uint32_t seq;
   char dir[PATH_MAX]; /* the private FIFO directory; "" once removed */
   char err[1024];
@@ -196,6 +197,37 @@ static int end_server(struct drv *d, int grace_ms) {
   return killed ? -1 : status;
 }
 
+/* What the server said on stderr before its hello, kept for the caller: lines "forksrv: warning: ...". */
+static void collect_warnings(struct drv *d) {
+  char buf[4096];
+  ssize_t n = pread(d->sp.stderr_fd, buf, sizeof buf - 1, 0);
+  size_t used = 0;
+  if (n <= 0) return;
+  buf[n] = '\0';
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strncmp(line, "forksrv: warning: ", 18) != 0) continue;
+    int k = snprintf(d->warnings + used, sizeof d->warnings - used, "%s\n", line);
+    if (k < 0 || (size_t)k >= sizeof d->warnings - used) break;
+    used += (size_t)k;
+  }
+}
+
+/* Whether the target calls forksrv_start(): forksrv.h puts a signature into every binary that does. */
+static int calls_forksrv_start(const char *exe) {
+  int fd = open(exe, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  int found = 0;
+  if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map != MAP_FAILED) {
+      found = memmem(map, (size_t)st.st_size, FIFO_DEFERRED_SIGNATURE, sizeof FIFO_DEFERRED_SIGNATURE - 1) != NULL;
+      munmap(map, (size_t)st.st_size);
+    }
+  }
+  if (fd >= 0) close(fd);
+  return found;
+}
+
 static int await_hello(struct drv *d) {
   unsigned limit = d->cfg.startup_timeout_ms ? d->cfg.startup_timeout_ms : DEFAULT_STARTUP_MS;
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
@@ -249,6 +281,7 @@ static int await_hello(struct drv *d) {
                 h.pid, d->server_pid);
   }
   d->start_point = h.start;
+  collect_warnings(d);
   return 0;
 }
 
@@ -256,7 +289,8 @@ static int start_server(struct drv *d) {
   char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[PATH_MAX];
   if (find_preload(d, preload, sizeof preload) < 0) return -1;
   if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
-  if (drv_spawn_env(&d->sp, req, rep, preload) < 0) return fail(d, "environment: %s", strerror(errno));
+  const char *start = calls_forksrv_start(d->sp.exe) ? "deferred" : d->cfg.start == DRV_START_MAIN ? "main" : NULL;
+  if (drv_spawn_env(&d->sp, req, rep, preload, start) < 0) return fail(d, "environment: %s", strerror(errno));
   int err = 0;
   d->server_pid = drv_spawn(&d->sp, &err);
   if (d->server_pid < 0) return fail(d, "%s", d->sp.err);
@@ -386,7 +420,16 @@ int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res
 
 int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_fd; }
 int drv_server_pid(const struct drv *d) { return d->server_pid > 0 ? d->server_pid : 0; }
-unsigned drv_start_point(const struct drv *d) { return d->start_point; }
+const char *drv_start_point(const struct drv *d) {
+  switch (d->start_point) {
+  case FIFO_START_CONSTRUCTOR: return "constructor";
+  case FIFO_START_PREINIT: return "preinit";
+  case FIFO_START_MAIN: return "main";
+  case FIFO_START_DEFERRED: return "deferred";
+  }
+  return "none";
+}
+const char *drv_warnings(const struct drv *d) { return d->warnings; }
 const char *drv_error(const struct drv *d) { return d->err; }
 
 int drv_stop(struct drv *d) {

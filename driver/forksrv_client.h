@@ -8,12 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum drv_start {
+  DRV_START_EARLY = 0, /* at the library's constructor (preload) or .preinit_array (static) */
+  DRV_START_MAIN = 1,  /* just before main, after every constructor */
+};
+
 struct drv_config {
   char *const *argv;           /* target and arguments; "@@" within an argument becomes the input's path */
   const char *preload;         /* libforksrv.so; NULL: found beside the running program */
   unsigned timeout_ms;         /* per execution, enforced by the server; 0: none */
   unsigned startup_timeout_ms; /* for the handshake; 0: 5000 */
   int no_server;               /* plain fork+exec per execution: the baseline, same results */
+  enum drv_start start;        /* where the server starts, unless the target calls forksrv_start() */
   int show_output;             /* the target's stdout is the caller's, not /dev/null (stderr is always
                                   captured: see drv_stderr_fd) */
   int cancel_fd;               /* when readable, a waiting call gives up (e.g. a signalfd); -1: none */
@@ -47,9 +53,12 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen);
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res);
 /* The target's stderr from the last run: a file descriptor to read from offset 0 with pread. */
 int drv_stderr_fd(const struct drv *d);
-/* The server's pid (0 with no_server), and where in start-up it took over (fifo/protocol.h). */
+/* The server's pid (0 with no_server), and where in start-up it took over: "constructor",
+ * "preinit", "main" or "deferred" (forksrv_start() in the target). */
 int drv_server_pid(const struct drv *d);
-unsigned drv_start_point(const struct drv *d);
+const char *drv_start_point(const struct drv *d);
+/* Warnings the server gave at start-up (threads alive at the fork point), one per line, or "". */
+const char *drv_warnings(const struct drv *d);
 const char *drv_error(const struct drv *d);
 /* Ends the server and its children, removes everything it made, frees d. Returns -1 if the server
  * had to be killed. */

@@ -31,6 +31,9 @@ static const char usage[] =
     "  -n, --runs N              execute each input N times (no -i: N executions with empty input)\n"
     "  -t, --timeout MS          per-execution timeout, enforced by the server (default 1000; 0: none)\n"
     "      --startup-timeout MS  time allowed for the target to start and hand shake (default 5000)\n"
+    "      --start POINT         where the server starts: 'early' (default: the preload's constructor,\n"
+    "                            or .preinit_array) or 'main' (after every constructor); a target\n"
+    "                            that calls forksrv_start() is found and waited for on its own\n"
     "      --json                one JSON object per execution on stdout\n"
     "      --crashes DIR         copy inputs that crash or time out into DIR, with the target's stderr\n"
     "      --no-server           plain fork+exec per execution: the baseline, same output\n"
@@ -65,13 +68,13 @@ static unsigned long number(const char *arg, const char *option, unsigned long m
 }
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
-  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT };
+  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
       {"json", no_argument, 0, OPT_JSON},     {"crashes", required_argument, 0, OPT_CRASHES},
       {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
-      {"show-output", no_argument, 0, OPT_SHOW_OUTPUT},
+      {"show-output", no_argument, 0, OPT_SHOW_OUTPUT}, {"start", required_argument, 0, OPT_START},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -94,6 +97,10 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_NO_SERVER: o->no_server = 1; break;
     case OPT_PRELOAD: o->preload = optarg; break;
     case OPT_SHOW_OUTPUT: o->show_output = 1; break;
+    case OPT_START:
+      if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
+      o->start = strcmp(optarg, "main") ? DRV_START_EARLY : DRV_START_MAIN;
+      break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': fputs(usage, stdout); exit(0);
@@ -198,6 +205,7 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
       .startup_timeout_ms = o->startup_timeout_ms,
       .no_server = o->no_server,
       .show_output = o->show_output,
+      .start = o->start,
       .cancel_fd = sigfd,
   };
   char err[1024];
@@ -208,9 +216,8 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
     if (!sig) cli_error("%s", err);
     return sig ? sig : -1;
   }
-  if (o->verbose && !o->no_server)
-    cli_error("fork server pid %d started at %s", drv_server_pid(d),
-              drv_start_point(d) == FIFO_START_PREINIT ? "preinit" : "constructor");
+  if (!o->quiet && *drv_warnings(d)) fputs(drv_warnings(d), stderr);
+  if (o->verbose && !o->no_server) cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));
   int stopped = run_all(o, in, d, t, sigfd);
   if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
   return stopped;

@@ -86,7 +86,7 @@ static char *replace_all(const char *arg, const char *token, const char *with) {
 static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
                                       FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
-                                      FIFO_ENV_AFL_MAP};
+                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
@@ -164,14 +164,17 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
   return 0;
 }
 
-int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload) {
+/* start: the value of FORKSRV_START, or NULL for the earliest start point. */
+int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start) {
   const char *old = getenv("LD_PRELOAD");
-  char *extra[4] = {NULL};
+  char *extra[5] = {NULL};
+  size_t n = start ? 5 : 4;
   int ok = asprintf(&extra[0], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
            asprintf(&extra[1], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[2], FIFO_ENV_DEBUG "=1") >= 0 &&
-           asprintf(&extra[3], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0;
-  char **envp = ok ? build_env(extra, 4) : NULL;
-  for (int i = 0; i < 4; i++) free(extra[i]);
+           asprintf(&extra[3], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
+           (!start || asprintf(&extra[4], FIFO_ENV_START "=%s", start) >= 0);
+  char **envp = ok ? build_env(extra, n) : NULL;
+  for (size_t i = 0; i < n; i++) free(extra[i]);
   if (!envp) return -1;
   free_env(sp->envp);
   sp->envp = envp;

@@ -19,7 +19,7 @@ struct drv_spawn {
 
 int drv_fd_above_stdio(int fd);
 int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode);
-int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload);
+int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start);
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);
 int drv_spawn_run(struct drv_spawn *sp, unsigned timeout_ms, int cancel_fd, struct drv_result *res);
 void drv_spawn_free(struct drv_spawn *sp);

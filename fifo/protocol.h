@@ -17,13 +17,18 @@
 #define FIFO_ENV_CENTIPEDE_OUT "CENTIPEDE_FORK_SERVER_FIFO1"
 #define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
 #define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
+#define FIFO_ENV_START "FORKSRV_START"                   /* "main" or "deferred": start later */
+
+/* The string forksrv.h's forksrv_start() puts into a target: the driver, finding it, asks the server
+ * to wait for that call instead of starting early. */
+#define FIFO_DEFERRED_SIGNATURE "##FORKSRV_DEFERRED_START##"
 
 #define FIFO_MAGIC_HELLO 0x56525346u   /* "FSRV" */
 #define FIFO_MAGIC_REQUEST 0x51525346u /* "FSRQ" */
 #define FIFO_MAGIC_RESULT 0x53525346u  /* "FSRS" */
 
 /* Where in the target's start-up the server took over; the driver reports it. */
-enum fifo_start { FIFO_START_CONSTRUCTOR = 1, FIFO_START_PREINIT = 2 };
+enum fifo_start { FIFO_START_CONSTRUCTOR = 1, FIFO_START_PREINIT = 2, FIFO_START_MAIN = 3, FIFO_START_DEFERRED = 4 };
 
 /* Feature flags in the hello: what this server does for every execution. */
 #define FIFO_FEAT_TIMEOUT 0x1u /* enforces the request's timeout itself */

@@ -73,7 +73,7 @@ void fsrv_env_finish(struct fsrv_env_parser *p) {
   if (p->pos || p->copying != -1) end_entry(p);
 }
 
-static long read_file_into(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx) {
+long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx) {
   /* One page per read: /proc files are generated a page at a time anyway. */
   char buf[4096];
   long fd = sys_open(path, O_RDONLY | O_CLOEXEC);
@@ -89,12 +89,30 @@ static long read_file_into(const char *path, void (*consume)(void *ctx, const ch
   return r;
 }
 
+/* The threads of this process: the entries of /proc/self/task, "." and ".." aside. */
+long fsrv_count_threads(void) {
+  char buf[4096];
+  long fd = sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  long n = 0, r;
+  while ((r = sys3(__NR_getdents64, fd, buf, sizeof buf)) > 0) {
+    for (long at = 0; at < r;) {
+      const char *name = buf + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+      unsigned short reclen = (unsigned short)((unsigned char)buf[at + 16] | (unsigned char)buf[at + 17] << 8);
+      if (name[0] != '.') n++;
+      at += reclen;
+    }
+  }
+  sys_close((int)fd);
+  return n;
+}
+
 static void feed_env(void *ctx, const char *buf, size_t n) { fsrv_env_feed(ctx, buf, n); }
 
 long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars) {
   struct fsrv_env_parser p;
   fsrv_env_init(&p, vars, nvars);
-  long r = read_file_into("/proc/self/environ", feed_env, &p);
+  long r = fsrv_read_file("/proc/self/environ", feed_env, &p);
   fsrv_env_finish(&p);
   return r;
 }
@@ -119,7 +137,7 @@ static void feed_auxv(void *ctx, const char *buf, size_t n) {
  * then the environment is the caller's, not ours to trust. An unreadable auxv counts as secure. */
 long fsrv_at_secure(void) {
   struct auxv_scan a = {.have = 0, .secure = -1};
-  long r = read_file_into("/proc/self/auxv", feed_auxv, &a);
+  long r = fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
   if (r < 0 || a.secure < 0) return 1;
   return a.secure;
 }

@@ -15,13 +15,13 @@ static uint64_t tv_us(const struct __kernel_old_timeval *tv) {
   return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
 }
 
-void fsrv_native_loop(struct fsrv *s, unsigned start) {
+void fsrv_native_loop(struct fsrv *s) {
   unsigned char buf[FIFO_RESULT_SIZE];
   struct fifo_hello hello = {
       .version = FIFO_PROTOCOL_VERSION,
       .features = FIFO_FEAT_TIMEOUT | FIFO_FEAT_RUSAGE | FIFO_FEAT_SWEEP,
       .pid = s->pid,
-      .start = start,
+      .start = s->start,
   };
   fifo_encode_hello(buf, &hello);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);

@@ -27,7 +27,8 @@ long fsrv_write_full(int fd, const void *buf, size_t n) {
   return (long)put;
 }
 
-long fsrv_setup(struct fsrv *s, int req, int rep) {
+long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
+  s->start = start;
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();

@@ -36,6 +36,11 @@ FSRV_HIDDEN void fsrv_env_finish(struct fsrv_env_parser *p);
 FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_at_secure(void);
+FSRV_HIDDEN long fsrv_count_threads(void);
+FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx);
+
+/* --- libc's functions, found without libc (elf.c) --- */
+FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
 
 /* --- why the server did not start, and the line that says so (say.c) --- */
 struct fsrv_why {
@@ -57,6 +62,7 @@ struct fsrv {
   size_t robust_len;
   int restore_mask; /* whether the child must restore old_mask */
   uint64_t old_mask;
+  unsigned start;   /* where in the target's start-up the server took over (fifo/protocol.h) */
 };
 
 struct fsrv_exec {
@@ -67,7 +73,7 @@ struct fsrv_exec {
   struct rusage ru;
 };
 
-FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep);
+FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
@@ -77,7 +83,7 @@ FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 
 /* --- protocol loops: each returns only in a freshly forked child --- */
-FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, unsigned start);
+FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s);
 FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack);
 
 /* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */

@@ -1,117 +1,209 @@
-/* Where the server starts: a constructor in libforksrv.so, a .preinit_array entry in libforksrv.a
- * (built with -DFSRV_PREINIT). Both receive (argc, argv, envp) from libc. It speaks forksrv's own
- * protocol when the driver's variables are set, else Centipede's when Centipede's are, else AFL++'s
- * when afl-fuzz's fds 198 and 199 are open pipes. With none of these, or under AT_SECURE, it returns
- * at once and the target runs as if forksrv were not there; when it does start, it returns only in
- * each forked child, which then runs the target. */
+/* Where the server starts. libforksrv.so: a constructor (the default), or, with FORKSRV_START=main,
+ * just before the target's main, through its own __libc_start_main. libforksrv.a (built with
+ * -DFSRV_PREINIT): a .preinit_array entry (the default), or with FORKSRV_START=main an .init_array
+ * entry, after the constructors linked before it. Both: forksrv_start_server(), called by the target
+ * itself after its set-up, when the driver found the deferred-start signature and said
+ * FORKSRV_START=deferred. The server speaks forksrv's own protocol when the driver's variables are
+ * set, else Centipede's when Centipede's are, else AFL++'s when afl-fuzz's fds 198 and 199 are open
+ * pipes. With none of these, or under AT_SECURE, nothing happens and the target runs as if forksrv
+ * were not there; when a server does start, it returns only in each forked child. */
 #include "../fifo/protocol.h"
 #include "server.h"
 
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
-enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, NOURS,
+enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, NOURS,
        AFL_SHM_ID = NOURS, AFL_MAP_SIZE, NVARS };
+
+static struct fsrv_env_var vars[NVARS] = {
+    [REQUEST] = {.name = FIFO_ENV_REQUEST},
+    [REPLY] = {.name = FIFO_ENV_REPLY},
+    [DEBUG] = {.name = FIFO_ENV_DEBUG},
+    [CENTIPEDE_IN] = {.name = FIFO_ENV_CENTIPEDE_IN},
+    [CENTIPEDE_OUT] = {.name = FIFO_ENV_CENTIPEDE_OUT},
+    [CENTIPEDE_ACK] = {.name = FIFO_ENV_CENTIPEDE_ACK},
+    [AFL_MAP] = {.name = FIFO_ENV_AFL_MAP},
+    [START] = {.name = FIFO_ENV_START},
+    [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
+    [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
+};
+
+enum protocol { NONE, NATIVE, CENTIPEDE, AFL, AFL_ONESHOT };
+
+static struct {
+  int looked;          /* the environment was read (once per process) */
+  enum protocol proto; /* what the environment asks for */
+  unsigned pending;    /* the later start point that still has to come, or 0 */
+  int served;          /* this process is a child of a server that started */
+  char **envp;
+} self;
 
 static int fsrv_strcmp(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
   return (unsigned char)*a - (unsigned char)*b;
 }
 
-static int is_one(const struct fsrv_env_var *v) { return v->found && !fsrv_strcmp(v->value, "1"); }
+static int has(int v, const char *value) { return vars[v].found && !fsrv_strcmp(vars[v].value, value); }
 
-static void start_server(char **envp, unsigned start) {
-  static struct fsrv_env_var vars[NVARS] = {
-      [REQUEST] = {.name = FIFO_ENV_REQUEST},
-      [REPLY] = {.name = FIFO_ENV_REPLY},
-      [DEBUG] = {.name = FIFO_ENV_DEBUG},
-      [CENTIPEDE_IN] = {.name = FIFO_ENV_CENTIPEDE_IN},
-      [CENTIPEDE_OUT] = {.name = FIFO_ENV_CENTIPEDE_OUT},
-      [CENTIPEDE_ACK] = {.name = FIFO_ENV_CENTIPEDE_ACK},
-      [AFL_MAP] = {.name = FIFO_ENV_AFL_MAP},
-      [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
-      [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
-  };
-  if (fsrv_at_secure()) return;
-  if (fsrv_env_read(vars, NVARS) < 0) return;
-  int native = vars[REQUEST].found && vars[REPLY].found;
-  int centipede = !native && vars[CENTIPEDE_IN].found && vars[CENTIPEDE_OUT].found;
-  const struct fsrv_afl_env afl_env = {
+static struct fsrv_afl_env afl_env(void) {
+  struct fsrv_afl_env env = {
       .shm_id = vars[AFL_SHM_ID].found ? vars[AFL_SHM_ID].value : 0,
       .map_size = vars[AFL_MAP_SIZE].found ? vars[AFL_MAP_SIZE].value : 0,
-      .outcome_map = vars[AFL_MAP].found && !fsrv_strcmp(vars[AFL_MAP].value, "outcome"),
+      .outcome_map = has(AFL_MAP, "outcome"),
   };
-  int afl = !native && !centipede && fsrv_afl_present();
-  int oneshot = !native && !centipede && !afl && fsrv_afl_oneshot_wanted(&afl_env);
-  if (!native && !centipede && !afl && !oneshot) return;
-  int debug = is_one(&vars[DEBUG]);
-  fsrv_env_scrub(envp, vars, NOURS);
+  return env;
+}
+
+/* Reads the environment once and decides which protocol, if any, and which start point. */
+static void look(char **envp, unsigned early) {
+  if (self.looked) return;
+  self.looked = 1;
+  self.envp = envp;
+  if (fsrv_at_secure() || fsrv_env_read(vars, NVARS) < 0) return;
+  struct fsrv_afl_env env = afl_env();
+  if (vars[REQUEST].found && vars[REPLY].found)
+    self.proto = NATIVE;
+  else if (vars[CENTIPEDE_IN].found && vars[CENTIPEDE_OUT].found)
+    self.proto = CENTIPEDE;
+  else if (fsrv_afl_present())
+    self.proto = AFL;
+  else if (fsrv_afl_oneshot_wanted(&env))
+    self.proto = AFL_ONESHOT;
+  if (self.proto == NONE) return;
+  self.pending = has(START, "main") ? FIFO_START_MAIN : has(START, "deferred") ? FIFO_START_DEFERRED : early;
+}
+
+static void say_setup_failed(int debug, long err) {
+  struct fsrv_why why = {"set-up", 0};
+  fsrv_say(debug, &why, "(needs glibc and Linux 5.3 or later)", err);
+}
+
+/* A fork taken with threads alive keeps only the forking thread in the child: say so, once. */
+static void warn_threads(void) {
+  long n = fsrv_count_threads();
+  if (n <= 1) return;
+  static const char line[] =
+      "forksrv: warning: threads are running where the fork server starts; each child keeps only the "
+      "thread that forked, so inputs may hang or misbehave (start the server before threads are created)\n";
+  sys_write(2, line, sizeof line - 1);
+}
+
+/* Starts the server at start point `start` if that is the one pending. Returns 1 in each child of a
+ * server that started, 0 if none did (then the target simply runs on). */
+static int serve(unsigned start) {
+  if (self.served) return 1;
+  if (self.proto == NONE || self.pending != start) return 0;
+  self.pending = 0;
+  int debug = has(DEBUG, "1");
+  fsrv_env_scrub(self.envp, vars, NOURS);
+  warn_threads();
   static struct fsrv s;
-  struct fsrv_why why = {0, 0};
   long r;
-  if (afl || oneshot) {
-    r = fsrv_setup(&s, afl ? FSRV_AFL_CTL_FD : -1, afl ? FSRV_AFL_ST_FD : -1);
+  self.served = 1; /* as seen from the children */
+  if (self.proto == AFL || self.proto == AFL_ONESHOT) {
+    int afl = self.proto == AFL;
+    r = fsrv_setup(&s, afl ? FSRV_AFL_CTL_FD : -1, afl ? FSRV_AFL_ST_FD : -1, start);
     if (r < 0) {
-      why.what = "set-up";
-      fsrv_say(debug, &why, "(needs glibc and Linux 5.3 or later)", r);
-      return;
+      say_setup_failed(debug, r);
+      return self.served = 0;
     }
+    struct fsrv_afl_env env = afl_env();
     if (afl)
-      fsrv_afl_loop(&s, &afl_env);
+      fsrv_afl_loop(&s, &env);
     else
-      fsrv_afl_oneshot(&s, &afl_env);
-    return;
+      fsrv_afl_oneshot(&s, &env);
+    return 1;
   }
 
-  const struct fsrv_env_var *in = native ? &vars[REQUEST] : &vars[CENTIPEDE_IN];
-  const struct fsrv_env_var *out = native ? &vars[REPLY] : &vars[CENTIPEDE_OUT];
+  const struct fsrv_env_var *in = &vars[self.proto == NATIVE ? REQUEST : CENTIPEDE_IN];
+  const struct fsrv_env_var *out = &vars[self.proto == NATIVE ? REPLY : CENTIPEDE_OUT];
+  struct fsrv_why why = {0, 0};
   if (in->too_long || out->too_long) {
     why.why = "path longer than PATH_MAX";
     fsrv_say(debug, &why, in->too_long ? in->name : out->name, 0);
-    return;
+    return self.served = 0;
   }
   long req = fsrv_open_fifo(in->value, O_RDONLY, &why);
   if (req < 0) {
     fsrv_say(debug, &why, in->value, req);
-    return;
+    return self.served = 0;
   }
   long rep = fsrv_open_fifo(out->value, O_WRONLY, &why);
   if (rep < 0) {
     fsrv_say(debug, &why, out->value, rep);
     sys_close((int)req);
-    return;
+    return self.served = 0;
   }
-  r = fsrv_setup(&s, (int)req, (int)rep);
+  r = fsrv_setup(&s, (int)req, (int)rep, start);
   if (r < 0) {
-    why.what = "set-up";
-    fsrv_say(debug, &why, "(needs glibc and Linux 5.3 or later)", r);
+    say_setup_failed(debug, r);
     sys_close((int)req);
     sys_close((int)rep);
-    return;
+    return self.served = 0;
   }
-  if (native)
-    fsrv_native_loop(&s, start);
+  if (self.proto == NATIVE)
+    fsrv_native_loop(&s);
   else
-    fsrv_centipede_loop(&s, is_one(&vars[CENTIPEDE_ACK]));
+    fsrv_centipede_loop(&s, has(CENTIPEDE_ACK, "1"));
+  return 1;
 }
 
-static void fsrv_entry(int argc, char **argv, char **envp) {
-  /* Once per process, whichever way in ran first (both may be linked into one target). */
-  static int started;
+#ifdef FSRV_PREINIT
+#define EARLY FIFO_START_PREINIT
+#else
+#define EARLY FIFO_START_CONSTRUCTOR
+#endif
+
+static void fsrv_early(int argc, char **argv, char **envp) {
   (void)argc;
   (void)argv;
-  if (started) return;
-  started = 1;
-#ifdef FSRV_PREINIT
-  start_server(envp, FIFO_START_PREINIT);
-#else
-  start_server(envp, FIFO_START_CONSTRUCTOR);
-#endif
+  look(envp, EARLY);
+  serve(EARLY);
+}
+
+/* The deferred start: the target calls this (through forksrv.h's forksrv_start()) once its own
+ * set-up is done. Idempotent; returns whether a server ran (1 in each of its children). */
+__attribute__((visibility("default"))) int forksrv_start_server(void) {
+  look(0, EARLY);
+  return serve(FIFO_START_DEFERRED);
 }
 
 #ifdef FSRV_PREINIT
-__attribute__((section(".preinit_array"), used)) static void (*fsrv_preinit)(int, char **, char **) = fsrv_entry;
+__attribute__((section(".preinit_array"), used)) static void (*fsrv_preinit)(int, char **, char **) = fsrv_early;
+
+/* FORKSRV_START=main in a static target: after the constructors linked before libforksrv.a. */
+static void fsrv_init(void) { serve(FIFO_START_MAIN); }
+__attribute__((section(".init_array"), used)) static void (*fsrv_late)(void) = fsrv_init;
 #else
 __attribute__((constructor)) static void fsrv_constructor(int argc, char **argv, char **envp) {
-  fsrv_entry(argc, argv, envp);
+  fsrv_early(argc, argv, envp);
+}
+
+/* FORKSRV_START=main: the preload's __libc_start_main hands libc a main of its own, which starts the
+ * server after every constructor and .init_array entry has run, then calls the target's main. */
+typedef int (*fsrv_main_fn)(int, char **, char **);
+typedef int (*fsrv_start_main_fn)(fsrv_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
+                                  void *);
+static fsrv_main_fn target_main;
+
+static int fsrv_main(int argc, char **argv, char **envp) {
+  serve(FIFO_START_MAIN);
+  return target_main(argc, argv, envp);
+}
+
+__attribute__((visibility("default"))) int __libc_start_main(fsrv_main_fn main, int argc, char **argv,
+                                                              void (*init)(void), void (*fini)(void),
+                                                              void (*rtld_fini)(void), void *stack_end) {
+  fsrv_start_main_fn real = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
+  if (!real) {
+    static const char line[] = "forksrv: cannot find libc's __libc_start_main: the target cannot start\n";
+    sys_write(2, line, sizeof line - 1);
+    sys_exit_group(127);
+  }
+  if (self.pending == FIFO_START_MAIN) {
+    target_main = main;
+    main = fsrv_main;
+  }
+  return real(main, argc, argv, init, fini, rtld_fini, stack_end);
 }
 #endif

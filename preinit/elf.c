@@ -1,0 +1,117 @@
+/* Finding a function of libc without libc (no dlsym): the dynamic linker's list of loaded objects is
+ * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
+ * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
+ * this for the one libc function it interposes, __libc_start_main, to start the server at main. */
+#include <linux/auxvec.h>
+#include <linux/elf.h>
+
+#include "server.h"
+
+#define DT_GNU_HASH_TAG 0x6ffffef5
+#define STT_GNU_IFUNC_TYPE 10
+#define VERSYM_HIDDEN 0x8000
+
+/* The public head of glibc's struct link_map and struct r_debug (<link.h>), which are ABI. */
+struct fsrv_link_map {
+  uintptr_t l_addr;
+  const char *l_name;
+  Elf64_Dyn *l_ld;
+  struct fsrv_link_map *l_next, *l_prev;
+};
+struct fsrv_r_debug {
+  int r_version;
+  struct fsrv_link_map *r_map;
+};
+
+extern Elf64_Dyn _DYNAMIC[] __attribute__((weak, visibility("hidden")));
+
+struct auxv_phdr {
+  unsigned long pair[2];
+  unsigned have;
+  unsigned long phdr, phnum;
+};
+
+static void feed_auxv(void *ctx, const char *buf, size_t n) {
+  struct auxv_phdr *a = ctx;
+  for (size_t i = 0; i < n; i++) {
+    ((char *)a->pair)[a->have++] = buf[i];
+    if (a->have < sizeof a->pair) continue;
+    a->have = 0;
+    if (a->pair[0] == AT_PHDR) a->phdr = a->pair[1];
+    if (a->pair[0] == AT_PHNUM) a->phnum = a->pair[1];
+  }
+}
+
+static struct fsrv_link_map *loaded_objects(void) {
+  struct auxv_phdr a = {.have = 0, .phdr = 0, .phnum = 0};
+  if (fsrv_read_file("/proc/self/auxv", feed_auxv, &a) < 0 || !a.phdr) return 0;
+  const Elf64_Phdr *ph = (const Elf64_Phdr *)a.phdr;
+  uintptr_t bias = 0;
+  const Elf64_Phdr *dynamic = 0;
+  for (unsigned long i = 0; i < a.phnum; i++) {
+    if (ph[i].p_type == PT_PHDR) bias = a.phdr - ph[i].p_vaddr;
+    if (ph[i].p_type == PT_DYNAMIC) dynamic = &ph[i];
+  }
+  if (!dynamic) return 0;
+  for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dynamic->p_vaddr); d->d_tag != DT_NULL; d++)
+    if (d->d_tag == DT_DEBUG && d->d_un.d_ptr) return ((struct fsrv_r_debug *)d->d_un.d_ptr)->r_map;
+  return 0;
+}
+
+static int same(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+static uint32_t gnu_hash(const char *s) {
+  uint32_t h = 5381;
+  for (; *s; s++) h = h * 33 + (unsigned char)*s;
+  return h;
+}
+
+/* An address in an object's dynamic section: glibc has already relocated most of them in place, the
+ * kernel's vDSO has not. */
+static uintptr_t dyn_ptr(const struct fsrv_link_map *m, Elf64_Addr p) { return p < m->l_addr ? m->l_addr + p : p; }
+
+static void *lookup(const struct fsrv_link_map *m, const char *name) {
+  const char *strtab = 0;
+  const Elf64_Sym *symtab = 0;
+  const uint32_t *hash = 0;
+  const uint16_t *versym = 0;
+  for (const Elf64_Dyn *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_SYMTAB) symtab = (const Elf64_Sym *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_GNU_HASH_TAG) hash = (const uint32_t *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_VERSYM) versym = (const uint16_t *)dyn_ptr(m, d->d_un.d_ptr);
+  }
+  if (!strtab || !symtab || !hash) return 0;
+  uint32_t nbuckets = hash[0], symoffset = hash[1], bloom_size = hash[2];
+  const uint32_t *buckets = hash + 4 + bloom_size * 2; /* the bloom filter's words are 64-bit */
+  const uint32_t *chain = buckets + nbuckets;
+  uint32_t h = gnu_hash(name);
+  if (!nbuckets) return 0;
+  for (uint32_t i = buckets[h % nbuckets]; i >= symoffset && i; i++) {
+    uint32_t ch = chain[i - symoffset];
+    const Elf64_Sym *s = &symtab[i];
+    int type = s->st_info & 0xf;
+    if ((ch | 1) == (h | 1) && s->st_shndx != 0 && (type == STT_FUNC || type == STT_GNU_IFUNC_TYPE) &&
+        !(versym && (versym[i] & VERSYM_HIDDEN)) && same(strtab + s->st_name, name)) {
+      uintptr_t at = m->l_addr + s->st_value;
+      return type == STT_GNU_IFUNC_TYPE ? ((void *(*)(void))at)() : (void *)at;
+    }
+    if (ch & 1) break;
+  }
+  return 0;
+}
+
+void *fsrv_next_symbol(const char *name) {
+  struct fsrv_link_map *first = loaded_objects(), *m = first;
+  /* Objects after ours, as RTLD_NEXT searches; all but ours if ours is not in the list. */
+  while (m && m->l_ld != _DYNAMIC) m = m->l_next;
+  for (m = m ? m->l_next : first; m; m = m->l_next) {
+    if (m->l_ld == _DYNAMIC) continue;
+    void *found = lookup(m, name);
+    if (found) return found;
+  }
+  return 0;
+}

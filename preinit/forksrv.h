@@ -1,0 +1,28 @@
+/* forksrv.h: for targets that choose where the fork server starts. Call forksrv_start() once the
+ * target's expensive set-up is done (libraries initialised, configuration parsed): every input then
+ * runs in a fresh fork taken at that point. Works with libforksrv.a linked in, or with libforksrv.so
+ * preloaded (the forksrv driver does that); without either, or without a driver, it does nothing.
+ * The driver finds the string below in the binary and tells the server to wait for this call; it
+ * needs no option for it. Like AFL++'s __AFL_INIT(). */
+#ifndef FORKSRV_H
+#define FORKSRV_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int forksrv_start_server(void) __attribute__((weak));
+
+/* Returns 1 in each child of the server (go on and handle the one input), 0 when no server runs.
+ * Calling it again is harmless. */
+static inline int forksrv_start(void) {
+  static const char signature[] __attribute__((used)) = "##FORKSRV_DEFERRED_START##";
+  __asm__ volatile("" : : "r"(signature));
+  return forksrv_start_server ? forksrv_start_server() : 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# Where the server starts: early (the preload's constructor, or .preinit_array), at main (after every
+# constructor, no source change), or where the target calls forksrv_start(). The later the start,
+# the less each execution repeats; the outcomes stay those of plain fork+exec.
+load helpers
+
+codes() {
+  local args=() c
+  for c in "$@"; do args+=(-i "$(input "c$c" "$c")"); done
+  printf '%s\n' "${args[@]}"
+}
+
+@test "started early, an expensive constructor runs in every execution" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -0 --separate-stderr "$FORKSRV" -v -n 4 -- "$T/heavy_init"
+  [[ "$stderr" == *"started at constructor"* ]]
+  [ "$(wc -l <"$COUNTER")" -eq 4 ]
+}
+
+@test "started at main, the constructor runs once for all executions, outcomes as plain" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -0 --separate-stderr "$FORKSRV" -v --start main -n 4 -- "$T/heavy_init"
+  [[ "$stderr" == *"started at main"* ]]
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  same_as_plain --start main -i "$(input a 0)" -i "$(input b 9)" -i "$(input c 255)" -- "$T/heavy_init"
+  [[ "$output" == *'"exit_code":255'* ]]
+}
+
+@test "started at main, a C++ target's static initialisation runs once, outcomes as plain" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -0 --separate-stderr "$FORKSRV" --start main -n 3 -- "$T/cxx_static"
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  [ "$(head -n 1 "$COUNTER")" = "static init" ]
+  same_as_plain --start main -i "$(input a 4)" -i "$(input b 0)" -- "$T/cxx_static"
+  [[ "$output" == *'"exit_code":4'* ]]
+}
+
+@test "started at main, crashes and timeouts are reported as plain" {
+  same_as_plain --start main -t 200 -i "$(input a segv)" -i "$(input b abort)" -i "$(input c ok)" -- "$T/crash"
+  [[ "$output" == *'"signal":"SIGSEGV"'* ]]
+  same_as_plain --start main -t 200 -i "$(input d hang)" -- "$T/hang"
+  [[ "$output" == *'"result":"timeout"'* ]]
+  assert_no_leftovers
+}
+
+@test "a target calling forksrv_start() is found and waited for: its set-up runs once" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -0 --separate-stderr "$FORKSRV" -v --show-output -n 3 -i "$(input a 0)" -- "$T/deferred"
+  [[ "$stderr" == *"started at deferred"* ]]
+  [ "$(grep -c '^forksrv_start: 1$' <<<"$stderr")" -eq 3 ]
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  same_as_plain -i "$(input b 7)" -i "$(input c 0)" -- "$T/deferred"
+}
+
+@test "a static target calling forksrv_start() with libforksrv.a linked in is waited for too" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -0 --separate-stderr "$FORKSRV" -v -n 3 -- "$T/deferred_static"
+  [[ "$stderr" == *"started at deferred"* ]]
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  same_as_plain -i "$(input b 7)" -- "$T/deferred_static"
+}
+
+@test "without a driver, forksrv_start() returns 0 and the target runs as it would" {
+  run -7 --separate-stderr "$T/deferred" < <(printf 7)
+  [ "$stderr" = "forksrv_start: 0" ]
+  LD_PRELOAD="$B/libforksrv.so" run -7 --separate-stderr "$T/deferred" < <(printf 7)
+  [ "$stderr" = "forksrv_start: 0" ]
+  run -7 --separate-stderr "$T/deferred_static" < <(printf 7)
+  [ "$stderr" = "forksrv_start: 0" ]
+}
+
+@test "a server starting where threads already run warns once, naming the risk" {
+  run -0 --separate-stderr "$FORKSRV" --start main -n 3 -- "$T/threads"
+  [ "$stderr_lines" = "forksrv: warning: threads are running where the fork server starts; each child keeps only the thread that forked, so inputs may hang or misbehave (start the server before threads are created)" ]
+  [ "$(grep -c warning <<<"$stderr")" -eq 1 ]
+  # Started early, before the target's constructor made its thread: no warning.
+  run -0 --separate-stderr "$FORKSRV" -n 3 -- "$T/threads"
+  [[ "$stderr" != *warning* ]]
+}
+
+@test "--start takes 'early' or 'main' only" {
+  run -2 --separate-stderr "$FORKSRV" --start later -- "$T/exit_code"
+  [ "${stderr_lines[0]}" = "forksrv: --start is 'early' or 'main', not 'later'" ]
+}
+
+@test "preloaded without forksrv's variables, the __libc_start_main of the preload changes nothing" {
+  run --separate-stderr "$T/heavy_init" < <(printf 5)
+  local plain=$status
+  LD_PRELOAD="$B/libforksrv.so" run --separate-stderr "$T/heavy_init" < <(printf 5)
+  [ "$status" -eq "$plain" ]
+  [ "$status" -eq 5 ]
+}
