@@ -3,7 +3,9 @@
 # compared, so that the machine's noise falls on all of them alike; medians are reported, and the
 # ratios of the medians are the figures to quote.
 #   1. forksrv against plain fork+exec (--no-server): the demo parser over its corpus.
-#   2. afl-fuzz -n on the same trivial target: its fork+exec "fauxserver", against libforksrv.so
+#   2. start points on a target whose set-up takes 5 ms: fork+exec, the default (constructor) start,
+#      --start main, and forksrv_start() called by the target after its set-up.
+#   3. afl-fuzz -n on a trivial target: its fork+exec "fauxserver", against libforksrv.so
 #      serving it (AFL_PRELOAD + AFL_DUMB_FORKSRV), against AFL++'s own compiled-in fork server
 #      (afl-clang-fast build). Skipped when afl++ is not installed.
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES]
@@ -33,8 +35,25 @@ row "fork+exec (--no-server)" "$plain"
 ratio "speedup" "$server" "$plain"
 echo
 
+start_rate() { INIT_MS=5 "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
+plain="" early="" main="" deferred=""
+for i in $(seq "$samples"); do
+  plain="$plain $(start_rate --no-server -n 300 -- "$b/tests/heavy_init")"
+  early="$early $(start_rate -n 300 -- "$b/tests/heavy_init")"
+  main="$main $(start_rate --start main -n 3000 -- "$b/tests/heavy_init")"
+  deferred="$deferred $(start_rate -n 3000 -- "$b/tests/deferred")"
+done
+echo "2. start points, a target with 5 ms of set-up        execs/s (median, samples)"
+row "fork+exec (--no-server)" "$plain"
+row "constructor (default)" "$early"
+row "--start main" "$main"
+row "forksrv_start() after set-up" "$deferred"
+ratio "main / fork+exec" "$main" "$plain"
+ratio "deferred / fork+exec" "$deferred" "$plain"
+echo
+
 if ! command -v afl-fuzz >/dev/null || ! command -v afl-clang-fast >/dev/null; then
-  echo "2. afl-fuzz: skipped (apt-get install afl++)"
+  echo "3. afl-fuzz: skipped (apt-get install afl++)"
   exit 0
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
@@ -62,7 +81,7 @@ for i in $(seq "$samples"); do
   preload="$preload $(afl_rate "$target" AFL_PRELOAD="$b/libforksrv.so" AFL_DUMB_FORKSRV=1 afl-fuzz -n)"
   instr="$instr $(afl_rate "$work/exit_code_afl" afl-fuzz)"
 done
-echo "2. afl-fuzz, $execs executions of a trivial target      execs/s (median, samples)"
+echo "3. afl-fuzz, $execs executions of a trivial target      execs/s (median, samples)"
 row "afl-fuzz -n (fork+exec fauxserver)" "$faux"
 row "afl-fuzz -n + libforksrv.so" "$preload"
 row "afl-clang-fast build, own server" "$instr"
