@@ -37,8 +37,8 @@ DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h fifo/protocol.h
 
 TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
 
-all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_client.a $(B)/include/forksrv_client.h \
-	$(B)/include/forksrv.h
+all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a \
+	$(B)/include/forksrv_client.h $(B)/include/forksrv.h
 
 $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	@mkdir -p $(@D)
@@ -63,6 +63,15 @@ $(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_preinit.o
 	$(OBJCOPY) --localize-hidden $(B)/preinit/forksrv_static.o
 	rm -f $@
 	$(AR) rcs $@ $(B)/preinit/forksrv_static.o
+
+# A main for LLVMFuzzerTestOneInput targets, with the server in the same archive.
+$(B)/preinit/harness_main.o: preinit/harness_main.c fifo/protocol.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/libforksrv_main.a: $(B)/preinit/harness_main.o $(B)/libforksrv.a
+	rm -f $@
+	$(AR) rcs $@ $(B)/preinit/harness_main.o $(B)/preinit/forksrv_static.o
 
 $(B)/driver/%.o: driver/%.c $(DRIVER_HDR)
 	@mkdir -p $(@D)
@@ -92,6 +101,10 @@ targets: $(TARGETS) $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/centipede_client
 
 $(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
+
+$(B)/tests/persistent: tests/targets/persistent.c preinit/forksrv.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
 
@@ -126,7 +139,7 @@ $(B)/tests/client_loop: tests/client/client_loop.c $(B)/libforksrv_client.a $(B)
 	$(CC) $(DRIVER_CFLAGS) -I$(B)/include -o $@ $< $(B)/libforksrv_client.a
 
 examples: all
-	$(MAKE) -C examples B=$(abspath $(B))/examples CC="$(CC)" CFLAGS="$(CFLAGS)"
+	$(MAKE) -C examples B=$(abspath $(B))/examples LIBFORKSRV_MAIN=$(abspath $(B))/libforksrv_main.a CC="$(CC)" CFLAGS="$(CFLAGS)"
 
 demo: examples
 	scripts/demo.sh $(B)

@@ -76,20 +76,41 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
 void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
   if (!write_word(s->rep, 0)) fsrv_peer_gone(s, 0);
+  /* A persistent child stopped after its input (AFL++'s own model: SIGSTOP, then SIGCONT). */
+  int live = 0, live_pidfd = -1;
   for (;;) {
     uint32_t was_killed;
-    if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, 0);
-    int pidfd = -1;
+    if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
+    if (live && was_killed) {
+      /* afl-fuzz killed the stopped child at its timeout: reap it before anything else. */
+      int st;
+      while (sys_wait4(live, &st, __WALL, 0) == -EINTR) {}
+      sys_close(live_pidfd);
+      live = 0;
+    }
+    int pidfd = live_pidfd;
     uint64_t started = fsrv_now_us();
-    long pid = fsrv_fork(s, &pidfd);
-    if (pid == 0) return;
+    long pid = live;
+    if (live) {
+      sys_kill(live, SYS_SIGCONT);
+    } else {
+      pid = fsrv_fork(s, &pidfd);
+      if (pid == 0) return;
+    }
+    live = 0;
     /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
      * afl-fuzz then reports the fork server's end. */
     if (pid < 0) fsrv_peer_gone(s, 0);
     if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
     fsrv_await(s, (int)pid, pidfd, 0, started, &ex);
-    mark_outcome(map, ex.status);
-    if (!write_word(s->rep, (uint32_t)ex.status)) fsrv_peer_gone(s, 0);
+    if (ex.stopped) {
+      live = (int)pid, live_pidfd = pidfd;
+      mark_outcome(map, 0);
+    } else {
+      mark_outcome(map, ex.status);
+    }
+    /* A stopped child's status (WIFSTOPPED) tells afl-fuzz that the same child goes on. */
+    if (!write_word(s->rep, (uint32_t)ex.status)) fsrv_peer_gone(s, live);
   }
 }

@@ -4,8 +4,8 @@
 #include "../fifo/protocol.h"
 #include "server.h"
 
-static uint32_t reason_of(const struct fsrv_exec *ex) {
-  int sig = ex->status & 0x7f;
+static uint32_t reason_of(const struct fifo_result *res, const struct fsrv_exec *ex) {
+  int sig = res->status & 0x7f;
   if (sig == 0) return FIFO_EXITED;
   if (ex->timed_out && sig == SYS_SIGKILL) return FIFO_TIMED_OUT;
   return FIFO_SIGNALLED;
@@ -25,18 +25,26 @@ void fsrv_native_loop(struct fsrv *s) {
   };
   fifo_encode_hello(buf, &hello);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);
+  /* A persistent child that stopped itself after its input, waiting to be continued for the next. */
+  int live = 0, live_pidfd = -1;
   for (;;) {
     struct fifo_request req;
     /* EOF, an error or a malformed request all end the server: the driver that sent it is not one
      * this server can serve, and its side sees the FIFO close. */
-    if (fsrv_read_full(s->req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE) fsrv_peer_gone(s, 0);
-    if (fifo_decode_request(buf, &req) < 0) fsrv_peer_gone(s, 0);
+    if (fsrv_read_full(s->req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE) fsrv_peer_gone(s, live);
+    if (fifo_decode_request(buf, &req) < 0) fsrv_peer_gone(s, live);
 
     struct fifo_result res = {.seq = req.seq};
-    int pidfd = -1;
+    int pidfd = live_pidfd;
     uint64_t started = fsrv_now_us();
-    long pid = fsrv_fork(s, &pidfd);
-    if (pid == 0) return;
+    long pid = live;
+    if (live) {
+      sys_kill(live, SYS_SIGCONT); /* stopped, not reaped: the pid is still its own */
+    } else {
+      pid = fsrv_fork(s, &pidfd);
+      if (pid == 0) return;
+    }
+    live = 0;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;
       res.error = (int32_t)pid;
@@ -44,14 +52,15 @@ void fsrv_native_loop(struct fsrv *s) {
       struct fsrv_exec ex;
       fsrv_await(s, (int)pid, pidfd, req.timeout_ms, started, &ex);
       res.pid = (int32_t)pid;
-      res.status = ex.status;
-      res.reason = reason_of(&ex);
+      res.status = ex.stopped ? 0 : ex.status; /* an input done in persistent mode: as if it exited 0 */
+      res.reason = reason_of(&res, &ex);
       res.wall_us = ex.wall_us;
       res.utime_us = tv_us(&ex.ru.ru_utime);
       res.stime_us = tv_us(&ex.ru.ru_stime);
       res.maxrss_kb = (uint64_t)ex.ru.ru_maxrss;
+      if (ex.stopped) live = (int)pid, live_pidfd = pidfd;
     }
     fifo_encode_result(buf, &res);
-    if (fsrv_write_full(s->rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) fsrv_peer_gone(s, 0);
+    if (fsrv_write_full(s->rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) fsrv_peer_gone(s, live);
   }
 }

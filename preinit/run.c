@@ -27,8 +27,14 @@ long fsrv_write_full(int fd, const void *buf, size_t n) {
   return (long)put;
 }
 
+struct fsrv *fsrv_current;
+
 long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->start = start;
+  fsrv_current = s;
+  /* Persistent children say "input done" through this before they stop; without it (an old
+   * kernel), forksrv_loop() runs one input per child. */
+  s->loop_fd = (int)sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();
@@ -152,20 +158,37 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
   struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
    * the driver sent ahead. */
-  struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}};
+  struct pollfd fds[3] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
   ex->pid = pid;
   ex->timed_out = 0;
+  ex->stopped = 0;
   for (;;) {
     /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
-    long r = sys_ppoll(fds, 2, timeout_ms ? &left : 0);
+    long r = sys_ppoll(fds, s->loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
     if (r == -EINTR) continue;
     if (r > 0 && fds[1].revents) {
       sys_close(pidfd);
       fsrv_peer_gone(s, pid);
     }
+    uint64_t count;
+    if (r > 0 && fds[2].revents) sys_read(s->loop_fd, &count, sizeof count);
+    if (r > 0 && !fds[0].revents && fds[2].revents) {
+      /* A persistent child finished its input and is about to stop itself (forksrv_loop writes the
+       * eventfd, then raises SIGSTOP): wait for the stop, not for its end. */
+      do r = sys_wait4(pid, &ex->status, WUNTRACED | __WALL, &ex->ru);
+      while (r == -EINTR);
+      ex->wall_us = fsrv_now_us() - started_us;
+      ex->stopped = (ex->status & 0xff) == 0x7f;
+      if (ex->stopped) return;
+      sys_close(pidfd);
+      sweep();
+      return;
+    }
     if (r > 0) break;
-    /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). */
+    /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). A child killed
+     * between its "input done" and its stop must not leave that word to the next child. */
     kill_child(pid);
+    if (s->loop_fd >= 0) sys_read(s->loop_fd, &count, sizeof count);
     ex->timed_out = r == 0;
     break;
   }

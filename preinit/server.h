@@ -63,12 +63,14 @@ struct fsrv {
   int restore_mask; /* whether the child must restore old_mask */
   uint64_t old_mask;
   unsigned start;   /* where in the target's start-up the server took over (fifo/protocol.h) */
+  int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes before it stops, or -1 */
 };
 
 struct fsrv_exec {
   int pid;
   int status; /* raw wait status */
   int timed_out;
+  int stopped;      /* a persistent child finished an input and stopped itself; it lives on */
   uint64_t wall_us;
   struct rusage ru;
 };
@@ -76,6 +78,8 @@ struct fsrv_exec {
 FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
+/* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
+FSRV_HIDDEN extern struct fsrv *fsrv_current;
 FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
                             struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);

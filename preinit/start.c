@@ -168,6 +168,22 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
   return serve(FIFO_START_DEFERRED);
 }
 
+/* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
+ * two inputs the child tells the server and stops itself; the server reports the input as done and
+ * continues the child for the next one (fresh children replace any that crashed or timed out). The
+ * last of the N inputs ends with the process itself. Without a server: one input, as without forksrv.
+ * Through forksrv.h's forksrv_loop(). */
+__attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
+  static unsigned calls;
+  calls++;
+  if (calls == 1) return 1;
+  if (!self.served || !fsrv_current || fsrv_current->loop_fd < 0 || (n && calls > n)) return 0;
+  uint64_t one = 1;
+  sys_write(fsrv_current->loop_fd, &one, sizeof one);
+  sys_tgkill((int)sys_getpid(), (int)sys_gettid(), SYS_SIGSTOP);
+  return 1;
+}
+
 #ifdef FSRV_PREINIT
 __attribute__((section(".preinit_array"), used)) static void (*fsrv_preinit)(int, char **, char **) = fsrv_early;
 
