@@ -108,6 +108,10 @@ $(B)/tests/persistent: tests/targets/persistent.c preinit/forksrv.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
 
+$(B)/tests/harness: tests/targets/harness.c $(B)/libforksrv_main.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libforksrv_main.a
+
 $(B)/tests/deferred_static: tests/targets/deferred.c preinit/forksrv.h $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -Ipreinit -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
 
@@ -146,7 +150,7 @@ demo: examples
 
 test:
 	scripts/test-deps.sh
-	$(MAKE) B=$(B) SAN="$(SAN)" all targets
+	$(MAKE) B=$(B) SAN="$(SAN)" all targets examples
 	FORKSRV_BUILD=$(abspath $(B)) scripts/run-tests.sh
 
 check:

@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Persistent mode: while (forksrv_loop(N)) runs up to N inputs in one child, each reported as if it
+# had a process of its own; and libforksrv_main.a, which makes a persistent target of any file that
+# defines LLVMFuzzerTestOneInput.
+load helpers
+
+mixed_corpus() {
+  mkdir -p "$BATS_TEST_TMPDIR/corpus"
+  local i=10 x
+  for x in 0 0 0 segv 0 0 7 0 hang 0 abort 0 0; do
+    printf '%s' "$x" >"$BATS_TEST_TMPDIR/corpus/$i"
+    i=$((i + 1))
+  done
+  echo "$BATS_TEST_TMPDIR/corpus"
+}
+
+@test "persistent outcomes equal plain fork+exec's, a crash and a timeout in mid-batch included" {
+  same_as_plain -t 300 -i "$(mixed_corpus)" -- "$T/persistent"
+  [ "$status" -eq 1 ]
+  [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGSEGV"'* ]]
+  [[ "${lines[6]}" == *'"result":"exited","exit_code":7'* ]]
+  [[ "${lines[8]}" == *'"result":"timeout"'* ]]
+  [[ "${lines[10]}" == *'"result":"crashed","signal":"SIGABRT"'* ]]
+  assert_no_leftovers
+}
+
+@test "inputs share a child until one ends it; the next input gets a fresh child" {
+  run -1 --separate-stderr "$FORKSRV" --json -t 300 -i "$(mixed_corpus)" -- "$T/persistent"
+  local pids
+  pids=$(grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' ')
+  read -r -a p <<<"$pids"
+  # 0 0 0 segv | 0 0 7 | 0 hang | 0 abort | 0 0
+  [ "${p[0]}" = "${p[3]}" ] && [ "${p[4]}" = "${p[6]}" ] && [ "${p[7]}" = "${p[8]}" ] && [ "${p[9]}" = "${p[10]}" ]
+  [ "${p[11]}" = "${p[12]}" ]
+  [ "${p[3]}" != "${p[4]}" ] && [ "${p[6]}" != "${p[7]}" ] && [ "${p[8]}" != "${p[9]}" ] && [ "${p[10]}" != "${p[11]}" ]
+}
+
+@test "forksrv_loop(N) runs at most N inputs in one child" {
+  LOOP_N=3 run -0 --separate-stderr "$FORKSRV" --json -n 7 -- "$T/persistent"
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | uniq -c | awk '{ print $1 }' | tr '\n' ' ')" = "3 3 1 " ]
+}
+
+@test "persistent mode reads each input afresh through @@ as well" {
+  same_as_plain -t 300 -i "$(mixed_corpus)" -- "$T/persistent" @@
+  [[ "${lines[6]}" == *'"exit_code":7'* ]]
+}
+
+@test "without a driver a persistent target handles one input, as it would without forksrv" {
+  run -7 "$T/persistent" < <(printf 7)
+  run -0 "$T/persistent" < <(printf 0)
+}
+
+@test "a harness from LLVMFuzzerTestOneInput: initialised once, persistent, outcomes as plain" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -1 --separate-stderr "$FORKSRV" -v --json -t 300 -i "$(mixed_corpus)" -- "$T/harness"
+  [[ "$stderr" == *"started at deferred"* ]]
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  same_as_plain -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness"
+  same_as_plain -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness" @@
+}
+
+@test "the harness replays files and directories named on its command line without a driver" {
+  mkdir -p "$BATS_TEST_TMPDIR/ok"
+  printf 0 >"$BATS_TEST_TMPDIR/ok/a"
+  printf 0 >"$BATS_TEST_TMPDIR/ok/b"
+  run -0 "$T/harness" "$BATS_TEST_TMPDIR/ok/a" "$BATS_TEST_TMPDIR/ok"
+  printf segv >"$BATS_TEST_TMPDIR/ok/c"
+  run ! "$T/harness" "$BATS_TEST_TMPDIR/ok"
+  [ "$status" -eq 139 ]
+  run -1 --separate-stderr "$T/harness" "$BATS_TEST_TMPDIR/none"
+  [ "$stderr" = "forksrv harness: $BATS_TEST_TMPDIR/none: No such file or directory" ]
+}
+
+@test "the demo's fuzz target replays the demo corpus with and without the driver alike" {
+  [ -x "$B/examples/fuzz_records" ] || skip "make examples builds it"
+  same_as_plain -i "$B/examples/corpus" -- "$B/examples/fuzz_records"
+  [ "$(grep -c '"result":"crashed"' <<<"$output")" -eq 6 ]
+}
+
+@test "afl-fuzz drives a persistent target through the preload and finds its crash" {
+  command -v afl-fuzz >/dev/null || skip "afl++ is not installed"
+  mkdir "$BATS_TEST_TMPDIR/seeds"
+  printf hello >"$BATS_TEST_TMPDIR/seeds/a"
+  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+    AFL_PRELOAD="$B/libforksrv.so" AFL_DUMB_FORKSRV=1 \
+    run -0 afl-fuzz -n -V 4 -t 200 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/persistent"
+  ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
+  assert_no_leftovers
+}
