@@ -5,6 +5,7 @@
 #   1. forksrv against plain fork+exec (--no-server): the demo parser over its corpus.
 #   2. start points on a target whose set-up takes 5 ms: fork+exec, the default (constructor) start,
 #      --start main, and forksrv_start() called by the target after its set-up.
+#      And persistent mode on a trivial target: forksrv_loop(1000) against one input per fork.
 #   3. afl-fuzz -n on a trivial target: its fork+exec "fauxserver", against libforksrv.so
 #      serving it (AFL_PRELOAD + AFL_DUMB_FORKSRV), against AFL++'s own compiled-in fork server
 #      (afl-clang-fast build). Skipped when afl++ is not installed.
@@ -50,6 +51,14 @@ row "--start main" "$main"
 row "forksrv_start() after set-up" "$deferred"
 ratio "main / fork+exec" "$main" "$plain"
 ratio "deferred / fork+exec" "$deferred" "$plain"
+one="" loop=""
+for i in $(seq "$samples"); do
+  one="$one $(LOOP_N=1 start_rate -n 5000 -- "$b/tests/persistent")"
+  loop="$loop $(LOOP_N=1000 start_rate -n 20000 -- "$b/tests/persistent")"
+done
+row "trivial target, fork per input" "$one"
+row "trivial target, forksrv_loop(1000)" "$loop"
+ratio "persistent / fork per input" "$loop" "$one"
 echo
 
 if ! command -v afl-fuzz >/dev/null || ! command -v afl-clang-fast >/dev/null; then
