@@ -32,8 +32,9 @@ CLIENT_OBJ = \
 CLI_OBJ = \
 	$(B)/driver/inputs.o \
 	$(B)/driver/main.o \
+	$(B)/driver/pin.o \
 	$(B)/driver/report.o
-DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h fifo/protocol.h
+DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h fifo/protocol.h
 
 TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
 

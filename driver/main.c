@@ -16,6 +16,7 @@
 
 #include "../fifo/protocol.h"
 #include "cli.h"
+#include "pin.h"
 
 #ifndef FORKSRV_VERSION
 #define FORKSRV_VERSION "0.1.0"
@@ -40,6 +41,8 @@ static const char usage[] =
     "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
     "                            is still saved for --crashes)\n"
     "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
+    "      --cpu N               run on core N (default: a core no other process is pinned to)\n"
+    "      --no-pin              do not pin to a core\n"
     "  -q, --quiet               no per-input lines and no summary\n"
     "  -v, --verbose             a line for every execution\n"
     "  -h, --help                this text\n"
@@ -68,13 +71,15 @@ static unsigned long number(const char *arg, const char *option, unsigned long m
 }
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
-  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START };
+  enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
+         OPT_NO_PIN };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
       {"json", no_argument, 0, OPT_JSON},     {"crashes", required_argument, 0, OPT_CRASHES},
       {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
       {"show-output", no_argument, 0, OPT_SHOW_OUTPUT}, {"start", required_argument, 0, OPT_START},
+      {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -83,6 +88,8 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
   o->runs = 1;
   o->timeout_ms = 1000;
   o->startup_timeout_ms = 5000;
+  o->pin = 1;
+  o->cpu = -1;
   if (!(o->inputs = calloc((size_t)argc, sizeof *o->inputs))) usage_error("calloc: %s", strerror(errno));
   opterr = 0;
   int c;
@@ -97,6 +104,8 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_NO_SERVER: o->no_server = 1; break;
     case OPT_PRELOAD: o->preload = optarg; break;
     case OPT_SHOW_OUTPUT: o->show_output = 1; break;
+    case OPT_CPU: o->cpu = (int)number(optarg, "--cpu", 4095); break;
+    case OPT_NO_PIN: o->pin = 0; break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
       o->start = strcmp(optarg, "main") ? DRV_START_EARLY : DRV_START_MAIN;
@@ -196,6 +205,23 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
   return stopped;
 }
 
+/* Pins this process, and so the server and every child, to one core. A core that cannot be had is
+ * not an error unless the user named it. */
+static int pin(const struct cli_opts *o) {
+  if (!o->pin) return 0;
+  int cpu = o->cpu >= 0 ? o->cpu : drv_pick_cpu();
+  if (cpu < 0) {
+    if (o->verbose) cli_error("no free core to pin to: running unpinned");
+    return 0;
+  }
+  if (drv_pin(cpu) < 0) {
+    cli_error("pin to core %d: %s", cpu, strerror(errno));
+    return o->cpu >= 0 ? -1 : 0;
+  }
+  if (o->verbose) cli_error("pinned to core %d", cpu);
+  return 0;
+}
+
 /* Starts the target, runs the inputs and stops it; returns as run_all does, or -1 when start-up failed. */
 static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd) {
   struct drv_config cfg = {
@@ -235,7 +261,7 @@ int main(int argc, char **argv) {
   if (sigfd < 0) {
     cli_error("signalfd: %s", strerror(errno));
     stopped = -1;
-  } else if (collect_inputs(&o, &in) < 0) {
+  } else if (collect_inputs(&o, &in) < 0 || pin(&o) < 0) {
     stopped = -1;
   } else {
     prctl(PR_SET_CHILD_SUBREAPER, 1);

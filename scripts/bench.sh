@@ -2,7 +2,8 @@
 # The performance contract, measured side by side in one run. Samples alternate between the modes
 # compared, so that the machine's noise falls on all of them alike; medians are reported, and the
 # ratios of the medians are the figures to quote.
-#   1. forksrv against plain fork+exec (--no-server): the demo parser over its corpus.
+#   1. forksrv against plain fork+exec (--no-server): the demo parser over its corpus, pinned to one
+#      core (the default) and not.
 #   2. start points on a target whose set-up takes 5 ms: fork+exec, the default (constructor) start,
 #      --start main, and forksrv_start() called by the target after its set-up.
 #      And persistent mode on a trivial target: forksrv_loop(1000) against one input per fork.
@@ -25,13 +26,15 @@ echo "forksrv bench: $samples samples per mode, $(nproc) cores, $(uname -r), $(d
 echo
 
 cli_rate() { "$b/forksrv" "$@" -i "$corpus" -- "$parser" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
-server="" plain=""
+server="" unpinned="" plain=""
 for i in $(seq "$samples"); do
   server="$server $(cli_rate)"
+  unpinned="$unpinned $(cli_rate --no-pin)"
   plain="$plain $(cli_rate --no-server)"
 done
 echo "1. forksrv CLI, $(ls "$corpus" | wc -l) inputs of the demo parser     execs/s (median, samples)"
-row "fork server" "$server"
+row "fork server (pinned, the default)" "$server"
+row "fork server --no-pin" "$unpinned"
 row "fork+exec (--no-server)" "$plain"
 ratio "speedup" "$server" "$plain"
 echo
