@@ -59,7 +59,7 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
   long pid = fsrv_fork(s, &pidfd);
   if (pid <= 0) return; /* the child, or no fork: run the target here, unmarked */
   struct fsrv_exec ex;
-  fsrv_await(s, (int)pid, pidfd, 0, fsrv_now_us(), &ex);
+  fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
   mark_outcome(map, ex.status);
   int sig = ex.status & 0x7f;
   if (sig) {
@@ -89,7 +89,6 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       live = 0;
     }
     int pidfd = live_pidfd;
-    uint64_t started = fsrv_now_us();
     long pid = live;
     if (live) {
       sys_kill(live, SYS_SIGCONT);
@@ -103,7 +102,7 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     if (pid < 0) fsrv_peer_gone(s, 0);
     if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
-    fsrv_await(s, (int)pid, pidfd, 0, started, &ex);
+    fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
     if (ex.stopped) {
       live = (int)pid, live_pidfd = pidfd;
       mark_outcome(map, 0);

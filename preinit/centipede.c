@@ -9,7 +9,6 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
     char trigger;
     if (fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);
     int pidfd = -1;
-    uint64_t started = fsrv_now_us();
     long pid = fsrv_fork(s, &pidfd);
     if (pid == 0) {
       /* As Centipede's own runner does: each execution's output starts afresh. */
@@ -23,7 +22,7 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
     if (pid < 0) fsrv_peer_gone(s, 0);
     if (ack && fsrv_write_full(s->rep, &trigger, 1) != 1) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
-    fsrv_await(s, (int)pid, pidfd, 0, started, &ex);
+    fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
     if (fsrv_write_full(s->rep, &ex.status, sizeof ex.status) != sizeof ex.status) fsrv_peer_gone(s, 0);
   }
 }

@@ -177,7 +177,7 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
        * eventfd, then raises SIGSTOP): wait for the stop, not for its end. */
       do r = sys_wait4(pid, &ex->status, WUNTRACED | __WALL, &ex->ru);
       while (r == -EINTR);
-      ex->wall_us = fsrv_now_us() - started_us;
+      ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
       ex->stopped = (ex->status & 0xff) == 0x7f;
       if (ex->stopped) return;
       sys_close(pidfd);
@@ -193,7 +193,7 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
     break;
   }
   reap(pid, &ex->status, &ex->ru);
-  ex->wall_us = fsrv_now_us() - started_us;
+  ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
   sys_close(pidfd);
   sweep();
 }

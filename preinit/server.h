@@ -80,6 +80,9 @@ FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 /* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
 FSRV_HIDDEN extern struct fsrv *fsrv_current;
+/* Waits for the child to end (or, persistent, to stop after its input), enforcing timeout_ms (0: none)
+ * and watching for the driver's hang-up. started_us 0: no wall time wanted (AFL++'s and Centipede's
+ * protocols carry none), and no clock read for it. */
 FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
                             struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
