@@ -94,7 +94,7 @@ $(B)/forksrv: $(CLI_OBJ) $(B)/libforksrv_client.a
 	$(CC) $(DRIVER_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
 
 # Small C targets for the tests; *_static ones are linked statically, *_fsrv ones with libforksrv.a.
-$(B)/tests/%: tests/targets/%.c
+$(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 

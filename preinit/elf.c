@@ -2,7 +2,6 @@
  * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
  * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
  * this for the one libc function it interposes, __libc_start_main, to start the server at main. */
-#include <linux/auxvec.h>
 #include <linux/elf.h>
 
 #include "server.h"
@@ -25,26 +24,9 @@ struct fsrv_r_debug {
 
 extern Elf64_Dyn _DYNAMIC[] __attribute__((weak, visibility("hidden")));
 
-struct auxv_phdr {
-  unsigned long pair[2];
-  unsigned have;
-  unsigned long phdr, phnum;
-};
-
-static void feed_auxv(void *ctx, const char *buf, size_t n) {
-  struct auxv_phdr *a = ctx;
-  for (size_t i = 0; i < n; i++) {
-    ((char *)a->pair)[a->have++] = buf[i];
-    if (a->have < sizeof a->pair) continue;
-    a->have = 0;
-    if (a->pair[0] == AT_PHDR) a->phdr = a->pair[1];
-    if (a->pair[0] == AT_PHNUM) a->phnum = a->pair[1];
-  }
-}
-
 static struct fsrv_link_map *loaded_objects(void) {
-  struct auxv_phdr a = {.have = 0, .phdr = 0, .phnum = 0};
-  if (fsrv_read_file("/proc/self/auxv", feed_auxv, &a) < 0 || !a.phdr) return 0;
+  struct fsrv_auxv a;
+  if (fsrv_auxv_read(&a) < 0 || !a.phdr) return 0;
   const Elf64_Phdr *ph = (const Elf64_Phdr *)a.phdr;
   uintptr_t bias = 0;
   const Elf64_Phdr *dynamic = 0;

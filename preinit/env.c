@@ -120,7 +120,7 @@ long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars) {
 struct auxv_scan {
   unsigned long pair[2];
   unsigned have; /* bytes of pair filled */
-  long secure;
+  struct fsrv_auxv *out;
 };
 
 static void feed_auxv(void *ctx, const char *buf, size_t n) {
@@ -129,16 +129,25 @@ static void feed_auxv(void *ctx, const char *buf, size_t n) {
     ((char *)a->pair)[a->have++] = buf[i];
     if (a->have < sizeof a->pair) continue;
     a->have = 0;
-    if (a->pair[0] == SYS_AT_SECURE) a->secure = a->pair[1] != 0;
+    if (a->pair[0] == SYS_AT_SECURE) a->out->secure = a->pair[1] != 0;
+    if (a->pair[0] == SYS_AT_PHDR) a->out->phdr = a->pair[1];
+    if (a->pair[0] == SYS_AT_PHNUM) a->out->phnum = a->pair[1];
   }
+}
+
+/* The few auxiliary-vector entries the server uses; absent ones stay -1 (secure) or 0. */
+long fsrv_auxv_read(struct fsrv_auxv *out) {
+  struct auxv_scan a = {.have = 0, .out = out};
+  out->secure = -1;
+  out->phdr = out->phnum = 0;
+  return fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
 }
 
 /* 1 when the kernel says the process runs with elevated privileges (setuid, setgid, capabilities);
  * then the environment is the caller's, not ours to trust. An unreadable auxv counts as secure. */
 long fsrv_at_secure(void) {
-  struct auxv_scan a = {.have = 0, .secure = -1};
-  long r = fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
-  if (r < 0 || a.secure < 0) return 1;
+  struct fsrv_auxv a;
+  if (fsrv_auxv_read(&a) < 0 || a.secure < 0) return 1;
   return a.secure;
 }
 

@@ -35,6 +35,11 @@ FSRV_HIDDEN void fsrv_env_feed(struct fsrv_env_parser *p, const char *buf, size_
 FSRV_HIDDEN void fsrv_env_finish(struct fsrv_env_parser *p);
 FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
+struct fsrv_auxv {
+  long secure;                /* AT_SECURE, or -1 if absent */
+  unsigned long phdr, phnum;  /* the executable's program headers (AT_PHDR, AT_PHNUM) */
+};
+FSRV_HIDDEN long fsrv_auxv_read(struct fsrv_auxv *out);
 FSRV_HIDDEN long fsrv_at_secure(void);
 FSRV_HIDDEN long fsrv_count_threads(void);
 FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx);

@@ -65,6 +65,8 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_SIGSTOP 19
 #define SYS_EFD_CLOEXEC 02000000
 #define SYS_EFD_NONBLOCK 04000
+#define SYS_AT_PHDR 3
+#define SYS_AT_PHNUM 5
 #define SYS_AT_SECURE 23
 
 
