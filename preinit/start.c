@@ -175,12 +175,16 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
  * Through forksrv.h's forksrv_loop(). */
 __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
   static unsigned calls;
-  calls++;
-  if (calls == 1) return 1;
+  static int pid, tid; /* this child's, asked once rather than per input */
+  if (++calls == 1) {
+    pid = (int)sys_getpid();
+    tid = (int)sys_gettid();
+    return 1;
+  }
   if (!self.served || !fsrv_current || fsrv_current->loop_fd < 0 || (n && calls > n)) return 0;
   uint64_t one = 1;
   sys_write(fsrv_current->loop_fd, &one, sizeof one);
-  sys_tgkill((int)sys_getpid(), (int)sys_gettid(), SYS_SIGSTOP);
+  sys_tgkill(pid, tid, SYS_SIGSTOP);
   return 1;
 }
 
