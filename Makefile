@@ -151,11 +151,31 @@ demo: examples
 
 test:
 	scripts/test-deps.sh
-	$(MAKE) B=$(B) SAN="$(SAN)" all targets examples
+	$(MAKE) B=$(B) SAN="$(SAN)" all targets examples fuzzers
 	FORKSRV_BUILD=$(abspath $(B)) scripts/run-tests.sh
 
 check:
 	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+# libFuzzer harnesses for the server's environment parser and the protocol's decoders
+# (tests/fuzz/): `make fuzz` runs each for FUZZ_SECONDS and grows its corpus in tests/fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
+FUZZERS = $(B)/fuzz/env_parser $(B)/fuzz/messages
+
+$(B)/fuzz/env_parser: tests/fuzz/env_parser.c preinit/env.c $(PREINIT_HDR)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -ffreestanding -o $@ tests/fuzz/env_parser.c preinit/env.c
+
+$(B)/fuzz/messages: tests/fuzz/messages.c fifo/protocol.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/messages.c
+
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	$(B)/fuzz/env_parser -max_total_time=$(FUZZ_SECONDS) -max_len=9000 tests/fuzz/corpus/env_parser
+	$(B)/fuzz/messages -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/messages
 
 bench: examples
 	scripts/bench.sh $(B)
@@ -163,7 +183,7 @@ bench: examples
 clean:
 	rm -rf build
 
-.PHONY: all targets examples demo test check bench clean
+.PHONY: all targets examples demo test check bench clean fuzz fuzzers
 OBJCOPY ?= objcopy
 
 $(B)/tests/centipede_client: tests/client/centipede_client.c

@@ -1,5 +1,5 @@
 /* An uninstrumented target for the AFL++ tests, with a crash and a hang planted where random
- * mutation finds them in seconds: a '!' anywhere crashes (SIGSEGV), a first byte '~' hangs. It reads
+ * mutation finds them in seconds: a '!' anywhere crashes (SIGSEGV), a '~' anywhere hangs. It reads
  * stdin, or the file named by argv[1] ('@@'). On "fork" it leaves a grandchild behind. */
 #include <signal.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
   char buf[4096];
   size_t n = read_input(argc, argv, buf, sizeof buf);
   if (memchr(buf, '!', n)) *(volatile int *)(long)zero = 1;
-  if (n && buf[0] == '~')
+  if (memchr(buf, '~', n))
     for (;;) pause();
   if (!strcmp(buf, "fork") && fork() == 0) {
     sleep(60);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# forksrv's own parsers under libFuzzer (tests/fuzz/): the committed corpora, which `make fuzz`
+# grows, replay without a finding; a crash found there is added to its corpus and so replayed here.
+load helpers
+
+@test "the environment parser agrees with a plain reference parser on every corpus input" {
+  [ "$(ls "$BATS_TEST_DIRNAME/fuzz/corpus/env_parser" | wc -l)" -gt 10 ]
+  run -0 "$B/fuzz/env_parser" -runs=0 "$BATS_TEST_DIRNAME/fuzz/corpus/env_parser"
+}
+
+@test "every message the decoders accept re-encodes to the same bytes, on every corpus input" {
+  [ "$(ls "$BATS_TEST_DIRNAME/fuzz/corpus/messages" | wc -l)" -gt 5 ]
+  run -0 "$B/fuzz/messages" -runs=0 "$BATS_TEST_DIRNAME/fuzz/corpus/messages"
+}
+
+@test "the environment parser's harness does catch a parser that disagrees" {
+  # A deliberately wrong parser build (every value cut to 8 bytes) must be caught by a corpus input.
+  cd "$BATS_TEST_TMPDIR"
+  sed 's/if (p->vlen + 1 < sizeof v->value)/if (p->vlen < 8)/' "$BATS_TEST_DIRNAME/../preinit/env.c" >env_broken.c
+  clang -g -O1 -fsanitize=fuzzer -ffreestanding -I"$BATS_TEST_DIRNAME/../preinit" -o broken \
+    "$BATS_TEST_DIRNAME/fuzz/env_parser.c" env_broken.c
+  run ! ./broken "$BATS_TEST_DIRNAME/fuzz/corpus/env_parser/long-values"
+  [[ "$output" == *"deadly signal"* ]]
+}
