@@ -8,6 +8,7 @@ command -v bats >/dev/null || need+=(bats)
 command -v clang >/dev/null || need+=(clang)
 command -v gcc >/dev/null || need+=(gcc)
 command -v afl-fuzz >/dev/null || need+=(afl++)
+command -v strace >/dev/null || need+=(strace)
 # clang's sanitizer and libFuzzer runtimes (the clang ASan target, the fuzz harnesses).
 if command -v clang >/dev/null && ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
   clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then
