@@ -39,10 +39,12 @@ load helpers
 }
 
 @test "an unreadable input is reported, the others still run, and the exit status is 2" {
-  [ "$(id -u)" -ne 0 ] || skip "root reads every file"
-  chmod 000 "$(input b 1)"
-  run -2 --separate-stderr "$FORKSRV" --json -i "$(input a 0)" -i "$BATS_TEST_TMPDIR/in/b" -i "$(input c 0)" -- "$T/exit_code"
+  input a 0 >/dev/null; input b 1 >/dev/null; input c 0 >/dev/null
+  chmod 000 "$BATS_TEST_TMPDIR/in/b"
+  run -2 --separate-stderr as_user "$FORKSRV" --json -i "$BATS_TEST_TMPDIR/in/a" -i "$BATS_TEST_TMPDIR/in/b" -i "$BATS_TEST_TMPDIR/in/c" -- "$T/exit_code"
   [ "$(grep -c '"result":"exited"' <<<"$output")" -eq 2 ]
+  [ "${lines[1]}" = "{\"input\":\"$BATS_TEST_TMPDIR/in/b\",\"result\":\"error\",\"error\":\"Permission denied\"}" ]
+  [[ "$stderr" == *"forksrv: read $BATS_TEST_TMPDIR/in/b: Permission denied"* ]]
 }
 
 @test "an input that vanishes or turns into a FIFO after listing is reported, never waited on" {
@@ -105,9 +107,9 @@ load helpers
 }
 
 @test "an unwritable --crashes directory is an error that does not lose the results" {
-  [ "$(id -u)" -ne 0 ] || skip "root writes anywhere"
-  mkdir -m 500 "$BATS_TEST_TMPDIR/ro"
-  run -2 --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/ro" -i "$(input b segv)" -- "$T/crash"
+  mkdir -m 555 "$BATS_TEST_TMPDIR/ro"
+  input b segv >/dev/null
+  run -2 --separate-stderr as_user "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/ro" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash"
   [ "$output" = "crash $BATS_TEST_TMPDIR/in/b: SIGSEGV" ]
   [[ "$stderr" == "forksrv: write $BATS_TEST_TMPDIR/ro/b: Permission denied"* ]]
 }
@@ -138,4 +140,32 @@ load helpers
   run -0 --separate-stderr "$FORKSRV" -q --show-output -i "$(input a 4)" -i "$(input b 5)" -- "$T/exit_code"
   [ "$output" = "input '4'"$'\n'"input '5'" ]
   [ "$stderr" = "exit 4"$'\n'"exit 5" ]
+}
+
+@test "a full disk under --crashes is an error that does not lose the results" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+  mkdir "$BATS_TEST_TMPDIR/full"
+  mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" 2>/dev/null || skip "cannot mount tmpfs here"
+  head -c 1M /dev/zero >"$BATS_TEST_TMPDIR/full/filler" 2>/dev/null || true
+  run --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/full" -i "$(input b segv)" -- "$T/crash"
+  umount "$BATS_TEST_TMPDIR/full"
+  [ "$status" -eq 2 ]
+  [ "$output" = "crash $BATS_TEST_TMPDIR/in/b: SIGSEGV" ]
+  [[ "$stderr" == *"forksrv: write $BATS_TEST_TMPDIR/full/b: No space left on device"* ]]
+}
+
+@test "a TMPDIR the user cannot write to is reported" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to run as nobody"
+  TMPDIR=/ run -2 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups "$FORKSRV" -- "$T/exit_code"
+  [ "$stderr" = "forksrv: mkdtemp //forksrv.XXXXXX: Permission denied" ]
+}
+
+@test "hostile paths already in TMPDIR named like forksrv's are neither used nor touched" {
+  local i
+  for i in $(seq 20); do ln -s /etc "$TMPDIR/forksrv.$(printf %06d "$i")"; done
+  mkfifo "$TMPDIR/forksrv.fifo"
+  run -0 --separate-stderr "$FORKSRV" -n 3 -- "$T/exit_code"
+  [ "$(find "$TMPDIR" -mindepth 1 -maxdepth 1 | wc -l)" -eq 21 ]
+  [ -p "$TMPDIR/forksrv.fifo" ] && [ -L "$TMPDIR/forksrv.000001" ]
+  rm -f "$TMPDIR"/forksrv.*
 }

@@ -19,6 +19,17 @@ load helpers
   assert_no_leftovers
 }
 
+@test "a fork bomb held back by RLIMIT_NPROC: its result as plain, and not one of its processes left" {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to run as nobody (root is not bound by RLIMIT_NPROC)"
+  command -v prlimit >/dev/null || skip "prlimit is not installed"
+  input a bomb >/dev/null
+  local busy
+  busy=$(ps -u nobody --no-headers | wc -l)
+  run -0 --separate-stderr as_user prlimit --nproc=$((busy + 40)) "$FORKSRV" --json -n 3 -i "$BATS_TEST_TMPDIR/in/a" -- "$T/misbehave"
+  [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
+  [ -z "$(ps -u nobody -o pid= -o args= | grep -F "$T/")" ]
+}
+
 @test "vfork in the target works as under plain fork+exec" {
   same_as_plain -i "$(input a vfork)" -- "$T/misbehave"
   [[ "$output" == *'"exit_code":3'* ]]

@@ -13,10 +13,14 @@ setup() {
   unset LD_PRELOAD ASAN_OPTIONS FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG
 }
 
+# Every test ends by checking that nothing of forksrv's is left (the matrix's rule: no FIFO or
+# directory, no process of a target), then clears whatever a failed test left for the next one.
 teardown() {
-  # A failed test must not leave its processes to the next one.
   unset LD_PRELOAD FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG
+  local clean=0
+  assert_no_leftovers || clean=$?
   pkill -KILL -f "^$T/" 2>/dev/null || true
+  return "$clean"
 }
 
 # input NAME CONTENT: a file holding CONTENT (no newline), path printed.
@@ -74,4 +78,15 @@ pids_alive() {
   for p in $(cat "$1"); do
     if kill -0 "$p" 2>/dev/null; then echo "$p"; fi
   done
+}
+
+# as_user CMD...: runs CMD as nobody when we are root (root reads and writes everything), else as us.
+as_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    # Let nobody reach the test's files (they are 644 and their directories 755 anyway).
+    chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR" 2>/dev/null || true
+    setpriv --reuid=nobody --regid=nogroup --clear-groups env TMPDIR=/tmp "$@"
+  else
+    "$@"
+  fi
 }

@@ -94,3 +94,18 @@ load helpers
   [[ "$stderr" == "forksrv: server died (killed by SIGKILL)"* ]]
   assert_no_leftovers
 }
+
+@test "SIGINT and SIGTERM before the handshake stop the driver with 130 and 143, leaving nothing" {
+  local sig code rc
+  for sig in INT TERM; do
+    "$FORKSRV" --startup-timeout 10000 -- "$T/hangs_early" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local driver=$!
+    sleep 0.5
+    kill -"$sig" "$driver"
+    rc=0
+    wait "$driver" || rc=$?
+    code=$([ "$sig" = INT ] && echo 130 || echo 143)
+    [ "$rc" -eq "$code" ]
+    assert_no_leftovers
+  done
+}
