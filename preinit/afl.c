@@ -88,14 +88,9 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       sys_close(live_pidfd);
       live = 0;
     }
-    int pidfd = live_pidfd;
-    long pid = live;
-    if (live) {
-      sys_kill(live, SYS_SIGCONT);
-    } else {
-      pid = fsrv_fork(s, &pidfd);
-      if (pid == 0) return;
-    }
+    int pidfd = -1;
+    long pid = fsrv_next_child(s, live, live_pidfd, &pidfd);
+    if (pid == 0) return;
     live = 0;
     /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
      * afl-fuzz then reports the fork server's end. */

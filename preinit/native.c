@@ -35,15 +35,10 @@ void fsrv_native_loop(struct fsrv *s) {
     if (fifo_decode_request(buf, &req) < 0) fsrv_peer_gone(s, live);
 
     struct fifo_result res = {.seq = req.seq};
-    int pidfd = live_pidfd;
+    int pidfd = -1;
     uint64_t started = fsrv_now_us();
-    long pid = live;
-    if (live) {
-      sys_kill(live, SYS_SIGCONT); /* stopped, not reaped: the pid is still its own */
-    } else {
-      pid = fsrv_fork(s, &pidfd);
-      if (pid == 0) return;
-    }
+    long pid = fsrv_next_child(s, live, live_pidfd, &pidfd);
+    if (pid == 0) return;
     live = 0;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;

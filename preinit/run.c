@@ -80,6 +80,16 @@ long fsrv_fork(struct fsrv *s, int *pidfd) {
   return pid;
 }
 
+/* The child for the next input: the persistent one that stopped after the last input (live, 0 if
+ * none), continued (stopped, not reaped: its pid is still its own), or else a fresh fork. Returns
+ * as fsrv_fork does. */
+long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd) {
+  if (!live) return fsrv_fork(s, pidfd);
+  *pidfd = live_pidfd;
+  sys_kill(live, SYS_SIGCONT);
+  return live;
+}
+
 /* Kills every live child of the server (they are all unreaped, so their pids are still theirs). Returns
  * how many it signalled. */
 static long kill_children(void) {
@@ -159,7 +169,6 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
    * the driver sent ahead. */
   struct pollfd fds[3] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
-  ex->pid = pid;
   ex->timed_out = 0;
   ex->stopped = 0;
   for (;;) {

@@ -72,7 +72,6 @@ struct fsrv {
 };
 
 struct fsrv_exec {
-  int pid;
   int status; /* raw wait status */
   int timed_out;
   int stopped;      /* a persistent child finished an input and stopped itself; it lives on */
@@ -82,6 +81,7 @@ struct fsrv_exec {
 
 FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
+FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 /* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
 FSRV_HIDDEN extern struct fsrv *fsrv_current;
