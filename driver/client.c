@@ -302,15 +302,17 @@ static int start_server(struct drv *d) {
   return await_hello(d);
 }
 
-static void release(struct drv *d) {
+/* Frees d and everything it made. With its request FIFO closed the server kills any running child,
+ * reaps everything and exits; returns -1 if it had to be killed instead. */
+static int release(struct drv *d) {
   if (d->req >= 0) close(d->req);
   if (d->rep >= 0) close(d->rep);
-  d->req = d->rep = -1;
-  end_server(d, STOP_GRACE_MS);
+  int status = end_server(d, STOP_GRACE_MS);
   remove_dir(d);
   drv_spawn_free(&d->sp);
   if (d->input_fd >= 0) close(d->input_fd);
   free(d);
+  return status < 0 ? -1 : 0;
 }
 
 struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
@@ -432,12 +434,4 @@ const char *drv_start_point(const struct drv *d) {
 const char *drv_warnings(const struct drv *d) { return d->warnings; }
 const char *drv_error(const struct drv *d) { return d->err; }
 
-int drv_stop(struct drv *d) {
-  if (d->req >= 0) close(d->req);
-  if (d->rep >= 0) close(d->rep);
-  d->req = d->rep = -1;
-  /* With its request FIFO closed the server kills any running child, reaps everything and exits. */
-  int status = end_server(d, STOP_GRACE_MS);
-  release(d);
-  return status < 0 ? -1 : 0;
-}
+int drv_stop(struct drv *d) { return release(d); }
