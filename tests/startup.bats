@@ -2,6 +2,16 @@
 # Start-up failures end within the startup timeout, with exit status 2 and one line naming the cause.
 load helpers
 
+# fake_peer: a shell script as target, run with a do-nothing preload, so that what it writes to
+# $FORKSRV_FIFO_OUT (its stdin: the script body) is all the driver hears. Path printed.
+fake_peer() {
+  echo 'int unused;' >"$BATS_TEST_TMPDIR/empty.c"
+  cc -shared -fPIC -o "$BATS_TEST_TMPDIR/empty.so" "$BATS_TEST_TMPDIR/empty.c"
+  { echo '#!/bin/bash'; cat; echo 'sleep 5'; } >"$BATS_TEST_TMPDIR/fake"
+  chmod +x "$BATS_TEST_TMPDIR/fake"
+  echo "$BATS_TEST_TMPDIR/fake"
+}
+
 @test "a missing target is reported with exec's reason" {
   run -2 --separate-stderr "$FORKSRV" -- "$BATS_TEST_TMPDIR/nope"
   [ "$stderr" = "forksrv: cannot execute $BATS_TEST_TMPDIR/nope: No such file or directory" ]
@@ -70,31 +80,24 @@ load helpers
 }
 
 @test "a peer that sends something other than a hello is refused" {
-  # A shell script as target, with a do-nothing preload, writes garbage where the hello goes.
-  echo 'int unused;' >"$BATS_TEST_TMPDIR/empty.c"
-  cc -shared -fPIC -o "$BATS_TEST_TMPDIR/empty.so" "$BATS_TEST_TMPDIR/empty.c"
-  cat >"$BATS_TEST_TMPDIR/fake" <<'SH'
-#!/bin/bash
+  local fake
+  fake=$(fake_peer <<'SH'
 printf 'HELLO, WORLD!!!!' >"$FORKSRV_FIFO_OUT"
-sleep 5
 SH
-  chmod +x "$BATS_TEST_TMPDIR/fake"
-  run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$BATS_TEST_TMPDIR/fake"
+)
+  run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$fake"
   [ "$stderr" = "forksrv: handshake: the target sent something that is not a forksrv hello (16 bytes)" ]
 }
 
 @test "a server speaking another protocol version is refused, naming both versions" {
-  echo 'int unused;' >"$BATS_TEST_TMPDIR/empty.c"
-  cc -shared -fPIC -o "$BATS_TEST_TMPDIR/empty.so" "$BATS_TEST_TMPDIR/empty.c"
-  cat >"$BATS_TEST_TMPDIR/fake" <<'SH'
-#!/bin/bash
+  local fake
+  fake=$(fake_peer <<'SH'
 # magic "FSRV", version 9 in the high half of the second word, this pid, start point 1
 pid=$(printf '%08x' $$)
 printf "FSRV\x00\x00\x09\x00\x${pid:6:2}\x${pid:4:2}\x${pid:2:2}\x${pid:0:2}\x01\x00\x00\x00" >"$FORKSRV_FIFO_OUT"
-sleep 5
 SH
-  chmod +x "$BATS_TEST_TMPDIR/fake"
-  run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$BATS_TEST_TMPDIR/fake"
+)
+  run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$fake"
   [ "$stderr" = "forksrv: protocol version mismatch: the server speaks 9, this driver 1" ]
   assert_no_leftovers
 }
