@@ -76,13 +76,13 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
 void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
   if (!write_word(s->rep, 0)) fsrv_peer_gone(s, 0);
-  /* A persistent child stopped after its input (AFL++'s own model: SIGSTOP, then SIGCONT). */
+  /* A persistent child parked after its input; afl-fuzz is told it stopped, as in AFL++'s own model. */
   int live = 0, live_pidfd = -1;
   for (;;) {
     uint32_t was_killed;
     if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
     if (live && was_killed) {
-      /* afl-fuzz killed the stopped child at its timeout: reap it before anything else. */
+      /* afl-fuzz killed the parked child at its timeout: reap it before anything else. */
       int st;
       while (sys_wait4(live, &st, __WALL, 0) == -EINTR) {}
       sys_close(live_pidfd);

@@ -32,9 +32,17 @@ struct fsrv *fsrv_current;
 long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->start = start;
   fsrv_current = s;
-  /* Persistent children say "input done" through this before they stop; without it (an old
-   * kernel), forksrv_loop() runs one input per child. */
+  /* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
+   * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. Without them (an
+   * old kernel), forksrv_loop() runs one input per child. */
   s->loop_fd = (int)sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
+  s->go_fd = (int)sys_eventfd(SYS_EFD_CLOEXEC);
+  if (s->loop_fd < 0 || s->go_fd < 0) {
+    if (s->loop_fd >= 0) sys_close(s->loop_fd);
+    if (s->go_fd >= 0) sys_close(s->go_fd);
+    s->loop_fd = s->go_fd = -1;
+  }
+  s->went = 0;
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();
@@ -80,14 +88,25 @@ long fsrv_fork(struct fsrv *s, int *pidfd) {
   return pid;
 }
 
-/* The child for the next input: the persistent one that stopped after the last input (live, 0 if
- * none), continued (stopped, not reaped: its pid is still its own), or else a fresh fork. Returns
- * as fsrv_fork does. */
+/* The child for the next input: the persistent one parked after the last input (live, 0 if none),
+ * sent on, or else a fresh fork. Returns as fsrv_fork does. */
 long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd) {
+  s->went = live != 0;
   if (!live) return fsrv_fork(s, pidfd);
   *pidfd = live_pidfd;
-  sys_kill(live, SYS_SIGCONT);
+  uint64_t one = 1;
+  sys_write(s->go_fd, &one, sizeof one);
   return live;
+}
+
+/* A go word sent to a child that died before taking it must not send the next child's second
+ * input on its way before the server has one. */
+static void drop_unused_go(struct fsrv *s) {
+  if (!s->went) return;
+  struct pollfd go = {s->go_fd, POLLIN, 0};
+  struct timespec now = {0, 0};
+  uint64_t count;
+  if (sys_ppoll(&go, 1, &now) == 1) sys_read(s->go_fd, &count, sizeof count);
 }
 
 /* Kills every live child of the server (they are all unreaped, so their pids are still theirs). Returns
@@ -182,20 +201,18 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
     uint64_t count;
     if (r > 0 && fds[2].revents) sys_read(s->loop_fd, &count, sizeof count);
     if (r > 0 && !fds[0].revents && fds[2].revents) {
-      /* A persistent child finished its input and is about to stop itself (forksrv_loop writes the
-       * eventfd, then raises SIGSTOP): wait for the stop, not for its end. */
-      do r = sys_wait4(pid, &ex->status, WUNTRACED | __WALL, &ex->ru);
-      while (r == -EINTR);
+      /* A persistent child finished its input and parks on go_fd. Its status is the stop that
+       * AFL++'s protocol expects of a persistent child; it shares its rusage with its other inputs,
+       * so it reports none. */
       ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
-      ex->stopped = (ex->status & 0xff) == 0x7f;
-      if (ex->stopped) return;
-      sys_close(pidfd);
-      sweep();
+      ex->stopped = 1;
+      ex->status = SYS_SIGSTOP << 8 | 0x7f;
+      for (unsigned i = 0; i < sizeof ex->ru; i++) ((char *)&ex->ru)[i] = 0;
       return;
     }
     if (r > 0) break;
     /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). A child killed
-     * between its "input done" and its stop must not leave that word to the next child. */
+     * just after its "input done" must not leave that word to the next child. */
     kill_child(pid);
     if (s->loop_fd >= 0) sys_read(s->loop_fd, &count, sizeof count);
     ex->timed_out = r == 0;
@@ -204,5 +221,6 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
   reap(pid, &ex->status, &ex->ru);
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
   sys_close(pidfd);
+  drop_unused_go(s);
   sweep();
 }

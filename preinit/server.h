@@ -68,13 +68,15 @@ struct fsrv {
   int restore_mask; /* whether the child must restore old_mask */
   uint64_t old_mask;
   unsigned start;   /* where in the target's start-up the server took over (fifo/protocol.h) */
-  int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes before it stops, or -1 */
+  int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes when its input is done, or -1 */
+  int go_fd;        /* an eventfd the parked child blocks on until the server sends the next input */
+  int went;         /* this execution's child was a parked one, sent on with go_fd */
 };
 
 struct fsrv_exec {
   int status; /* raw wait status */
   int timed_out;
-  int stopped;      /* a persistent child finished an input and stopped itself; it lives on */
+  int stopped;      /* a persistent child finished an input and parked itself; it lives on */
   uint64_t wall_us;
   struct rusage ru;
 };

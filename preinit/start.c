@@ -169,23 +169,19 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
 }
 
 /* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
- * two inputs the child tells the server and stops itself; the server reports the input as done and
- * continues the child for the next one (fresh children replace any that crashed or timed out). The
- * last of the N inputs ends with the process itself. Without a server: one input, as without forksrv.
- * Through forksrv.h's forksrv_loop(). */
+ * two inputs the child tells the server and parks until the server sends it the next one (fresh
+ * children replace any that crashed or timed out). The last of the N inputs ends with the process
+ * itself. Without a server: one input, as without forksrv. Through forksrv.h's forksrv_loop(). */
 __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
   static unsigned calls;
-  static int pid, tid; /* this child's, asked once rather than per input */
-  if (++calls == 1) {
-    pid = (int)sys_getpid();
-    tid = (int)sys_gettid();
-    return 1;
-  }
+  if (++calls == 1) return 1;
   if (!self.served || !fsrv_current || fsrv_current->loop_fd < 0 || (n && calls > n)) return 0;
-  uint64_t one = 1;
-  sys_write(fsrv_current->loop_fd, &one, sizeof one);
-  sys_tgkill(pid, tid, SYS_SIGSTOP);
-  return 1;
+  uint64_t word = 1;
+  sys_write(fsrv_current->loop_fd, &word, sizeof word);
+  long r;
+  do r = sys_read(fsrv_current->go_fd, &word, sizeof word);
+  while (r == -EINTR);
+  return r == sizeof word;
 }
 
 #ifdef FSRV_PREINIT

@@ -61,7 +61,6 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_SIGKILL 9
 #define SYS_SIGPIPE 13
 #define SYS_SIGCHLD 17
-#define SYS_SIGCONT 18
 #define SYS_SIGSTOP 19
 #define SYS_EFD_CLOEXEC 02000000
 #define SYS_EFD_NONBLOCK 04000
@@ -94,7 +93,6 @@ static inline long sys_sigprocmask(int how, const uint64_t *set, uint64_t *old) 
   return sys4(__NR_rt_sigprocmask, how, set, old, 8);
 }
 static inline long sys_eventfd(unsigned flags) { return sys2(__NR_eventfd2, 0, flags); }
-static inline long sys_tgkill(int tgid, int tid, int sig) { return sys3(__NR_tgkill, tgid, tid, sig); }
 static inline long sys_lseek(int fd, long off, int whence) { return sys3(__NR_lseek, fd, off, whence); }
 static inline long sys_ftruncate(int fd, long len) { return sys2(__NR_ftruncate, fd, len); }
 static inline long sys_shmat(int id, int flags) { return sys3(__NR_shmat, id, 0, flags); }
