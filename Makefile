@@ -99,7 +99,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 targets: $(TARGETS) $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
-	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/centipede_client
+	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 $(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
 	@mkdir -p $(@D)
@@ -139,7 +139,7 @@ $(B)/tests/asan_gcc: tests/targets/crash.c
 $(B)/tests/asan_clang: tests/targets/crash.c
 	clang $(CFLAGS) $(WARN) -fsanitize=address,undefined -o $@ $<
 
-$(B)/tests/client_loop: tests/client/client_loop.c $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
+$(B)/tests/client_loop $(B)/tests/lost_child: $(B)/tests/%: tests/client/%.c $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
 	@mkdir -p $(@D)
 	$(CC) $(DRIVER_CFLAGS) -I$(B)/include -o $@ $< $(B)/libforksrv_client.a
 

@@ -378,36 +378,50 @@ static int server_gone(struct drv *d) {
   return fail(d, "server died (%s)", how);
 }
 
-static int run_server(struct drv *d, struct drv_result *res) {
-  unsigned char buf[FIFO_RESULT_SIZE];
-  struct fifo_request rq = {.seq = ++d->seq, .timeout_ms = d->cfg.timeout_ms};
-  fifo_encode_request(buf, &rq);
+static int send_request(struct drv *d, const struct fifo_request *rq) {
+  unsigned char buf[FIFO_REQUEST_SIZE];
+  fifo_encode_request(buf, rq);
   ssize_t n;
   while ((n = write(d->req, buf, FIFO_REQUEST_SIZE)) < 0 && errno == EINTR) {}
-  if (n != FIFO_REQUEST_SIZE) return fail(d, "write request: %s", strerror(errno));
+  return n == FIFO_REQUEST_SIZE ? 0 : fail(d, "write request: %s", strerror(errno));
+}
 
+/* One result, as fifo/protocol.h describes the exchange: duplicates of earlier ones are dropped, and
+ * a request lost with a persistent child is sent again. */
+static int run_server(struct drv *d, struct drv_result *res) {
+  struct fifo_request rq = {.seq = ++d->seq, .timeout_ms = d->cfg.timeout_ms};
+  if (send_request(d, &rq) < 0) return -1;
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
   int wait_ms = d->cfg.timeout_ms ? (int)d->cfg.timeout_ms + ANSWER_GRACE_MS : -1;
-  int r;
-  while ((r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms)) < 0 && errno == EINTR) {}
-  if (r > 0 && p[2].revents) {
-    errno = EINTR;
-    return fail(d, "interrupted");
+  for (;;) {
+    int r;
+    while ((r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms)) < 0 && errno == EINTR) {}
+    if (r > 0 && p[2].revents) {
+      errno = EINTR;
+      return fail(d, "interrupted");
+    }
+    if (r == 0) {
+      end_server(d, 0);
+      return fail(d, "server gave no result within %d ms; killed it", wait_ms);
+    }
+    if (!(p[0].revents & POLLIN)) return server_gone(d);
+    unsigned char buf[FIFO_RESULT_SIZE];
+    ssize_t n = read(d->rep, buf, sizeof buf);
+    if (n == 0) return server_gone(d);
+    struct fifo_result out;
+    /* Serial arithmetic: seqs wrap after 2^32 requests, which a fuzzer reaches in a day. */
+    if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || (int32_t)(out.seq - rq.seq) > 0) {
+      end_server(d, 0);
+      return fail(d, "malformed result from the server (%zd bytes); killed it", n);
+    }
+    if ((int32_t)(out.seq - rq.seq) < 0) continue;
+    if (out.reason == FIFO_RESEND) {
+      if (send_request(d, &rq) < 0) return -1;
+      continue;
+    }
+    fill_result(res, &out);
+    return 0;
   }
-  if (r == 0) {
-    end_server(d, 0);
-    return fail(d, "server gave no result within %d ms; killed it", wait_ms);
-  }
-  if (!(p[0].revents & POLLIN)) return server_gone(d);
-  n = read(d->rep, buf, sizeof buf);
-  if (n == 0) return server_gone(d);
-  struct fifo_result out;
-  if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || out.seq != rq.seq) {
-    end_server(d, 0);
-    return fail(d, "malformed result from the server (%zd bytes); killed it", n);
-  }
-  fill_result(res, &out);
-  return 0;
 }
 
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {

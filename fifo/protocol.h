@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define FIFO_PROTOCOL_VERSION 1u
+#define FIFO_PROTOCOL_VERSION 2u
 
 /* Environment variables the driver sets and the server reads (and removes for its descendants). */
 #define FIFO_ENV_REQUEST "FORKSRV_FIFO_IN"   /* driver -> server */
@@ -27,6 +27,14 @@
 #define FIFO_MAGIC_REQUEST 0x51525346u /* "FSRQ" */
 #define FIFO_MAGIC_RESULT 0x53525346u  /* "FSRS" */
 
+/* The exchange: the driver numbers its requests 1, 2, 3... and has one in flight at a time. The result
+ * for it comes from the server or, in persistent mode, from the child itself, which reads the next
+ * request on its own: no third process between the two. So a driver waiting for request seq
+ *   - drops a result for an earlier seq (the server's report of a persistent child that died just as
+ *     its own result for that input went out: the first one is the outcome);
+ *   - answers FIFO_RESEND for seq by sending request seq again (the child that read it died before it
+ *     could record that it had), and takes the first result for seq that comes. */
+
 /* Where in the target's start-up the server took over; the driver reports it. */
 enum fifo_start { FIFO_START_CONSTRUCTOR = 1, FIFO_START_PREINIT = 2, FIFO_START_MAIN = 3, FIFO_START_DEFERRED = 4 };
 
@@ -40,6 +48,8 @@ enum fifo_reason {
   FIFO_SIGNALLED = 2,   /* killed by a signal of its own doing */
   FIFO_TIMED_OUT = 3,   /* killed by the server at the deadline; status is the SIGKILL */
   FIFO_FORK_FAILED = 4, /* no child: error holds -errno of the fork */
+  FIFO_RESEND = 5,      /* not an outcome: the persistent child that would have read request seq died
+                           between inputs, so it may be lost; send it again (status: how that child died) */
 };
 
 struct fifo_hello {
@@ -159,6 +169,8 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
     return r->pid > 0 && (r->status & 0x7f) != 0 && (r->status & 0x7f) != 0x7f ? 0 : -1;
   case FIFO_FORK_FAILED:
     return r->pid == 0 && r->error < 0 ? 0 : -1;
+  case FIFO_RESEND:
+    return r->pid > 0 ? 0 : -1;
   default:
     return -1;
   }

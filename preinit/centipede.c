@@ -5,6 +5,8 @@
 #include "server.h"
 
 void fsrv_centipede_loop(struct fsrv *s, int ack) {
+  /* Centipede runs one input per process: a persistent target here runs one per child. */
+  fsrv_no_parking(s);
   for (;;) {
     char trigger;
     if (fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);

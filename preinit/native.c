@@ -15,8 +15,39 @@ static uint64_t tv_us(const struct __kernel_old_timeval *tv) {
   return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
 }
 
-void fsrv_native_loop(struct fsrv *s) {
+static void send_result(struct fsrv *s, struct fifo_result *res, int live) {
   unsigned char buf[FIFO_RESULT_SIZE];
+  fifo_encode_result(buf, res);
+  if (fsrv_write_full(s->rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) fsrv_peer_gone(s, live);
+}
+
+static void fill_exec(struct fifo_result *res, int pid, const struct fsrv_exec *ex) {
+  res->pid = pid;
+  res->status = ex->status;
+  res->reason = reason_of(res, ex);
+  res->wall_us = ex->wall_us;
+  res->utime_us = tv_us(&ex->ru.ru_utime);
+  res->stime_us = tv_us(&ex->ru.ru_stime);
+  res->maxrss_kb = (uint64_t)ex->ru.ru_maxrss;
+}
+
+/* A child that may run many inputs (forksrv_loop) has ended: report the input it ended on, or ask for
+ * the request it may have taken with it. */
+static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const struct fsrv_exec *ex) {
+  struct fifo_result res = {.seq = FSRV_SLOT_SEQ(word)};
+  fill_exec(&res, pid, ex);
+  switch (FSRV_SLOT_STATE(word)) {
+  case FSRV_GONE: fsrv_peer_gone(s, 0);
+  case FSRV_READING:
+    res.seq++;
+    res.reason = FIFO_RESEND;
+    break;
+  }
+  send_result(s, &res, 0);
+}
+
+void fsrv_native_loop(struct fsrv *s) {
+  unsigned char buf[FIFO_REQUEST_SIZE > FIFO_HELLO_SIZE ? FIFO_REQUEST_SIZE : FIFO_HELLO_SIZE];
   struct fifo_hello hello = {
       .version = FIFO_PROTOCOL_VERSION,
       .features = FIFO_FEAT_TIMEOUT | FIFO_FEAT_RUSAGE | FIFO_FEAT_SWEEP,
@@ -25,37 +56,106 @@ void fsrv_native_loop(struct fsrv *s) {
   };
   fifo_encode_hello(buf, &hello);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);
-  /* A persistent child that stopped itself after its input, waiting to be continued for the next. */
-  int live = 0, live_pidfd = -1;
+  /* Persistent children of this protocol talk to the driver themselves (fsrv_native_next) instead of
+   * parking between inputs; without the shared page, they run one input each. */
+  long page = sys_mmap_shared_page();
+  s->slot = (unsigned long)page > -4096ul ? 0 : (struct fsrv_slot *)page;
+  fsrv_no_parking(s);
+  /* The last request run, here or by a direct child: a request sent again after a FIFO_RESEND that
+   * was not lost after all comes a second time, and runs once. Serial arithmetic: seqs wrap. */
+  uint32_t last_seq = 0;
+  int have_last = 0;
   for (;;) {
     struct fifo_request req;
     /* EOF, an error or a malformed request all end the server: the driver that sent it is not one
      * this server can serve, and its side sees the FIFO close. */
-    if (fsrv_read_full(s->req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE) fsrv_peer_gone(s, live);
-    if (fifo_decode_request(buf, &req) < 0) fsrv_peer_gone(s, live);
+    if (fsrv_read_full(s->req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE) fsrv_peer_gone(s, 0);
+    if (fifo_decode_request(buf, &req) < 0) fsrv_peer_gone(s, 0);
+    if (have_last && (int32_t)(req.seq - last_seq) <= 0) continue;
+    last_seq = req.seq;
+    have_last = 1;
 
     struct fifo_result res = {.seq = req.seq};
     int pidfd = -1;
     uint64_t started = fsrv_now_us();
-    long pid = fsrv_next_child(s, live, live_pidfd, &pidfd);
+    if (s->slot) {
+      s->slot->start_us = started;
+      s->slot->timeout_ms = req.timeout_ms;
+      __atomic_store_n(&s->slot->word, FSRV_SLOT_WORD(req.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
+    }
+    long pid = fsrv_fork(s, &pidfd);
     if (pid == 0) return;
-    live = 0;
+    struct fsrv_exec ex;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;
       res.error = (int32_t)pid;
+    } else if (s->slot) {
+      uint64_t word = fsrv_await_direct(s, (int)pid, pidfd, &ex);
+      last_seq = FSRV_SLOT_SEQ(word);
+      report_direct_end(s, (int)pid, word, &ex);
+      continue;
     } else {
-      struct fsrv_exec ex;
       fsrv_await(s, (int)pid, pidfd, req.timeout_ms, started, &ex);
-      res.pid = (int32_t)pid;
-      res.status = ex.stopped ? 0 : ex.status; /* an input done in persistent mode: as if it exited 0 */
-      res.reason = reason_of(&res, &ex);
-      res.wall_us = ex.wall_us;
-      res.utime_us = tv_us(&ex.ru.ru_utime);
-      res.stime_us = tv_us(&ex.ru.ru_stime);
-      res.maxrss_kb = (uint64_t)ex.ru.ru_maxrss;
-      if (ex.stopped) live = (int)pid, live_pidfd = pidfd;
+      fill_exec(&res, (int)pid, &ex);
     }
-    fifo_encode_result(buf, &res);
-    if (fsrv_write_full(s->rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) fsrv_peer_gone(s, live);
+    send_result(s, &res, 0);
   }
+}
+
+/* The child's side of a direct persistent loop. Its FIFOs were closed when it became the target; it
+ * opens them again, as the server did, through the server's own fds. */
+static int reopen(int pid, int fd, int flags) {
+  char path[64] = "/proc/";
+  size_t n = 6;
+  char digits[12];
+  for (int i = 0, v = pid, k; i < 2; i++, v = fd) {
+    k = 0;
+    do digits[k++] = (char)('0' + v % 10), v /= 10;
+    while (v);
+    while (k) path[n++] = digits[--k];
+    if (i == 0)
+      for (const char *p = "/fd/"; *p; p++) path[n++] = *p;
+  }
+  path[n] = '\0';
+  struct fsrv_why why = {0, 0};
+  return (int)fsrv_open_fifo(path, flags, &why);
+}
+
+int fsrv_native_next(struct fsrv *s) {
+  static int req = -1, rep = -1, pid, tried;
+  if (!tried) {
+    tried = 1;
+    pid = (int)sys_getpid();
+    req = reopen(s->pid, s->req, O_RDONLY);
+    rep = req < 0 ? -1 : reopen(s->pid, s->rep, O_WRONLY);
+  }
+  /* Without them: one input per child, as without persistent mode. */
+  if (req < 0 || rep < 0) return 0;
+  struct fsrv_slot *slot = s->slot;
+  uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+  uint32_t seq = FSRV_SLOT_SEQ(word);
+  uint64_t reporting = FSRV_SLOT_WORD(seq, FSRV_REPORTING);
+  if (FSRV_SLOT_STATE(word) != FSRV_RUNNING ||
+      !__atomic_compare_exchange_n(&slot->word, &word, reporting, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    /* The deadline struck first: the server is killing this child and reports the input. */
+    for (;;) sys_ppoll(0, 0, 0);
+  }
+  uint64_t now = fsrv_now_us();
+  struct fifo_result res = {.seq = seq, .pid = pid, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
+  unsigned char buf[FIFO_RESULT_SIZE];
+  fifo_encode_result(buf, &res);
+  if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) sys_exit_group(0);
+  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_READING), __ATOMIC_RELEASE);
+
+  struct fifo_request rq;
+  do {
+    if (fsrv_read_full(req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE || fifo_decode_request(buf, &rq) < 0) {
+      __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_GONE), __ATOMIC_RELEASE);
+      sys_exit_group(0);
+    }
+  } while ((int32_t)(rq.seq - seq) <= 0); /* sent again after a FIFO_RESEND, and run already */
+  slot->start_us = fsrv_now_us();
+  slot->timeout_ms = rq.timeout_ms;
+  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(rq.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
+  return 1;
 }

@@ -43,6 +43,7 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
     s->loop_fd = s->go_fd = -1;
   }
   s->went = 0;
+  s->slot = 0;
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();
@@ -79,6 +80,12 @@ static void become_target(struct fsrv *s) {
   /* Its own group, so that a timeout kills what it started, and the terminal's signals reach the
    * driver only. */
   sys_setpgid(0, 0);
+}
+
+void fsrv_no_parking(struct fsrv *s) {
+  if (s->loop_fd >= 0) sys_close(s->loop_fd);
+  if (s->go_fd >= 0) sys_close(s->go_fd);
+  s->loop_fd = s->go_fd = -1;
 }
 
 /* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno. */
@@ -174,6 +181,53 @@ void fsrv_peer_gone(struct fsrv *s, int pid) {
   sys_close(s->req);
   sys_close(s->rep);
   sys_exit_group(0);
+}
+
+/* While a direct child is between inputs the server cannot know when the next starts: it looks this
+ * often, and then sleeps until that input's deadline. */
+#define DIRECT_LOOK_MS 50
+
+uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec *ex) {
+  struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}};
+  struct fsrv_slot *slot = s->slot;
+  uint32_t look_ms = DIRECT_LOOK_MS;
+  uint64_t word;
+  ex->timed_out = 0;
+  ex->stopped = 0;
+  for (;;) {
+    word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+    uint64_t start = slot->start_us, wait_us = (uint64_t)look_ms * 1000;
+    uint32_t timeout_ms = slot->timeout_ms;
+    if (timeout_ms && timeout_ms < look_ms) look_ms = timeout_ms;
+    if (FSRV_SLOT_STATE(word) == FSRV_RUNNING && timeout_ms) {
+      uint64_t now = fsrv_now_us(), deadline = start + (uint64_t)timeout_ms * 1000;
+      if (now >= deadline) {
+        uint64_t killed = FSRV_SLOT_WORD(FSRV_SLOT_SEQ(word), FSRV_KILLED);
+        /* The child may have finished that input meanwhile: then its result stands. */
+        if (!__atomic_compare_exchange_n(&slot->word, &word, killed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        word = killed;
+        kill_child(pid);
+        ex->timed_out = 1;
+        break;
+      }
+      wait_us = deadline - now;
+    }
+    struct timespec left = {(long)(wait_us / 1000000), (long)(wait_us % 1000000) * 1000};
+    long r = sys_ppoll(fds, 2, &left);
+    if (r == -EINTR || r == 0) continue;
+    if (r > 0 && fds[1].revents) {
+      sys_close(pidfd);
+      fsrv_peer_gone(s, pid);
+    }
+    if (r < 0) kill_child(pid);
+    break;
+  }
+  reap(pid, &ex->status, &ex->ru);
+  word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+  ex->wall_us = fsrv_now_us() - slot->start_us;
+  sys_close(pidfd);
+  sweep();
+  return word;
 }
 
 uint64_t fsrv_now_us(void) {

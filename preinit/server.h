@@ -71,7 +71,29 @@ struct fsrv {
   int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes when its input is done, or -1 */
   int go_fd;        /* an eventfd the parked child blocks on until the server sends the next input */
   int went;         /* this execution's child was a parked one, sent on with go_fd */
+  struct fsrv_slot *slot; /* shared with direct persistent children (native protocol), or 0 */
 };
+
+/* What a persistent child of the native protocol and the server share (one MAP_SHARED page): the
+ * child reads requests and writes results itself, and records here which input it runs and since
+ * when, so that the server can enforce that input's timeout and report its end. The state and the
+ * seq change together in one word, so a compare-and-swap settles who reports an input: the child
+ * (done) or the server (killed at the deadline). */
+enum fsrv_slot_state {
+  FSRV_RUNNING = 1,   /* on input seq */
+  FSRV_REPORTING = 2, /* done with seq; its result is being written */
+  FSRV_READING = 3,   /* seq reported; waiting for the next request */
+  FSRV_KILLED = 4,    /* the server took seq at its deadline */
+  FSRV_GONE = 5,      /* the driver hung up or sent garbage */
+};
+struct fsrv_slot {
+  uint64_t word; /* seq << 32 | state */
+  uint64_t start_us;
+  uint32_t timeout_ms;
+};
+#define FSRV_SLOT_WORD(seq, state) ((uint64_t)(seq) << 32 | (state))
+#define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
+#define FSRV_SLOT_STATE(word) ((uint32_t)(word))
 
 struct fsrv_exec {
   int status; /* raw wait status */
@@ -83,6 +105,8 @@ struct fsrv_exec {
 
 FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
+/* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
+FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);
 FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 /* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
@@ -92,12 +116,18 @@ FSRV_HIDDEN extern struct fsrv *fsrv_current;
  * protocols carry none), and no clock read for it. */
 FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
                             struct fsrv_exec *ex);
+/* The same for a direct persistent child, which may run many inputs: returns the slot's word at its
+ * end, which names the input it ended on. */
+FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
 FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 
 /* --- protocol loops: each returns only in a freshly forked child --- */
 FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s);
+/* In a direct persistent child, between two inputs: reports the last, reads the next. Returns 1 to
+ * go on, 0 to end the process (it then reports its last input by ending). */
+FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
 FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack);
 
 /* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */

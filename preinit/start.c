@@ -175,7 +175,9 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
 __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
   static unsigned calls;
   if (++calls == 1) return 1;
-  if (!self.served || !fsrv_current || fsrv_current->loop_fd < 0 || (n && calls > n)) return 0;
+  if (!self.served || !fsrv_current || (n && calls > n)) return 0;
+  if (fsrv_current->slot) return fsrv_native_next(fsrv_current);
+  if (fsrv_current->loop_fd < 0) return 0;
   uint64_t word = 1;
   sys_write(fsrv_current->loop_fd, &word, sizeof word);
   long r;

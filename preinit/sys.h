@@ -92,6 +92,9 @@ static inline long sys_nanosleep(const struct timespec *ts) { return sys2(__NR_n
 static inline long sys_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
   return sys4(__NR_rt_sigprocmask, how, set, old, 8);
 }
+static inline long sys_mmap_shared_page(void) {
+  return sys6(__NR_mmap, 0, 4096, 3 /* PROT_READ | PROT_WRITE */, 0x21 /* MAP_SHARED | MAP_ANONYMOUS */, -1, 0);
+}
 static inline long sys_eventfd(unsigned flags) { return sys2(__NR_eventfd2, 0, flags); }
 static inline long sys_lseek(int fd, long off, int whence) { return sys3(__NR_lseek, fd, off, whence); }
 static inline long sys_ftruncate(int fd, long len) { return sys2(__NR_ftruncate, fd, len); }

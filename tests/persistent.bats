@@ -87,3 +87,10 @@ mixed_corpus() {
   ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
   assert_no_leftovers
 }
+
+@test "a persistent child killed from outside between inputs loses no input and runs none twice" {
+  export LOG="$BATS_TEST_TMPDIR/ran"
+  run -0 --separate-stderr "$T/lost_child" "$B/libforksrv.so" "$T/persistent" 0 3 5 0 7
+  [ "$output" = "$(printf '0 1 0\n3 1 3\n5 1 5\n0 1 0\n7 1 7')" ]
+  [ "$(tr '\n' ' ' <"$LOG")" = "0 3 5 0 7 " ]
+}
