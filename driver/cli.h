@@ -16,8 +16,10 @@ struct cli_opts {
   unsigned startup_timeout_ms;
   int json, quiet, verbose, no_server, show_output;
   enum drv_start start;
-  int pin;  /* 1: pin to a core (default), 0: --no-pin */
-  int cpu;  /* --cpu N, or -1: choose a free one */
+  int pin;       /* 1: pin to a core (default), 0: --no-pin */
+  int cpus[64];  /* --cpu LIST, or none: choose free ones */
+  int ncpus;
+  unsigned jobs; /* -j N: servers side by side */
   const char *crashes;
   const char *preload;
   char **target;

@@ -45,6 +45,13 @@ struct drv {
   unsigned start_point;
   char warnings[1024];
   uint32_t seq;
+  /* The input in flight (drv_submit to drv_collect): */
+  int busy;
+  int settled;              /* its result is already known (a --no-server fork that failed) */
+  struct drv_result early;  /* that result */
+  uint64_t deadline_us;     /* when to stop waiting for it (0: never) */
+  struct fifo_request rq;
+  struct drv_spawn_job job; /* --no-server: its process */
   char dir[PATH_MAX]; /* the private FIFO directory; "" once removed */
   char err[1024];
 };
@@ -305,6 +312,13 @@ static int start_server(struct drv *d) {
 /* Frees d and everything it made. With its request FIFO closed the server kills any running child,
  * reaps everything and exits; returns -1 if it had to be killed instead. */
 static int release(struct drv *d) {
+  if (d->busy && d->cfg.no_server && d->job.pid > 0) {
+    /* Unreaped, so the pid and the group are still its own. */
+    kill(d->job.pid, SIGKILL);
+    kill(-d->job.pid, SIGKILL);
+    while (waitpid(d->job.pid, NULL, 0) < 0 && errno == EINTR) {}
+    close(d->job.pidfd);
+  }
   if (d->req >= 0) close(d->req);
   if (d->rep >= 0) close(d->rep);
   int status = end_server(d, STOP_GRACE_MS);
@@ -323,6 +337,7 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
   }
   d->cfg = *cfg;
   d->req = d->rep = d->server_pidfd = d->input_fd = -1;
+  d->job.pid = d->job.pidfd = -1;
   d->input_fd = drv_fd_above_stdio(memfd_create("forksrv-input", MFD_CLOEXEC));
   int ok = d->input_fd >= 0 ? 0 : fail(d, "memfd_create: %s", strerror(errno));
   if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->input_fd, cfg->show_output, &d->file_mode) < 0) ok = fail(d, "%s", d->sp.err);
@@ -388,21 +403,22 @@ static int send_request(struct drv *d, const struct fifo_request *rq) {
 
 /* One result, as fifo/protocol.h describes the exchange: duplicates of earlier ones are dropped, and
  * a request lost with a persistent child is sent again. */
-static int run_server(struct drv *d, struct drv_result *res) {
-  struct fifo_request rq = {.seq = ++d->seq, .timeout_ms = d->cfg.timeout_ms};
-  if (send_request(d, &rq) < 0) return -1;
+static int server_result(struct drv *d, struct drv_result *res) {
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
-  int wait_ms = d->cfg.timeout_ms ? (int)d->cfg.timeout_ms + ANSWER_GRACE_MS : -1;
   for (;;) {
     int r;
-    while ((r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms)) < 0 && errno == EINTR) {}
+    do {
+      uint64_t now = drv_now_us();
+      int wait_ms = !d->deadline_us ? -1 : now >= d->deadline_us ? 0 : (int)((d->deadline_us - now + 999) / 1000);
+      r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms);
+    } while (r < 0 && errno == EINTR);
     if (r > 0 && p[2].revents) {
       errno = EINTR;
       return fail(d, "interrupted");
     }
     if (r == 0) {
       end_server(d, 0);
-      return fail(d, "server gave no result within %d ms; killed it", wait_ms);
+      return fail(d, "server gave no result within %u ms; killed it", d->cfg.timeout_ms + ANSWER_GRACE_MS);
     }
     if (!(p[0].revents & POLLIN)) return server_gone(d);
     unsigned char buf[FIFO_RESULT_SIZE];
@@ -410,13 +426,13 @@ static int run_server(struct drv *d, struct drv_result *res) {
     if (n == 0) return server_gone(d);
     struct fifo_result out;
     /* Serial arithmetic: seqs wrap after 2^32 requests, which a fuzzer reaches in a day. */
-    if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || (int32_t)(out.seq - rq.seq) > 0) {
+    if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || (int32_t)(out.seq - d->rq.seq) > 0) {
       end_server(d, 0);
       return fail(d, "malformed result from the server (%zd bytes); killed it", n);
     }
-    if ((int32_t)(out.seq - rq.seq) < 0) continue;
+    if ((int32_t)(out.seq - d->rq.seq) < 0) continue;
     if (out.reason == FIFO_RESEND) {
-      if (send_request(d, &rq) < 0) return -1;
+      if (send_request(d, &d->rq) < 0) return -1;
       continue;
     }
     fill_result(res, &out);
@@ -424,14 +440,82 @@ static int run_server(struct drv *d, struct drv_result *res) {
   }
 }
 
-int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {
+int drv_submit(struct drv *d, const void *input, size_t len) {
+  if (d->busy) return fail(d, "an input is already in flight");
+  if (!d->cfg.no_server && d->server_pid <= 0) return fail(d, "no server");
   if (put_input(d, input, len) < 0) return -1;
+  uint32_t timeout_ms = d->cfg.timeout_ms;
+  d->settled = 0;
   if (d->cfg.no_server) {
-    if (drv_spawn_run(&d->sp, d->cfg.timeout_ms, d->cfg.cancel_fd, res) < 0) return fail(d, "%s", d->sp.err);
+    if (drv_spawn_begin(&d->sp, &d->job, &d->early) < 0) return fail(d, "%s", d->sp.err);
+    d->settled = d->job.pid < 0;
+  } else {
+    d->rq = (struct fifo_request){.seq = ++d->seq, .timeout_ms = timeout_ms};
+    if (send_request(d, &d->rq) < 0) return -1;
+    if (timeout_ms) timeout_ms += ANSWER_GRACE_MS; /* the server enforces the timeout; this is for a hung server */
+  }
+  d->deadline_us = timeout_ms ? drv_now_us() + timeout_ms * 1000ull : 0;
+  d->busy = 1;
+  return 0;
+}
+
+int drv_collect(struct drv *d, struct drv_result *res) {
+  if (!d->busy) return fail(d, "no input in flight");
+  d->busy = 0;
+  if (d->settled) {
+    *res = d->early;
     return 0;
   }
-  if (d->server_pid <= 0) return fail(d, "no server");
-  return run_server(d, res);
+  if (!d->cfg.no_server) return server_result(d, res);
+  if (drv_spawn_end(&d->sp, &d->job, d->deadline_us, d->cfg.cancel_fd, res) < 0) return fail(d, "%s", d->sp.err);
+  return 0;
+}
+
+int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {
+  if (drv_submit(d, input, len) < 0) return -1;
+  return drv_collect(d, res);
+}
+
+int drv_wait_any(struct drv *const *ds, size_t n) {
+  struct pollfd p[2 * DRV_MAX_JOBS + 1];
+  size_t owner[2 * DRV_MAX_JOBS];
+  if (n == 0 || n > DRV_MAX_JOBS) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (;;) {
+    uint64_t now = drv_now_us(), first = 0;
+    nfds_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+      struct drv *d = ds[i];
+      if (!d->busy) continue;
+      /* Settled, or past its deadline: drv_collect has the rest to do, without waiting. */
+      if (d->settled || (d->deadline_us && now >= d->deadline_us)) return (int)i;
+      if (d->deadline_us && (!first || d->deadline_us < first)) first = d->deadline_us;
+      if (d->cfg.no_server) {
+        p[np] = (struct pollfd){d->job.pidfd, POLLIN, 0}, owner[np++] = i;
+      } else {
+        p[np] = (struct pollfd){d->rep, POLLIN, 0}, owner[np++] = i;
+        p[np] = (struct pollfd){d->server_pidfd, POLLIN, 0}, owner[np++] = i;
+      }
+    }
+    if (np == 0) {
+      errno = EINVAL;
+      return -1;
+    }
+    int cancel_fd = ds[0]->cfg.cancel_fd;
+    if (cancel_fd >= 0) p[np] = (struct pollfd){cancel_fd, POLLIN, 0};
+    int wait_ms = !first ? -1 : (int)((first - now + 999) / 1000);
+    int r = poll(p, np + (cancel_fd >= 0), wait_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (cancel_fd >= 0 && p[np].revents) {
+      errno = EINTR;
+      return -1;
+    }
+    for (nfds_t k = 0; k < np; k++)
+      if (p[k].revents) return (int)owner[k];
+  }
 }
 
 int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_fd; }

@@ -1,7 +1,8 @@
-/* forksrv's C client API: start a target under the fork server, run inputs one at a time, stop.
- * A fuzzer links libforksrv_client.a and uses these four calls; the forksrv CLI is a thin main over
- * them. The result of a run mirrors the server's reply. Calls return 0 or -1 with a message in
- * drv_error(); nothing here prints. The library never signals a process it has not itself reaped. */
+/* forksrv's C client API: start a target under the fork server, run inputs (one at a time per target,
+ * several targets side by side), stop. A fuzzer links libforksrv_client.a and uses these calls; the
+ * forksrv CLI is a thin main over them. The result of a run mirrors the server's reply. Calls return 0
+ * or -1 with a message in drv_error(); nothing here prints. The library never signals a process it
+ * has not itself reaped. */
 #ifndef FORKSRV_CLIENT_H
 #define FORKSRV_CLIENT_H
 
@@ -51,6 +52,16 @@ struct drv;
 struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen);
 /* Runs one input. -1: the run could not happen (server died, cancelled: errno EINTR); see drv_error. */
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res);
+
+/* Several targets from one thread (the CLI's -j): start one drv per server, drv_submit an input to
+ * each, drv_wait_any for one that has its result, drv_collect it, submit the next. One input in
+ * flight per drv; drv_run is drv_submit then drv_collect. drv_wait_any returns the index in ds of a
+ * drv whose drv_collect will not wait (done, failed, or past its deadline), or -1 with errno: EINTR
+ * when the first drv's cancel_fd became readable, EINVAL when none has an input in flight. */
+#define DRV_MAX_JOBS 1024
+int drv_submit(struct drv *d, const void *input, size_t len);
+int drv_collect(struct drv *d, struct drv_result *res);
+int drv_wait_any(struct drv *const *ds, size_t n);
 /* The target's stderr from the last run: a file descriptor to read from offset 0 with pread. */
 int drv_stderr_fd(const struct drv *d);
 /* The server's pid (0 with no_server), and where in start-up it took over: "constructor",

@@ -41,8 +41,11 @@ static const char usage[] =
     "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
     "                            is still saved for --crashes)\n"
     "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
-    "      --cpu N               run on core N (default: a core no other process is pinned to)\n"
-    "      --no-pin              do not pin to a core\n"
+    "  -j, --jobs N              run N targets side by side, each with its own server and core\n"
+    "                            (default 1); results still come in input order\n"
+    "      --cpu LIST            cores to run on, e.g. 2 or 0,1 (default: cores no other process is\n"
+    "                            pinned to, one per job)\n"
+    "      --no-pin              do not pin to cores\n"
     "  -q, --quiet               no per-input lines and no summary\n"
     "  -v, --verbose             a line for every execution\n"
     "  -h, --help                this text\n"
@@ -70,6 +73,15 @@ static unsigned long number(const char *arg, const char *option, unsigned long m
   return v;
 }
 
+static void cpu_list(char *arg, struct cli_opts *o) {
+  o->ncpus = 0;
+  for (char *save = NULL, *item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    if (o->ncpus == (int)(sizeof o->cpus / sizeof *o->cpus)) usage_error("--cpu names more than 64 cores: %s", arg);
+    o->cpus[o->ncpus++] = (int)number(item, "--cpu", 4095);
+  }
+  if (!o->ncpus) usage_error("--cpu wants a core or a list of them, not '%s'", arg);
+}
+
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
          OPT_NO_PIN };
@@ -80,6 +92,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
       {"show-output", no_argument, 0, OPT_SHOW_OUTPUT}, {"start", required_argument, 0, OPT_START},
       {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
+      {"jobs", required_argument, 0, 'j'},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -89,11 +102,11 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
   o->timeout_ms = 1000;
   o->startup_timeout_ms = 5000;
   o->pin = 1;
-  o->cpu = -1;
+  o->jobs = 1;
   if (!(o->inputs = calloc((size_t)argc, sizeof *o->inputs))) usage_error("calloc: %s", strerror(errno));
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "+:i:n:t:qvhV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:i:n:t:j:qvhV", longs, NULL)) != -1) {
     switch (c) {
     case 'i': o->inputs[o->ninputs++] = optarg; break;
     case 'n': o->runs = number(optarg, "--runs", 1ul << 40); break;
@@ -104,7 +117,8 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_NO_SERVER: o->no_server = 1; break;
     case OPT_PRELOAD: o->preload = optarg; break;
     case OPT_SHOW_OUTPUT: o->show_output = 1; break;
-    case OPT_CPU: o->cpu = (int)number(optarg, "--cpu", 4095); break;
+    case 'j': o->jobs = (unsigned)number(optarg, "--jobs", DRV_MAX_JOBS); break;
+    case OPT_CPU: cpu_list(optarg, o); break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
@@ -119,6 +133,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     }
   }
   if (o->runs == 0) usage_error("--runs must be at least 1%s", "");
+  if (o->jobs == 0) usage_error("--jobs must be at least 1%s", "");
   if (optind >= argc) usage_error("no target given: forksrv [OPTIONS] -- TARGET [ARGS...]%s", "");
   o->target = argv + optind;
 }
@@ -167,62 +182,127 @@ static void reap_orphans(void) {
   }
 }
 
-/* Runs every input; returns the signal that stopped it, 0 when all ran, -1 after an error. */
-static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct drv *d, struct cli_tally *t,
-                   int sigfd) {
-  char *buf = NULL;
-  size_t len = 0;
+/* One target and what it runs now. */
+struct job {
+  struct drv *d;
+  char *buf;           /* the input it runs, */
+  size_t len;
+  size_t loaded;       /* read from in->paths[loaded - 1] (0: none) */
+  const char *name;
+  unsigned long run;
+  unsigned long ticket; /* its place in the order of reports */
+};
+
+/* A result, or an input that could not be read, waiting until everything before it is reported. */
+struct pending {
+  int kind; /* 0 none, 1 result, 2 read error */
+  struct drv_result r;
+  const char *name;
+  unsigned long run;
+  int err;
+};
+
+/* Results can come out of order by at most this many per job before submitting waits for the rest. */
+#define REORDER_PER_JOB 64
+
+static int stop_reason(struct drv *d, int sigfd) {
+  int sig = errno == EINTR ? signal_taken(sigfd) : 0;
+  if (!sig) cli_error("%s", drv_error(d));
+  return sig ? sig : -1;
+}
+
+static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct pending *ring, size_t window,
+                         unsigned long *next) {
+  for (struct pending *p; (p = &ring[*next % window])->kind; ++*next) {
+    if (p->kind == 1) cli_report(o, t, p->name, p->run, &p->r);
+    else cli_report_error(o, t, p->name, strerror(p->err));
+    p->kind = 0;
+  }
+}
+
+/* Runs every input on the jobs, each input on whichever job is free, and reports in input order;
+ * returns the signal that stopped it, 0 when all ran, -1 after an error. */
+static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct job *jobs, struct drv **ds,
+                   struct cli_tally *t, int sigfd) {
+  size_t window = o->jobs * REORDER_PER_JOB, n = in->n ? in->n : 1, next_input = 0, busy = 0;
+  struct pending *ring = calloc(window, sizeof *ring);
+  if (!ring) {
+    cli_error("calloc: %s", strerror(errno));
+    return -1;
+  }
+  unsigned long next_run = 1, next_ticket = 0, next_report = 0;
   int stopped = 0;
-  size_t n = in->n ? in->n : 1;
-  for (size_t i = 0; i < n && !stopped; i++) {
-    const char *name = in->n ? in->paths[i] : NULL;
-    len = 0;
-    if (name) {
-      int err = cli_read_input(name, &buf, &len);
-      if (err) {
-        cli_report_error(o, t, name, strerror(err));
-        continue;
-      }
-    }
-    for (unsigned long run = 1; run <= o->runs; run++) {
-      struct drv_result r;
-      if (drv_run(d, buf, len, &r) < 0) {
-        stopped = errno == EINTR ? signal_taken(sigfd) : 0;
-        if (!stopped) {
-          cli_error("%s", drv_error(d));
-          stopped = -1;
+  for (;;) {
+    for (unsigned k = 0; k < o->jobs && !stopped && next_input < n && next_ticket - next_report < window; k++) {
+      struct job *j = &jobs[k];
+      if (j->name) continue; /* in flight */
+      const char *name = in->n ? in->paths[next_input] : NULL;
+      if (name && j->loaded != next_input + 1) {
+        int err = cli_read_input(name, &j->buf, &j->len);
+        j->loaded = err ? 0 : next_input + 1;
+        if (err) {
+          ring[next_ticket++ % window] = (struct pending){.kind = 2, .name = name, .err = err};
+          next_input++, next_run = 1;
+          k--; /* this job is still free */
+          continue;
         }
+      }
+      if (drv_submit(j->d, j->buf, name ? j->len : 0) < 0) {
+        stopped = stop_reason(j->d, sigfd);
         break;
       }
-      if (o->show_output) cli_copy_stderr(drv_stderr_fd(d));
-      cli_report(o, t, name, run, &r);
-      if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
-          cli_save_crash(o, name, buf, len, drv_stderr_fd(d)) < 0)
-        t->errors++;
+      j->name = name ? name : "";
+      j->run = next_run;
+      j->ticket = next_ticket++;
+      busy++;
+      if (++next_run > o->runs) next_input++, next_run = 1;
     }
+    report_ready(o, t, ring, window, &next_report);
+    if (!busy || stopped) break;
+    int k = drv_wait_any(ds, o->jobs);
+    struct job *j = k < 0 ? NULL : &jobs[k];
+    struct drv_result r;
+    if (!j || drv_collect(j->d, &r) < 0) {
+      if (!j && errno != EINTR) cli_error("wait: %s", strerror(errno));
+      stopped = j ? stop_reason(j->d, sigfd) : errno == EINTR ? signal_taken(sigfd) : -1;
+      break;
+    }
+    busy--;
+    const char *name = *j->name ? j->name : NULL;
+    j->name = NULL;
+    if (o->show_output) cli_copy_stderr(drv_stderr_fd(j->d));
+    if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
+        cli_save_crash(o, name, j->buf, name ? j->len : 0, drv_stderr_fd(j->d)) < 0)
+      t->errors++;
+    ring[j->ticket % window] = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run};
   }
-  free(buf);
+  report_ready(o, t, ring, window, &next_report);
+  free(ring);
   return stopped;
 }
 
-/* Pins this process, and so the server and every child, to one core. A core that cannot be had is
- * not an error unless the user named it. */
-static int pin(const struct cli_opts *o) {
+/* The cores the jobs run on, one each (shared round the list when there are fewer): --cpu's, or free
+ * ones. None (0) means unpinned. A core that cannot be had is not an error unless the user named it. */
+static int choose_cores(const struct cli_opts *o, int *cores) {
   if (!o->pin) return 0;
-  int cpu = o->cpu >= 0 ? o->cpu : drv_pick_cpu();
-  if (cpu < 0) {
-    if (o->verbose) cli_error("no free core to pin to: running unpinned");
-    return 0;
+  if (o->ncpus) {
+    memcpy(cores, o->cpus, (size_t)o->ncpus * sizeof *cores);
+    return o->ncpus;
   }
-  if (drv_pin(cpu) < 0) {
-    cli_error("pin to core %d: %s", cpu, strerror(errno));
-    return o->cpu >= 0 ? -1 : 0;
-  }
-  if (o->verbose) cli_error("pinned to core %d", cpu);
-  return 0;
+  int n = drv_pick_cpus(cores, o->jobs < 64 ? (int)o->jobs : 64);
+  if (n == 0 && o->verbose) cli_error("no free core to pin to: running unpinned");
+  return n;
 }
 
-/* Starts the target, runs the inputs and stops it; returns as run_all does, or -1 when start-up failed. */
+static void stop_all(struct job *jobs, unsigned n) {
+  for (unsigned k = 0; k < n; k++) {
+    if (jobs[k].d && drv_stop(jobs[k].d) < 0) cli_error("the server did not stop when asked; killed it");
+    free(jobs[k].buf);
+  }
+}
+
+/* Starts the targets (each pinned to its core, which its server and children inherit), runs the
+ * inputs and stops them; returns as run_all does, or -1 when start-up failed. */
 static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd) {
   struct drv_config cfg = {
       .argv = o->target,
@@ -234,18 +314,43 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
       .start = o->start,
       .cancel_fd = sigfd,
   };
-  char err[1024];
-  t->started_us = cli_now_us();
-  struct drv *d = drv_start(&cfg, err, sizeof err);
-  if (!d) {
-    int sig = errno == EINTR ? signal_taken(sigfd) : 0;
-    if (!sig) cli_error("%s", err);
-    return sig ? sig : -1;
+  int cores[64];
+  int ncores = choose_cores(o, cores);
+  struct job *jobs = calloc(o->jobs, sizeof *jobs);
+  struct drv **ds = calloc(o->jobs, sizeof *ds);
+  if (!jobs || !ds) {
+    cli_error("calloc: %s", strerror(errno));
+    free(jobs);
+    free(ds);
+    return -1;
   }
-  if (!o->quiet && *drv_warnings(d)) fputs(drv_warnings(d), stderr);
-  if (o->verbose && !o->no_server) cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));
-  int stopped = run_all(o, in, d, t, sigfd);
-  if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
+  int stopped = 0;
+  t->started_us = cli_now_us();
+  for (unsigned k = 0; k < o->jobs && !stopped; k++) {
+    int cpu = ncores ? cores[k % (unsigned)ncores] : -1;
+    if (cpu >= 0 && drv_pin(&cpu, 1) < 0) {
+      cli_error("pin to core %d: %s", cpu, strerror(errno));
+      if (o->ncpus) stopped = -1;
+      ncores = 0;
+    } else if (cpu >= 0 && o->verbose) {
+      cli_error("pinned to core %d", cpu);
+    }
+    char err[1024];
+    if (!stopped && !(jobs[k].d = ds[k] = drv_start(&cfg, err, sizeof err))) {
+      int sig = errno == EINTR ? signal_taken(sigfd) : 0;
+      if (!sig) cli_error("%s", err);
+      stopped = sig ? sig : -1;
+    }
+    if (stopped) break;
+    if (k == 0 && !o->quiet && *drv_warnings(ds[k])) fputs(drv_warnings(ds[k]), stderr);
+    if (o->verbose && !o->no_server) cli_error("fork server pid %d started at %s", drv_server_pid(ds[k]), drv_start_point(ds[k]));
+  }
+  /* This process serves every job: it may run on any of their cores. */
+  if (!stopped && ncores > 1 && o->jobs > 1) drv_pin(cores, ncores < (int)o->jobs ? ncores : (int)o->jobs);
+  if (!stopped) stopped = run_all(o, in, jobs, ds, t, sigfd);
+  stop_all(jobs, o->jobs);
+  free(jobs);
+  free(ds);
   return stopped;
 }
 
@@ -261,7 +366,7 @@ int main(int argc, char **argv) {
   if (sigfd < 0) {
     cli_error("signalfd: %s", strerror(errno));
     stopped = -1;
-  } else if (collect_inputs(&o, &in) < 0 || pin(&o) < 0) {
+  } else if (collect_inputs(&o, &in) < 0) {
     stopped = -1;
   } else {
     prctl(PR_SET_CHILD_SUBREAPER, 1);

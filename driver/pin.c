@@ -40,27 +40,29 @@ static void mark_pinned_cores(unsigned char *busy, int ncpu) {
   closedir(proc);
 }
 
-int drv_pick_cpu(void) {
+int drv_pick_cpus(int *cores, int max) {
   cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) return -1;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) return 0;
   int ncpu = CPU_SETSIZE;
   unsigned char *busy = calloc((size_t)ncpu, 1);
-  if (!busy) return -1;
+  if (!busy) return 0;
   mark_pinned_cores(busy, ncpu);
-  int pick = -1;
-  for (int cpu = 0; cpu < ncpu && pick < 0; cpu++)
-    if (CPU_ISSET(cpu, &allowed) && !busy[cpu]) pick = cpu;
+  int n = 0;
+  for (int cpu = 0; cpu < ncpu && n < max; cpu++)
+    if (CPU_ISSET(cpu, &allowed) && !busy[cpu]) cores[n++] = cpu;
   free(busy);
-  return pick;
+  return n;
 }
 
-int drv_pin(int cpu) {
+int drv_pin(const int *cores, int n) {
   cpu_set_t set;
-  if (cpu < 0 || cpu >= CPU_SETSIZE) {
-    errno = EINVAL;
-    return -1;
-  }
   CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  for (int i = 0; i < n; i++) {
+    if (cores[i] < 0 || cores[i] >= CPU_SETSIZE) {
+      errno = EINVAL;
+      return -1;
+    }
+    CPU_SET(cores[i], &set);
+  }
   return sched_setaffinity(0, sizeof set, &set);
 }

@@ -1,12 +1,13 @@
-/* Choosing a core and pinning the calling process (and so everything it starts) to it. */
+/* Choosing cores and pinning the calling process (and so everything it starts) to them. */
 #ifndef FORKSRV_DRIVER_PIN_H
 #define FORKSRV_DRIVER_PIN_H
 
 #include <unistd.h>
 
-/* A core this process may use that no other process is pinned to alone, or -1. */
-int drv_pick_cpu(void);
-/* 0, or -1 with errno. */
-int drv_pin(int cpu);
+/* Up to max cores this process may use that no other process is pinned to alone, lowest first, into
+ * cores; returns how many. */
+int drv_pick_cpus(int *cores, int max);
+/* Pins to the n cores listed: 0, or -1 with errno. */
+int drv_pin(const int *cores, int n);
 
 #endif

@@ -225,7 +225,7 @@ int drv_spawn(struct drv_spawn *sp, int *exec_errno) {
   return fail(sp, "cannot execute %s: %s", sp->argv[0], strerror(*exec_errno));
 }
 
-static uint64_t now_us(void) {
+uint64_t drv_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -233,44 +233,57 @@ static uint64_t now_us(void) {
 
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
-int drv_spawn_run(struct drv_spawn *sp, unsigned timeout_ms, int cancel_fd, struct drv_result *res) {
+int drv_spawn_begin(struct drv_spawn *sp, struct drv_spawn_job *job, struct drv_result *res) {
   memset(res, 0, sizeof *res);
-  uint64_t started = now_us();
+  job->started_us = drv_now_us();
+  job->pidfd = -1;
   int exec_errno;
-  pid_t pid = drv_spawn(sp, &exec_errno);
-  if (pid < 0) {
+  job->pid = drv_spawn(sp, &exec_errno);
+  if (job->pid < 0) {
     if (exec_errno) return -1;
     res->outcome = DRV_FORK_FAILED;
     res->error = errno;
     return 0;
   }
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
+  job->pidfd = (int)syscall(SYS_pidfd_open, job->pid, 0);
+  if (job->pidfd < 0) {
     int saved = errno;
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    kill(job->pid, SIGKILL);
+    while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR) {}
+    job->pid = -1;
     errno = saved;
     return fail(sp, "pidfd_open: %s", strerror(errno));
   }
-  struct pollfd p[2] = {{pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+  return 0;
+}
+
+int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t deadline_us, int cancel_fd,
+                  struct drv_result *res) {
+  struct pollfd p[2] = {{job->pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
   int r;
-  while ((r = poll(p, cancel_fd >= 0 ? 2 : 1, timeout_ms ? (int)timeout_ms : -1)) < 0 && errno == EINTR) {}
+  do {
+    uint64_t now = drv_now_us();
+    int wait_ms = !deadline_us ? -1 : now >= deadline_us ? 0 : (int)((deadline_us - now + 999) / 1000);
+    r = poll(p, cancel_fd >= 0 ? 2 : 1, wait_ms);
+  } while (r < 0 && errno == EINTR);
   int cancelled = r > 0 && p[1].revents;
   int timed_out = r == 0;
+  pid_t pid = job->pid;
   if (cancelled || timed_out) kill(pid, SIGKILL);
   /* The child is still unreaped, so its group id cannot have been recycled. */
   kill(-pid, SIGKILL);
   int status = 0;
   struct rusage ru;
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
-  close(pidfd);
+  close(job->pidfd);
+  job->pidfd = job->pid = -1;
   if (cancelled) {
     errno = EINTR;
     return fail(sp, "interrupted");
   }
   res->pid = pid;
   res->status = status;
-  res->wall_us = now_us() - started;
+  res->wall_us = drv_now_us() - job->started_us;
   res->utime_us = tv_us(ru.ru_utime);
   res->stime_us = tv_us(ru.ru_stime);
   res->maxrss_kb = (uint64_t)ru.ru_maxrss;

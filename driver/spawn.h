@@ -4,6 +4,8 @@
 #ifndef FORKSRV_DRIVER_SPAWN_H
 #define FORKSRV_DRIVER_SPAWN_H
 
+#include <sys/types.h>
+
 #include "forksrv_client.h"
 
 struct drv_spawn {
@@ -21,7 +23,19 @@ int drv_fd_above_stdio(int fd);
 int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode);
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start);
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);
-int drv_spawn_run(struct drv_spawn *sp, unsigned timeout_ms, int cancel_fd, struct drv_result *res);
+/* One --no-server execution, started and then waited for (so that several can run at once): begin
+ * returns 0 with job->pid > 0, or 0 with res filled when fork failed, or -1; end waits until
+ * deadline_us (CLOCK_MONOTONIC, 0: none), kills the child then, and fills res; -1 when cancelled
+ * (errno EINTR). */
+struct drv_spawn_job {
+  pid_t pid;
+  int pidfd;
+  uint64_t started_us;
+};
+uint64_t drv_now_us(void);
+int drv_spawn_begin(struct drv_spawn *sp, struct drv_spawn_job *job, struct drv_result *res);
+int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t deadline_us, int cancel_fd,
+                  struct drv_result *res);
 void drv_spawn_free(struct drv_spawn *sp);
 
 #endif
