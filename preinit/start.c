@@ -88,6 +88,8 @@ static void warn_threads(void) {
   sys_write(2, line, sizeof line - 1);
 }
 
+static void resolve_before_forking(void);
+
 /* Starts the server at start point `start` if that is the one pending. Returns 1 in each child of a
  * server that started, 0 if none did (then the target simply runs on). */
 static int serve(unsigned start) {
@@ -97,6 +99,7 @@ static int serve(unsigned start) {
   int debug = has(DEBUG, "1");
   fsrv_env_scrub(self.envp, vars, NOURS);
   warn_threads();
+  resolve_before_forking();
   static struct fsrv s;
   long r;
   self.served = 1; /* as seen from the children */
@@ -187,6 +190,8 @@ __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
 }
 
 #ifdef FSRV_PREINIT
+static void resolve_before_forking(void) {}
+
 __attribute__((section(".preinit_array"), used)) static void (*fsrv_preinit)(int, char **, char **) = fsrv_early;
 
 /* FORKSRV_START=main in a static target: after the constructors linked before libforksrv.a. */
@@ -203,6 +208,13 @@ typedef int (*fsrv_main_fn)(int, char **, char **);
 typedef int (*fsrv_start_main_fn)(fsrv_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
                                   void *);
 static fsrv_main_fn target_main;
+static fsrv_start_main_fn real_start_main;
+
+/* Children of a server started early still have libc's start ahead of them: found once here, libc's
+ * __libc_start_main costs them nothing (looking it up reads /proc/self/auxv and walks hash tables). */
+static void resolve_before_forking(void) {
+  if (!real_start_main) real_start_main = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
+}
 
 static int fsrv_main(int argc, char **argv, char **envp) {
   serve(FIFO_START_MAIN);
@@ -212,7 +224,8 @@ static int fsrv_main(int argc, char **argv, char **envp) {
 __attribute__((visibility("default"))) int __libc_start_main(fsrv_main_fn main, int argc, char **argv,
                                                               void (*init)(void), void (*fini)(void),
                                                               void (*rtld_fini)(void), void *stack_end) {
-  fsrv_start_main_fn real = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
+  resolve_before_forking();
+  fsrv_start_main_fn real = real_start_main;
   if (!real) {
     static const char line[] = "forksrv: cannot find libc's __libc_start_main: the target cannot start\n";
     sys_write(2, line, sizeof line - 1);

@@ -1,101 +1,200 @@
 #!/usr/bin/env bash
 # The performance contract, measured side by side in one run. Samples alternate between the modes
-# compared, so that the machine's noise falls on all of them alike; medians are reported, and the
-# ratios of the medians are the figures to quote.
-#   1. forksrv against plain fork+exec (--no-server): the demo parser over its corpus, pinned to one
-#      core (the default) and not.
-#   2. start points on a target whose set-up takes 5 ms: fork+exec, the default (constructor) start,
-#      --start main, and forksrv_start() called by the target after its set-up.
-#      And persistent mode on a trivial target: forksrv_loop(1000) against one input per fork.
-#   3. afl-fuzz -n on a trivial target: its fork+exec "fauxserver", against libforksrv.so
-#      serving it (AFL_PRELOAD + AFL_DUMB_FORKSRV), against AFL++'s own compiled-in fork server
-#      (afl-clang-fast build). Skipped when afl++ is not installed.
-# Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES]
+# compared, so that the machine's noise falls on all of them alike; medians are reported, the ratios
+# of the medians are the figures to quote, and every median goes to bench/results.tsv.
+#   1. per-execution cost on a trivial target (scripts/bench/target.c: reads stdin, _exit(0)), pinned
+#      as forksrv pins: the floor (fork+_exit+waitpid inside the target), the CLI, the client API in
+#      a tight loop, AFL++'s compiled-in server and libforksrv.so's AFL mode driven by the same small
+#      AFL-protocol client (scripts/bench/afl_client.c), and fork+exec (--no-server).
+#   2. -j 1, -j 2 and -j $(nproc) on the same target.
+#   3. fork cost against touched heap: 1, 64, 256, 1024 MiB, in 4 KiB pages and in huge pages.
+#   4. the demo parser over its corpus: pinned (the default), --no-pin, --no-server.
+#   5. start points on a target whose set-up takes 5 ms, and persistent mode on a trivial one.
+#   6. afl-fuzz on a trivial target: its fork+exec fauxserver, libforksrv.so, its own compiled-in server.
+# Sections 1 and 6 need afl++ for their AFL++ rows (skipped without it).
+# Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
-corpus="$b/examples/corpus"
-parser="$b/examples/parser"
-[ -x "$b/forksrv" ] && [ -x "$parser" ] && [ -d "$corpus" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-row() { printf '%-34s %10s   %s\n' "$1" "$(printf '%s\n' $2 | median)" "$2"; }
-ratio() { awk -v a="$(printf '%s\n' $2 | median)" -v b="$(printf '%s\n' $3 | median)" -v what="$1" 'BEGIN { printf "%-34s %9.2fx\n", what, a / b }'; }
-
-echo "forksrv bench: $samples samples per mode, $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
-echo
-
-cli_rate() { "$b/forksrv" "$@" -i "$corpus" -- "$parser" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
-server="" unpinned="" plain=""
-for i in $(seq "$samples"); do
-  server="$server $(cli_rate)"
-  unpinned="$unpinned $(cli_rate --no-pin)"
-  plain="$plain $(cli_rate --no-server)"
-done
-echo "1. forksrv CLI, $(ls "$corpus" | wc -l) inputs of the demo parser     execs/s (median, samples)"
-row "fork server (pinned, the default)" "$server"
-row "fork server --no-pin" "$unpinned"
-row "fork+exec (--no-server)" "$plain"
-ratio "speedup" "$server" "$plain"
-echo
-
-start_rate() { INIT_MS=5 "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
-plain="" early="" main="" deferred=""
-for i in $(seq "$samples"); do
-  plain="$plain $(start_rate --no-server -n 300 -- "$b/tests/heavy_init")"
-  early="$early $(start_rate -n 300 -- "$b/tests/heavy_init")"
-  main="$main $(start_rate --start main -n 3000 -- "$b/tests/heavy_init")"
-  deferred="$deferred $(start_rate -n 3000 -- "$b/tests/deferred")"
-done
-echo "2. start points, a target with 5 ms of set-up        execs/s (median, samples)"
-row "fork+exec (--no-server)" "$plain"
-row "constructor (default)" "$early"
-row "--start main" "$main"
-row "forksrv_start() after set-up" "$deferred"
-ratio "main / fork+exec" "$main" "$plain"
-ratio "deferred / fork+exec" "$deferred" "$plain"
-one="" loop=""
-for i in $(seq "$samples"); do
-  one="$one $(LOOP_N=1 start_rate -n 5000 -- "$b/tests/persistent")"
-  loop="$loop $(LOOP_N=1000 start_rate -n 20000 -- "$b/tests/persistent")"
-done
-row "trivial target, fork per input" "$one"
-row "trivial target, forksrv_loop(1000)" "$loop"
-ratio "persistent / fork per input" "$loop" "$one"
-echo
-
-if ! command -v afl-fuzz >/dev/null || ! command -v afl-clang-fast >/dev/null; then
-  echo "3. afl-fuzz: skipped (apt-get install afl++)"
-  exit 0
-fi
+sections=${3:-1 2 3 4 5 6}
+target="$b/bench/target"
+[ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
+results="$here/../bench/results.tsv"
+mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/seeds"
-printf 'hello' >"$work/seeds/a"
-target="$b/tests/exit_code"
-afl-clang-fast -O2 -o "$work/exit_code_afl" "$(dirname "$0")/../tests/targets/exit_code.c" 2>/dev/null
-execs=30000
-# execs/s of one whole afl-fuzz run of $execs executions (start-up included, the same for every
-# mode). Usage: afl_rate TARGET [VAR=VALUE...] afl-fuzz [OPTIONS]
-afl_rate() {
-  local target=$1 t0 t1
-  shift
-  rm -rf "$work/out"
-  t0=$(date +%s%N)
-  env AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "$@" -E "$execs" \
-    -i "$work/seeds" -o "$work/out" -- "$target" >/dev/null 2>&1 </dev/null || { echo 0; return; }
-  t1=$(date +%s%N)
-  echo $((execs * 1000000000 / (t1 - t0)))
+have_afl=0
+command -v afl-clang-fast >/dev/null && command -v afl-fuzz >/dev/null && have_afl=1
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# row SECTION NAME UNIT "SAMPLES": one line of the table and of results.tsv.
+row() {
+  local m
+  m=$(printf '%s\n' $4 | median)
+  printf '%-44s %10s %-8s %s\n' "$2" "$m" "$3" "$4"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$m" "$3" "$4" >>"$results"
 }
-faux="" preload="" instr=""
-for i in $(seq "$samples"); do
-  faux="$faux $(afl_rate "$target" afl-fuzz -n)"
-  preload="$preload $(afl_rate "$target" AFL_PRELOAD="$b/libforksrv.so" AFL_DUMB_FORKSRV=1 afl-fuzz -n)"
-  instr="$instr $(afl_rate "$work/exit_code_afl" afl-fuzz)"
+# ratio SECTION NAME "A" "B" GOAL: median(A)/median(B), with the goal it is held to, if any.
+ratio() {
+  local r
+  r=$(awk -v a="$(printf '%s\n' $3 | median)" -v b="$(printf '%s\n' $4 | median)" 'BEGIN { printf "%.2f", a / b }')
+  printf '%-44s %9sx %s\n' "$2" "$r" "${5:+  goal $5}"
+  printf '%s\t%s\t%s\tx\t%s\n' "$1" "$2" "$r" "${5:-}" >>"$results"
+}
+# The CLI's own count: microseconds per execution over the whole run.
+cli_us() { "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p' | awk '$1 > 0 { printf "%.1f\n", 1e6 / $1 }'; }
+cli_rate() { "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
+us() { sed -n 's/^\([0-9.]*\) us\/exec$/\1/p'; }
+
+# The core forksrv would pin to; the programs that do not pin themselves run there too.
+core=$("$b/forksrv" -v -n 1 -- "$target" 2>&1 | sed -n 's/^forksrv: pinned to core \([0-9]*\)$/\1/p')
+pinned() { if [ -n "$core" ]; then taskset -c "$core" "$@"; else "$@"; fi; }
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "forksrv bench: $samples samples per mode, $(nproc) cores ($cpu), $(uname -r), $(date -u +%Y-%m-%d)"
+printf '# %s\t%s cores\t%s\t%s\t%s samples\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$cpu" "$(uname -r)" "$samples" >"$results"
+echo
+
+if [ "$have_afl" = 1 ]; then
+  afl-clang-fast -O2 -o "$work/target_afl" "$here/bench/target.c" 2>/dev/null
+fi
+
+for section in $sections; do
+case $section in
+1)
+  n=20000
+  floor="" cli="" main="" api="" afl="" ours="" plain=""
+  for i in $(seq "$samples"); do
+    floor="$floor $(pinned "$target" floor "$n" | us)"
+    cli="$cli $(cli_us -n "$n" -- "$target")"
+    main="$main $(cli_us --start main -n "$n" -- "$target")"
+    api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
+    ours="$ours $(pinned "$b/bench/afl_client" "$n" env LD_PRELOAD="$b/libforksrv.so" "$target" | us)"
+    [ "$have_afl" = 1 ] && afl="$afl $(pinned "$b/bench/afl_client" "$n" "$work/target_afl" | us)"
+    plain="$plain $(cli_us --no-server -n 3000 -- "$target")"
+  done
+  echo "1. per-execution cost, trivial target, pinned to core ${core:-none}   us/exec (median, samples)"
+  row 1 "floor: fork+_exit+waitpid in the target" us "$floor"
+  row 1 "forksrv CLI -n $n" us "$cli"
+  row 1 "forksrv CLI --start main" us "$main"
+  row 1 "client API, tight loop" us "$api"
+  row 1 "libforksrv.so AFL mode, afl_client" us "$ours"
+  [ "$have_afl" = 1 ] && row 1 "AFL++ compiled-in server, afl_client" us "$afl"
+  row 1 "fork+exec (--no-server)" us "$plain"
+  ratio 1 "CLI / floor" "$cli" "$floor" "<= 1.10"
+  ratio 1 "CLI --start main / floor" "$main" "$floor"
+  ratio 1 "client API / floor" "$api" "$floor"
+  [ "$have_afl" = 1 ] && ratio 1 "AFL++ compiled-in / libforksrv AFL mode" "$afl" "$ours" ">= 1.0"
+  ratio 1 "fork+exec / CLI" "$plain" "$cli" ">= 4"
+  echo
+  ;;
+2)
+  n=20000
+  one="" two="" all=""
+  for i in $(seq "$samples"); do
+    one="$one $(cli_rate -j 1 -n "$n" -- "$target")"
+    two="$two $(cli_rate -j 2 -n "$n" -- "$target")"
+    [ "$(nproc)" -gt 2 ] && all="$all $(cli_rate -j "$(nproc)" -n "$n" -- "$target")"
+  done
+  echo "2. parallel servers, trivial target, -n $n         execs/s (median, samples)"
+  row 2 "-j 1" execs/s "$one"
+  row 2 "-j 2" execs/s "$two"
+  [ "$(nproc)" -gt 2 ] && row 2 "-j $(nproc)" execs/s "$all"
+  ratio 2 "-j 2 / -j 1" "$two" "$one" ">= 1.7"
+  echo
+  ;;
+3)
+  echo "3. fork cost against touched heap (--start main: the heap exists at the fork)   us/exec (median, samples)"
+  for thp in 0 1; do
+    for mb in 1 64 256 1024; do
+      n=$((mb >= 1024 ? 60 : mb >= 256 ? 200 : mb >= 64 ? 600 : 3000))
+      [ "$thp" = 1 ] && n=$((n * 4))
+      floor="" cli=""
+      for i in $(seq "$samples"); do
+        floor="$floor $(BENCH_HEAP_MB=$mb BENCH_THP=$thp pinned "$target" floor "$n" | us)"
+        cli="$cli $(BENCH_HEAP_MB=$mb BENCH_THP=$thp cli_us --start main -n "$n" -- "$target")"
+      done
+      pages=$([ "$thp" = 1 ] && echo "huge pages" || echo "4 KiB pages")
+      row 3 "$mb MiB, $pages: floor" us "$floor"
+      row 3 "$mb MiB, $pages: forksrv" us "$cli"
+    done
+  done
+  echo
+  ;;
+4)
+  corpus="$b/examples/corpus"
+  server="" unpinned="" plain=""
+  for i in $(seq "$samples"); do
+    server="$server $(cli_rate -i "$corpus" -- "$b/examples/parser")"
+    unpinned="$unpinned $(cli_rate --no-pin -i "$corpus" -- "$b/examples/parser")"
+    plain="$plain $(cli_rate --no-server -i "$corpus" -- "$b/examples/parser")"
+  done
+  echo "4. the demo parser, $(ls "$corpus" | wc -l) inputs         execs/s (median, samples)"
+  row 4 "fork server (pinned, the default)" execs/s "$server"
+  row 4 "fork server --no-pin" execs/s "$unpinned"
+  row 4 "fork+exec (--no-server)" execs/s "$plain"
+  ratio 4 "fork server / fork+exec" "$server" "$plain"
+  echo
+  ;;
+5)
+  start_rate() { INIT_MS=5 cli_rate "$@"; }
+  plain="" early="" main="" deferred="" one="" loop=""
+  for i in $(seq "$samples"); do
+    plain="$plain $(start_rate --no-server -n 300 -- "$b/tests/heavy_init")"
+    early="$early $(start_rate -n 300 -- "$b/tests/heavy_init")"
+    main="$main $(start_rate --start main -n 3000 -- "$b/tests/heavy_init")"
+    deferred="$deferred $(start_rate -n 3000 -- "$b/tests/deferred")"
+    one="$one $(LOOP_N=1 cli_rate -n 5000 -- "$b/tests/persistent")"
+    loop="$loop $(LOOP_N=1000 cli_rate -n 50000 -- "$b/tests/persistent")"
+  done
+  echo "5. start points, a target with 5 ms of set-up        execs/s (median, samples)"
+  row 5 "fork+exec (--no-server)" execs/s "$plain"
+  row 5 "constructor (default)" execs/s "$early"
+  row 5 "--start main" execs/s "$main"
+  row 5 "forksrv_start() after set-up" execs/s "$deferred"
+  ratio 5 "main / fork+exec" "$main" "$plain" ">= 5"
+  ratio 5 "deferred / fork+exec" "$deferred" "$plain" ">= 5"
+  row 5 "trivial target, fork per input" execs/s "$one"
+  row 5 "trivial target, forksrv_loop(1000)" execs/s "$loop"
+  ratio 5 "persistent / fork per input" "$loop" "$one" ">= 20"
+  echo
+  ;;
+6)
+  if [ "$have_afl" = 0 ]; then
+    echo "6. afl-fuzz: skipped (apt-get install afl++)"
+    continue
+  fi
+  mkdir -p "$work/seeds"
+  printf 'hello' >"$work/seeds/a"
+  afl-clang-fast -O2 -o "$work/exit_code_afl" "$here/../tests/targets/exit_code.c" 2>/dev/null
+  execs=30000
+  # execs/s of one whole afl-fuzz run of $execs executions (start-up included, the same for every
+  # mode). Usage: afl_rate TARGET [VAR=VALUE...] afl-fuzz [OPTIONS]
+  afl_rate() {
+    local t=$1 t0 t1
+    shift
+    rm -rf "$work/out"
+    t0=$(date +%s%N)
+    env AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "$@" -E "$execs" \
+      -i "$work/seeds" -o "$work/out" -- "$t" >/dev/null 2>&1 </dev/null || { echo 0; return; }
+    t1=$(date +%s%N)
+    echo $((execs * 1000000000 / (t1 - t0)))
+  }
+  faux="" preload="" instr=""
+  for i in $(seq "$samples"); do
+    faux="$faux $(afl_rate "$b/tests/exit_code" afl-fuzz -n)"
+    preload="$preload $(afl_rate "$b/tests/exit_code" AFL_PRELOAD="$b/libforksrv.so" AFL_DUMB_FORKSRV=1 afl-fuzz -n)"
+    instr="$instr $(afl_rate "$work/exit_code_afl" afl-fuzz)"
+  done
+  echo "6. afl-fuzz, $execs executions of a trivial target      execs/s (median, samples)"
+  row 6 "afl-fuzz -n (fork+exec fauxserver)" execs/s "$faux"
+  row 6 "afl-fuzz -n + libforksrv.so" execs/s "$preload"
+  row 6 "afl-clang-fast build, own server" execs/s "$instr"
+  ratio 6 "libforksrv.so / fauxserver" "$preload" "$faux"
+  ratio 6 "libforksrv.so / compiled-in server" "$preload" "$instr"
+  echo
+  ;;
+esac
 done
-echo "3. afl-fuzz, $execs executions of a trivial target      execs/s (median, samples)"
-row "afl-fuzz -n (fork+exec fauxserver)" "$faux"
-row "afl-fuzz -n + libforksrv.so" "$preload"
-row "afl-clang-fast build, own server" "$instr"
-ratio "libforksrv.so / fauxserver" "$preload" "$faux"
-ratio "libforksrv.so / compiled-in server" "$preload" "$instr"
+echo "(table above also in bench/results.tsv)"
