@@ -1,7 +1,8 @@
 /* Finding a function of libc without libc (no dlsym): the dynamic linker's list of loaded objects is
  * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
  * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
- * this for the one libc function it interposes, __libc_start_main, to start the server at main. */
+ * this for the one libc function it interposes, __libc_start_main, to start the server at main. The
+ * kernel's vDSO is searched the same way, for a clock that costs no system call. */
 #include <linux/elf.h>
 
 #include "server.h"
@@ -96,4 +97,19 @@ void *fsrv_next_symbol(const char *name) {
     if (found) return found;
   }
   return 0;
+}
+
+void *fsrv_vdso_symbol(unsigned long base, const char *name) {
+  if (!base) return 0;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+  const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+  struct fsrv_link_map m = {0, 0, 0, 0, 0};
+  int have_load = 0;
+  for (unsigned i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type == PT_LOAD && !have_load) m.l_addr = base - ph[i].p_vaddr, have_load = 1;
+    if (ph[i].p_type == PT_DYNAMIC) m.l_ld = (Elf64_Dyn *)ph[i].p_vaddr;
+  }
+  if (!have_load || !m.l_ld) return 0;
+  m.l_ld = (Elf64_Dyn *)(m.l_addr + (uintptr_t)m.l_ld);
+  return lookup(&m, name);
 }

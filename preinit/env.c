@@ -132,6 +132,7 @@ static void feed_auxv(void *ctx, const char *buf, size_t n) {
     if (a->pair[0] == SYS_AT_SECURE) a->out->secure = a->pair[1] != 0;
     if (a->pair[0] == SYS_AT_PHDR) a->out->phdr = a->pair[1];
     if (a->pair[0] == SYS_AT_PHNUM) a->out->phnum = a->pair[1];
+    if (a->pair[0] == SYS_AT_SYSINFO_EHDR) a->out->vdso = a->pair[1];
   }
 }
 
@@ -139,7 +140,7 @@ static void feed_auxv(void *ctx, const char *buf, size_t n) {
 long fsrv_auxv_read(struct fsrv_auxv *out) {
   struct auxv_scan a = {.have = 0, .out = out};
   out->secure = -1;
-  out->phdr = out->phnum = 0;
+  out->phdr = out->phnum = out->vdso = 0;
   return fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
 }
 

@@ -29,8 +29,18 @@ long fsrv_write_full(int fd, const void *buf, size_t n) {
 
 struct fsrv *fsrv_current;
 
+#if defined(__x86_64__)
+#define VDSO_CLOCK_GETTIME "__vdso_clock_gettime"
+#else
+#define VDSO_CLOCK_GETTIME "__kernel_clock_gettime"
+#endif
+/* The vDSO's clock_gettime, found once: two system calls fewer per execution. */
+static long (*vdso_clock_gettime)(long clock, struct timespec *ts);
+
 long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->start = start;
+  struct fsrv_auxv aux;
+  if (fsrv_auxv_read(&aux) >= 0) vdso_clock_gettime = fsrv_vdso_symbol(aux.vdso, VDSO_CLOCK_GETTIME);
   fsrv_current = s;
   /* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
    * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. Without them (an
@@ -232,7 +242,7 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec 
 
 uint64_t fsrv_now_us(void) {
   struct timespec ts;
-  sys_clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (!vdso_clock_gettime || vdso_clock_gettime(CLOCK_MONOTONIC, &ts) != 0) sys_clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 

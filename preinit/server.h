@@ -38,6 +38,7 @@ FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned
 struct fsrv_auxv {
   long secure;                /* AT_SECURE, or -1 if absent */
   unsigned long phdr, phnum;  /* the executable's program headers (AT_PHDR, AT_PHNUM) */
+  unsigned long vdso;         /* the kernel's vDSO (AT_SYSINFO_EHDR) */
 };
 FSRV_HIDDEN long fsrv_auxv_read(struct fsrv_auxv *out);
 FSRV_HIDDEN long fsrv_at_secure(void);
@@ -46,6 +47,8 @@ FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, con
 
 /* --- libc's functions, found without libc (elf.c) --- */
 FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
+/* A function of the kernel's vDSO mapped at base (x86_64's has a GNU hash table; without one, 0). */
+FSRV_HIDDEN void *fsrv_vdso_symbol(unsigned long base, const char *name);
 
 /* --- why the server did not start, and the line that says so (say.c) --- */
 struct fsrv_why {

@@ -66,6 +66,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_EFD_NONBLOCK 04000
 #define SYS_AT_PHDR 3
 #define SYS_AT_PHNUM 5
+#define SYS_AT_SYSINFO_EHDR 33
 #define SYS_AT_SECURE 23
 
 
