@@ -2,7 +2,13 @@
 # `make` builds into $(B)/; `make test` runs the bats suite; `make check` runs it again with the
 # driver built with ASan+UBSan (the server itself is never instrumented: it runs inside the target).
 
+VERSION = 0.2.0
+SOVERSION = 0
 PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+MANDIR = $(PREFIX)/share/man
 CC ?= cc
 CFLAGS ?= -O2 -g
 B ?= build
@@ -13,7 +19,8 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11
 # The server has no libc under it: no builtins that call libc, no stack protector, no exported names.
 PREINIT_CFLAGS = $(ALL_CFLAGS) -fPIC -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden \
 	-fno-tree-loop-distribute-patterns
-DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN)
+DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN) -DFORKSRV_VERSION='"$(VERSION)"' -DFORKSRV_SONAME='"libforksrv.so.$(SOVERSION)"' \
+	-DFORKSRV_LIBDIR='"$(LIBDIR)"'
 
 PREINIT_OBJ = \
 	$(B)/preinit/afl.o \
@@ -30,16 +37,21 @@ CLIENT_OBJ = \
 	$(B)/driver/client.o \
 	$(B)/driver/spawn.o
 CLI_OBJ = \
+	$(B)/driver/check.o \
 	$(B)/driver/inputs.o \
+	$(B)/driver/junit.o \
 	$(B)/driver/main.o \
+	$(B)/driver/progress.o \
 	$(B)/driver/pin.o \
 	$(B)/driver/report.o
 DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h fifo/protocol.h
 
+PC = $(B)/pkgconfig/forksrv.pc $(B)/pkgconfig/forksrv-main.pc $(B)/pkgconfig/forksrv-client.pc
+
 TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
 
 all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a \
-	$(B)/include/forksrv_client.h $(B)/include/forksrv.h
+	$(B)/include/forksrv_client.h $(B)/include/forksrv.h $(PC)
 
 $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	@mkdir -p $(@D)
@@ -55,7 +67,7 @@ $(B)/preinit/start_preinit.o: preinit/start.c $(PREINIT_HDR)
 
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
 $(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_ctor.o
-	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so -o $@ $^
+	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # One object, so that linking the archive with --whole-archive brings the server and its
 # .preinit_array entry together.
@@ -190,10 +202,45 @@ $(B)/bench/api_client: scripts/bench/api_client.c $(B)/libforksrv_client.a $(B)/
 bench: examples targets $(BENCH)
 	scripts/bench.sh $(B)
 
+# pkg-config files: the server for static targets (the whole archive, or its .preinit_array entry
+# would be left out), the harness main, and the client library.
+$(B)/pkgconfig/%.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: $*' 'Version: $(VERSION)' \
+	  'Description: $(if $(filter forksrv,$*),the forksrv fork server, for linking into a static target,$(if $(filter forksrv-main,$*),a main for LLVMFuzzerTestOneInput targets with the forksrv server,the forksrv client library: run a target through its fork server))' \
+	  'Cflags: -I$${includedir}/forksrv' \
+	  'Libs: -L$${libdir} $(if $(filter forksrv,$*),-Wl$(comma)--whole-archive -l:libforksrv.a -Wl$(comma)--no-whole-archive,$(if $(filter forksrv-main,$*),-l:libforksrv_main.a,-l:libforksrv_client.a))' >$@
+
+comma = ,
+
+MANPAGES = driver/forksrv.1 preinit/libforksrv.3
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/forksrv \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(B)/forksrv $(DESTDIR)$(BINDIR)/forksrv
+	install -m 755 $(B)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION)
+	ln -sf libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION)
+	ln -sf libforksrv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so
+	install -m 644 $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(B)/include/forksrv.h $(B)/include/forksrv_client.h $(DESTDIR)$(INCLUDEDIR)/forksrv/
+	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 driver/forksrv.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 preinit/libforksrv.3 $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/forksrv $(DESTDIR)$(LIBDIR)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.a $(DESTDIR)$(LIBDIR)/libforksrv_main.a \
+	  $(DESTDIR)$(LIBDIR)/libforksrv_client.a $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv.h \
+	  $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv_client.h $(DESTDIR)$(MANDIR)/man1/forksrv.1 \
+	  $(DESTDIR)$(MANDIR)/man3/libforksrv.3 $(patsubst $(B)/pkgconfig/%,$(DESTDIR)$(LIBDIR)/pkgconfig/%,$(PC))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/forksrv 2>/dev/null
+
 clean:
 	rm -rf build
 
-.PHONY: all targets examples demo test check bench clean fuzz fuzzers
+.PHONY: all targets examples demo test check bench clean fuzz fuzzers install uninstall
 OBJCOPY ?= objcopy
 
 $(B)/tests/centipede_client: tests/client/centipede_client.c

@@ -20,6 +20,8 @@ struct cli_opts {
   int cpus[64];  /* --cpu LIST, or none: choose free ones */
   int ncpus;
   unsigned jobs; /* -j N: servers side by side */
+  unsigned shard, shards; /* --shard I/N, or 0 */
+  const char *junit;     /* --junit FILE */
   const char *crashes;
   const char *preload;
   char **target;
@@ -39,6 +41,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t cli_now_us(void);
 
 int cli_collect(struct cli_inputs *in, const char *arg);
+void cli_shard(struct cli_inputs *in, unsigned i, unsigned n);
 int cli_read_input(const char *path, char **buf, size_t *len);
 void cli_free_inputs(struct cli_inputs *in);
 
@@ -47,6 +50,23 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
 void cli_copy_stderr(int stderr_fd);
+char *cli_stderr_tail(int stderr_fd, size_t cap);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
+const char *cli_signame(int sig);
+
+/* forksrv check (check.c) */
+int cli_check(const struct cli_opts *o);
+
+/* --junit (junit.c) */
+int cli_junit_open(void);
+void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
+                    const char *stderr_text);
+void cli_junit_error(const struct cli_opts *o, const char *input, const char *why);
+int cli_junit_write(const struct cli_opts *o, double secs);
+
+/* the progress line on a terminal (progress.c) */
+void cli_progress_start(const struct cli_opts *o, unsigned long executions);
+void cli_progress(const struct cli_tally *t);
+void cli_progress_clear(void);
 
 #endif

@@ -28,6 +28,10 @@
 #include "forksrv_client.h"
 #include "spawn.h"
 
+#ifndef FORKSRV_LIBDIR
+#define FORKSRV_LIBDIR "/usr/local/lib"
+#endif
+
 /* How long past its own timeout the server may take to answer before the driver calls it hung, and
  * how long a server that was told to stop may take to go. */
 #define ANSWER_GRACE_MS 5000
@@ -112,14 +116,15 @@ static int find_preload(struct drv *d, char *out, size_t cap) {
   self[n] = '\0';
   char *slash = strrchr(self, '/');
   if (slash) *slash = '\0';
-  static const char *const places[] = {"%s/libforksrv.so", "%s/../lib/libforksrv.so"};
+  /* A build tree, an installed forksrv (bin/ and lib/), then where `make install` put it. */
+  static const char *const places[] = {"%s/libforksrv.so", "%s/../lib/libforksrv.so", FORKSRV_LIBDIR "/libforksrv.so"};
   for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, places[i], self);
     if (access(path, R_OK) == 0 && realpath(path, out)) return 0;
   }
   (void)cap;
-  return fail(d, "libforksrv.so not found beside %s (use --preload PATH)", self);
+  return fail(d, "libforksrv.so not found beside %s nor in %s (use --preload PATH)", self, FORKSRV_LIBDIR);
 }
 
 /* The last line of the target's stderr worth showing: forksrv's own reason if the server gave one,

@@ -61,6 +61,29 @@ int cli_collect(struct cli_inputs *in, const char *arg) {
   return 0;
 }
 
+/* --shard i/n: every input, sorted by path, is dealt to the n shards in turn, and only shard i's are
+ * kept; so the n shards of a corpus are disjoint, together they are all of it, and the slice of a
+ * shard does not depend on the order of -i options. */
+void cli_shard(struct cli_inputs *in, unsigned i, unsigned n) {
+  qsort(in->paths, in->n, sizeof *in->paths, by_name);
+  /* A file named twice (a directory and a file in it) is one input of the corpus. */
+  size_t unique = 0;
+  for (size_t k = 0; k < in->n; k++) {
+    if (unique && !strcmp(in->paths[k], in->paths[unique - 1]))
+      free(in->paths[k]);
+    else
+      in->paths[unique++] = in->paths[k];
+  }
+  size_t kept = 0;
+  for (size_t k = 0; k < unique; k++) {
+    if (k % n == i - 1)
+      in->paths[kept++] = in->paths[k];
+    else
+      free(in->paths[k]);
+  }
+  in->n = kept;
+}
+
 /* Returns 0, or an errno; the buffer is reused from one input to the next. */
 int cli_read_input(const char *path, char **buf, size_t *len) {
   /* O_NONBLOCK: a path that became a FIFO since it was listed must not hang the run. */

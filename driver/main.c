@@ -19,12 +19,15 @@
 #include "pin.h"
 
 #ifndef FORKSRV_VERSION
-#define FORKSRV_VERSION "0.1.0"
+#define FORKSRV_VERSION "0.0.0"
+#define FORKSRV_SONAME "libforksrv.so"
 #endif
 
 static const char usage[] =
     "usage: forksrv [OPTIONS] -- TARGET [ARGS...]\n"
+    "       forksrv check [OPTIONS] -- TARGET [ARGS...]\n"
     "Runs TARGET once per input, each execution a fresh fork() of a target that was started once.\n"
+    "'check' starts it once each way and says whether and how the fork server serves it.\n"
     "\n"
     "  -i, --input PATH          file or directory (repeatable); each file is one execution, in sorted\n"
     "                            order. '@@' in ARGS becomes the path of a file holding the input, else\n"
@@ -35,8 +38,13 @@ static const char usage[] =
     "      --start POINT         where the server starts: 'early' (default: the preload's constructor,\n"
     "                            or .preinit_array) or 'main' (after every constructor); a target\n"
     "                            that calls forksrv_start() is found and waited for on its own\n"
+    "      --shard I/N           run only the I-th of N slices of the inputs (sorted by path, dealt\n"
+    "                            in turn): N machines with I = 1..N run every input exactly once\n"
     "      --json                one JSON object per execution on stdout\n"
-    "      --crashes DIR         copy inputs that crash or time out into DIR, with the target's stderr\n"
+    "      --junit FILE          a JUnit XML report: a testcase per execution, crashes and timeouts as\n"
+    "                            failures with the target's stderr\n"
+    "      --crashes DIR         copy inputs that crash or time out into DIR, each with the target's\n"
+    "                            stderr (NAME.stderr) and a command that reproduces it (NAME.repro)\n"
     "      --no-server           plain fork+exec per execution: the baseline, same output\n"
     "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
     "                            is still saved for --crashes)\n"
@@ -82,9 +90,18 @@ static void cpu_list(char *arg, struct cli_opts *o) {
   if (!o->ncpus) usage_error("--cpu wants a core or a list of them, not '%s'", arg);
 }
 
+static void shard(const char *arg, struct cli_opts *o) {
+  unsigned i, n;
+  char end;
+  if (sscanf(arg, "%u/%u%c", &i, &n, &end) != 2 || i < 1 || i > n || arg[0] == '-')
+    usage_error("--shard wants I/N with 1 <= I <= N, not '%s'", arg);
+  o->shard = i;
+  o->shards = n;
+}
+
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
-         OPT_NO_PIN };
+         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
@@ -92,7 +109,8 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"no-server", no_argument, 0, OPT_NO_SERVER}, {"preload", required_argument, 0, OPT_PRELOAD},
       {"show-output", no_argument, 0, OPT_SHOW_OUTPUT}, {"start", required_argument, 0, OPT_START},
       {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
-      {"jobs", required_argument, 0, 'j'},
+      {"jobs", required_argument, 0, 'j'},    {"shard", required_argument, 0, OPT_SHARD},
+      {"junit", required_argument, 0, OPT_JUNIT},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -119,6 +137,8 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_SHOW_OUTPUT: o->show_output = 1; break;
     case 'j': o->jobs = (unsigned)number(optarg, "--jobs", DRV_MAX_JOBS); break;
     case OPT_CPU: cpu_list(optarg, o); break;
+    case OPT_SHARD: shard(optarg, o); break;
+    case OPT_JUNIT: o->junit = optarg; break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
@@ -127,13 +147,14 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': fputs(usage, stdout); exit(0);
-    case 'V': printf("forksrv %s (protocol %u)\n", FORKSRV_VERSION, FIFO_PROTOCOL_VERSION); exit(0);
+    case 'V': printf("forksrv %s (protocol %u, %s)\n", FORKSRV_VERSION, FIFO_PROTOCOL_VERSION, FORKSRV_SONAME); exit(0);
     case ':': usage_error("option %s needs an argument", argv[optind - 1]);
     default: usage_error("unknown option %s", argv[optind - 1]);
     }
   }
   if (o->runs == 0) usage_error("--runs must be at least 1%s", "");
   if (o->jobs == 0) usage_error("--jobs must be at least 1%s", "");
+  if (o->shards && !o->ninputs) usage_error("--shard needs inputs (-i)%s", "");
   if (optind >= argc) usage_error("no target given: forksrv [OPTIONS] -- TARGET [ARGS...]%s", "");
   o->target = argv + optind;
 }
@@ -161,6 +182,8 @@ static int collect_inputs(const struct cli_opts *o, struct cli_inputs *in) {
     cli_error("no input files in %s%s", o->inputs[0], o->ninputs > 1 ? " and the rest" : "");
     return -1;
   }
+  /* A shard may be empty (more shards than inputs): it then runs nothing, successfully. */
+  if (o->shards) cli_shard(in, o->shard, o->shards);
   return 0;
 }
 
@@ -200,7 +223,11 @@ struct pending {
   const char *name;
   unsigned long run;
   int err;
+  char *stderr_tail; /* for --junit's failures */
 };
+
+/* How much of a crash's stderr a JUnit failure carries: a sanitizer's report fits. */
+#define JUNIT_STDERR_MAX 65536
 
 /* Results can come out of order by at most this many per job before submitting waits for the rest. */
 #define REORDER_PER_JOB 64
@@ -211,12 +238,28 @@ static int stop_reason(struct drv *d, int sigfd) {
   return sig ? sig : -1;
 }
 
+/* Whether reporting r prints a line where the progress line is. */
+static int prints(const struct cli_opts *o, const struct drv_result *r) {
+  if (o->quiet) return r->outcome == DRV_FORK_FAILED;
+  if (o->json) return isatty(1);
+  return o->verbose || r->outcome != DRV_EXITED;
+}
+
 static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct pending *ring, size_t window,
                          unsigned long *next) {
   for (struct pending *p; (p = &ring[*next % window])->kind; ++*next) {
-    if (p->kind == 1) cli_report(o, t, p->name, p->run, &p->r);
-    else cli_report_error(o, t, p->name, strerror(p->err));
-    p->kind = 0;
+    if (p->kind == 1) {
+      if (prints(o, &p->r)) cli_progress_clear();
+      cli_report(o, t, p->name, p->run, &p->r);
+      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, p->stderr_tail);
+    } else {
+      cli_progress_clear();
+      cli_report_error(o, t, p->name, strerror(p->err));
+      if (o->junit) cli_junit_error(o, p->name, strerror(p->err));
+    }
+    free(p->stderr_tail);
+    *p = (struct pending){0};
+    cli_progress(t);
   }
 }
 
@@ -224,7 +267,7 @@ static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct p
  * returns the signal that stopped it, 0 when all ran, -1 after an error. */
 static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct job *jobs, struct drv **ds,
                    struct cli_tally *t, int sigfd) {
-  size_t window = o->jobs * REORDER_PER_JOB, n = in->n ? in->n : 1, next_input = 0, busy = 0;
+  size_t window = o->jobs * REORDER_PER_JOB, n = o->ninputs ? in->n : 1, next_input = 0, busy = 0;
   struct pending *ring = calloc(window, sizeof *ring);
   if (!ring) {
     cli_error("calloc: %s", strerror(errno));
@@ -232,11 +275,12 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
   }
   unsigned long next_run = 1, next_ticket = 0, next_report = 0;
   int stopped = 0;
+  cli_progress_start(o, (unsigned long)n * o->runs);
   for (;;) {
     for (unsigned k = 0; k < o->jobs && !stopped && next_input < n && next_ticket - next_report < window; k++) {
       struct job *j = &jobs[k];
       if (j->name) continue; /* in flight */
-      const char *name = in->n ? in->paths[next_input] : NULL;
+      const char *name = o->ninputs ? in->paths[next_input] : NULL;
       if (name && j->loaded != next_input + 1) {
         int err = cli_read_input(name, &j->buf, &j->len);
         j->loaded = err ? 0 : next_input + 1;
@@ -271,13 +315,17 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
     busy--;
     const char *name = *j->name ? j->name : NULL;
     j->name = NULL;
-    if (o->show_output) cli_copy_stderr(drv_stderr_fd(j->d));
+    if (o->show_output) cli_progress_clear(), cli_copy_stderr(drv_stderr_fd(j->d));
     if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
         cli_save_crash(o, name, j->buf, name ? j->len : 0, drv_stderr_fd(j->d)) < 0)
       t->errors++;
-    ring[j->ticket % window] = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run};
+    int failed = r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT;
+    ring[j->ticket % window] = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run,
+        .stderr_tail = o->junit && failed ? cli_stderr_tail(drv_stderr_fd(j->d), JUNIT_STDERR_MAX) : NULL};
   }
   report_ready(o, t, ring, window, &next_report);
+  cli_progress_clear();
+  for (size_t i = 0; i < window; i++) free(ring[i].stderr_tail);
   free(ring);
   return stopped;
 }
@@ -348,6 +396,8 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
   }
   /* This process serves every job: it may run on any of their cores. */
   if (!stopped && ncores > 1 && o->jobs > 1) drv_pin(cores, ncores < (int)o->jobs ? ncores : (int)o->jobs);
+  /* The summary's time and rate are the executions', not the targets' start-up. */
+  t->started_us = cli_now_us();
   if (!stopped) stopped = run_all(o, in, jobs, ds, t, sigfd);
   stop_all(jobs, o->jobs);
   free(jobs);
@@ -362,6 +412,12 @@ int main(int argc, char **argv) {
   sigset_t old_mask;
   int stopped = 0;
 
+  if (argc > 1 && !strcmp(argv[1], "check")) {
+    parse_args(argc - 1, argv + 1, &o);
+    int rc = cli_check(&o);
+    free(o.inputs);
+    return rc;
+  }
   parse_args(argc, argv, &o);
   int sigfd = take_signals(&old_mask);
   if (sigfd < 0) {
@@ -369,12 +425,16 @@ int main(int argc, char **argv) {
     stopped = -1;
   } else if (collect_inputs(&o, &in) < 0) {
     stopped = -1;
+  } else if (o.junit && cli_junit_open() < 0) {
+    cli_error("junit: temporary file: %s", strerror(errno));
+    stopped = -1;
   } else {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     stopped = run(&o, &in, &t, sigfd);
     reap_orphans();
     fflush(stdout);
     if (stopped >= 0) cli_summary(&o, &t);
+    if (o.junit && cli_junit_write(&o, (double)(cli_now_us() - t.started_us) / 1e6) < 0) t.errors++;
   }
   cli_free_inputs(&in);
   free(o.inputs);

@@ -3,6 +3,7 @@
  * stderr, copied into --crashes DIR; and the summary on stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ uint64_t cli_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static const char *signame(int sig) {
+const char *cli_signame(int sig) {
   static char buf[16];
   const char *abbrev = sigabbrev_np(sig);
   if (abbrev)
@@ -71,7 +72,7 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
   json_string(input);
   printf(",\"run\":%lu,\"pid\":%d,\"result\":\"%s\"", run, r->pid, outcome_name(r->outcome));
   if (r->outcome == DRV_EXITED) printf(",\"exit_code\":%d", r->exit_code);
-  if (r->outcome == DRV_SIGNALLED || r->outcome == DRV_TIMED_OUT) printf(",\"signal\":\"%s\"", signame(r->signal));
+  if (r->outcome == DRV_SIGNALLED || r->outcome == DRV_TIMED_OUT) printf(",\"signal\":\"%s\"", cli_signame(r->signal));
   if (r->outcome == DRV_FORK_FAILED) {
     fputs(",\"error\":", stdout);
     json_string(strerror(r->error));
@@ -95,7 +96,7 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
   if (o->json) {
     json_result(input, run, r);
   } else if (r->outcome == DRV_SIGNALLED) {
-    if (!o->quiet) printf("crash %s: %s\n", name, signame(r->signal));
+    if (!o->quiet) printf("crash %s: %s\n", name, cli_signame(r->signal));
   } else if (r->outcome == DRV_TIMED_OUT) {
     if (!o->quiet) printf("timeout %s: no result within %u ms\n", name, o->timeout_ms);
   } else if (r->outcome == DRV_FORK_FAILED) {
@@ -144,7 +145,82 @@ static int save(const char *path, const void *data, size_t len, int from_fd) {
   return r;
 }
 
-/* DIR/<input's name> and DIR/<input's name>.stderr. Returns -1 after saying why. */
+/* Single quotes for a shell, with any single quote inside spelt '\'' */
+static void shell_quote(FILE *f, const char *s) {
+  fputc('\'', f);
+  for (; *s; s++)
+    if (*s == '\'')
+      fputs("'\\''", f);
+    else
+      fputc(*s, f);
+  fputc('\'', f);
+}
+
+/* One line that runs the target on the saved input without forksrv, as the driver ran it: same
+ * directory, same ASAN_OPTIONS, the input on stdin or in place of '@@'. */
+static int write_repro(const struct cli_opts *o, const char *path, const char *saved) {
+  char cwd[PATH_MAX], abs_saved[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd) || !realpath(saved, abs_saved)) return -1;
+  FILE *f = fopen(path, "we");
+  if (!f) return -1;
+  fputs("cd ", f);
+  shell_quote(f, cwd);
+  fputs(" && ASAN_OPTIONS=", f);
+  const char *asan = getenv("ASAN_OPTIONS");
+  char *opts = NULL;
+  if (asprintf(&opts, "verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "", asan ? asan : "") < 0) {
+    fclose(f);
+    return -1;
+  }
+  shell_quote(f, opts);
+  free(opts);
+  int file_mode = 0;
+  for (char **a = o->target; *a; a++) {
+    fputc(' ', f);
+    const char *at = strstr(*a, "@@");
+    if (!at) {
+      shell_quote(f, *a);
+      continue;
+    }
+    file_mode = 1;
+    char *arg = NULL;
+    if (asprintf(&arg, "%.*s%s%s", (int)(at - *a), *a, abs_saved, at + 2) < 0) {
+      fclose(f);
+      return -1;
+    }
+    shell_quote(f, arg);
+    free(arg);
+  }
+  fputs(" < ", f);
+  shell_quote(f, file_mode ? "/dev/null" : abs_saved);
+  fputc('\n', f);
+  return fclose(f);
+}
+
+/* A name in DIR not yet taken in this run: the input's own, or NAME-2, NAME-3... when inputs of the
+ * same name from different directories crash. */
+static char *crash_path(const char *dir, const char *base) {
+  static char **taken;
+  static size_t ntaken;
+  char *path = NULL;
+  for (unsigned k = 1;; k++) {
+    if ((k == 1 ? asprintf(&path, "%s/%s", dir, base) : asprintf(&path, "%s/%s-%u", dir, base, k)) < 0) return NULL;
+    size_t i = 0;
+    while (i < ntaken && strcmp(taken[i], path)) i++;
+    if (i == ntaken) break;
+    free(path);
+  }
+  char **more = realloc(taken, (ntaken + 1) * sizeof *taken);
+  if (!more) {
+    free(path);
+    return NULL;
+  }
+  taken = more;
+  taken[ntaken++] = path;
+  return strdup(path);
+}
+
+/* DIR/NAME (the input), DIR/NAME.stderr and DIR/NAME.repro. Returns -1 after saying why. */
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd) {
   if (mkdir(o->crashes, 0755) < 0 && errno != EEXIST) {
     cli_error("mkdir %s: %s", o->crashes, strerror(errno));
@@ -152,20 +228,39 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
   }
   const char *base = input ? strrchr(input, '/') : NULL;
   base = base ? base + 1 : input ? input : "empty-input";
-  char *path = NULL, *err_path = NULL;
+  char *path = crash_path(o->crashes, base), *err_path = NULL, *repro_path = NULL;
   int r = -1;
-  if (asprintf(&path, "%s/%s", o->crashes, base) < 0 || asprintf(&err_path, "%s.stderr", path) < 0) {
+  if (!path || asprintf(&err_path, "%s.stderr", path) < 0 || asprintf(&repro_path, "%s.repro", path) < 0) {
     cli_error("asprintf: %s", strerror(errno));
   } else if (save(path, data, len, -1) < 0) {
     cli_error("write %s: %s", path, strerror(errno));
   } else if (save(err_path, NULL, 0, stderr_fd) < 0) {
     cli_error("write %s: %s", err_path, strerror(errno));
+  } else if (write_repro(o, repro_path, path) < 0) {
+    cli_error("write %s: %s", repro_path, strerror(errno));
   } else {
     r = 0;
   }
   free(path);
   free(err_path);
+  free(repro_path);
   return r;
+}
+
+/* The last cap bytes of the target's stderr from this execution, for a report; NULL if empty. */
+char *cli_stderr_tail(int stderr_fd, size_t cap) {
+  off_t size = lseek(stderr_fd, 0, SEEK_END);
+  if (size <= 0) return NULL;
+  off_t from = size > (off_t)cap ? size - (off_t)cap : 0;
+  char *buf = malloc((size_t)(size - from) + 1);
+  if (!buf) return NULL;
+  ssize_t n = pread(stderr_fd, buf, (size_t)(size - from), from);
+  if (n <= 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
 }
 
 /* --show-output: the target's stderr, captured for this execution, passed on to ours. */

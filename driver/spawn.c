@@ -259,6 +259,7 @@ int drv_spawn_begin(struct drv_spawn *sp, struct drv_spawn_job *job, struct drv_
 
 int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t deadline_us, int cancel_fd,
                   struct drv_result *res) {
+  memset(res, 0, sizeof *res);
   struct pollfd p[2] = {{job->pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
   int r;
   do {

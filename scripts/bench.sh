@@ -42,8 +42,8 @@ ratio() {
   printf '%-44s %9sx %s\n' "$2" "$r" "${5:+  goal $5}"
   printf '%s\t%s\t%s\tx\t%s\n' "$1" "$2" "$r" "${5:-}" >>"$results"
 }
-# The CLI's own count: microseconds per execution over the whole run.
-cli_us() { "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p' | awk '$1 > 0 { printf "%.1f\n", 1e6 / $1 }'; }
+# The CLI's own count: microseconds per execution, start-up not counted.
+cli_us() { "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/^forksrv: \([0-9]*\) executions in \([0-9.]*\) s .*/\1 \2/p' | awk '$1 > 0 { printf "%.1f\n", $2 * 1e6 / $1 }'; }
 cli_rate() { "$b/forksrv" "$@" 2>&1 >/dev/null | sed -n 's/.* (\([0-9]*\) execs\/s.*/\1/p'; }
 us() { sed -n 's/^\([0-9.]*\) us\/exec$/\1/p'; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (as root): bats, the compilers the
-# sanitizer targets are built with, and afl++ (the real peer of the AFL++ tests). Does nothing when
-# they are already there.
+# sanitizer targets are built with, afl++ (the real peer of the AFL++ tests), and the tools that check
+# the install and reports (mandoc, pkg-config, xmllint, man). Does nothing when they are already there.
 set -eu
 need=()
 command -v bats >/dev/null || need+=(bats)
@@ -9,6 +9,10 @@ command -v clang >/dev/null || need+=(clang)
 command -v gcc >/dev/null || need+=(gcc)
 command -v afl-fuzz >/dev/null || need+=(afl++)
 command -v strace >/dev/null || need+=(strace)
+command -v mandoc >/dev/null || need+=(mandoc)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v xmllint >/dev/null || need+=(libxml2-utils)
+command -v man >/dev/null || need+=(man-db)
 # clang's sanitizer and libFuzzer runtimes (the clang ASan target, the fuzz harnesses).
 if command -v clang >/dev/null && ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
   clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then

@@ -24,7 +24,7 @@ load helpers
   [ "${lines[0]}" = "usage: forksrv [OPTIONS] -- TARGET [ARGS...]" ]
   [[ "$output" == *"exit status: 0 no crash and no timeout; 1 at least one crash"* ]]
   run -0 "$FORKSRV" -V
-  [[ "$output" =~ ^forksrv\ [0-9]+\.[0-9]+\.[0-9]+\ \(protocol\ 2\)$ ]]
+  [[ "$output" =~ ^forksrv\ [0-9]+\.[0-9]+\.[0-9]+\ \(protocol\ 2,\ libforksrv\.so\.[0-9]+\)$ ]]
 }
 
 @test "a missing input path is an error before anything runs" {
@@ -100,7 +100,7 @@ load helpers
   run -1 --separate-stderr "$FORKSRV" -t 100 --crashes "$BATS_TEST_TMPDIR/crashes" \
     -i "$(input fine 0)" -i "$(input boom 'sleep 0')" -i "$(input slow hang)" -- /bin/sh -c \
     'read x; echo "said: $x" >&2; case $x in hang) while :; do :; done ;; sleep*) kill -SEGV $$ ;; esac'
-  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "boom boom.stderr slow slow.stderr " ]
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "boom boom.repro boom.stderr slow slow.repro slow.stderr " ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/boom")" = "sleep 0" ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/boom.stderr")" = "said: sleep 0" ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/slow.stderr")" = "said: hang" ]

@@ -1,0 +1,110 @@
+/* `forksrv check -- TARGET ARGS`: one handshake and one input each way, and a few lines saying what a
+ * user needs to trust the set-up: what the target is (static, dynamic, setuid), how long a plain exec
+ * takes against the server's start-up, where the server started and as which pid, whether threads
+ * ran at the fork point, and whether the first input ends the same both ways. Exit status 0 when
+ * the server serves the target, 1 when an outcome differs, 2 when it did not start (and why). */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../fifo/protocol.h"
+#include "cli.h"
+
+/* "dynamic ELF, PIE" and the like, from the headers; or why it is no ELF at all. */
+static void describe_binary(const char *path, char *out, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  Elf64_Ehdr eh;
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    snprintf(out, cap, "cannot open: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  const char *mode = st.st_mode & S_ISUID ? ", setuid" : st.st_mode & S_ISGID ? ", setgid" : ", not setuid";
+  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+    char head[2] = {0};
+    snprintf(out, cap, "%s%s", pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!' ? "a script" : "not ELF",
+             mode);
+    close(fd);
+    return;
+  }
+  int interp = 0;
+  for (int i = 0; i < eh.e_phnum && eh.e_ident[EI_CLASS] == ELFCLASS64; i++) {
+    Elf64_Phdr ph;
+    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) != (ssize_t)sizeof ph) break;
+    interp |= ph.p_type == PT_INTERP;
+  }
+  close(fd);
+  snprintf(out, cap, "%s ELF%s%s", interp ? "dynamic" : "static", eh.e_type == ET_DYN ? ", PIE" : "", mode);
+}
+
+static const char *outcome(const struct drv_result *r, char *buf, size_t cap) {
+  switch (r->outcome) {
+  case DRV_EXITED: snprintf(buf, cap, "exited %d", r->exit_code); break;
+  case DRV_SIGNALLED: snprintf(buf, cap, "crashed (%s)", cli_signame(r->signal)); break;
+  case DRV_TIMED_OUT: snprintf(buf, cap, "timed out"); break;
+  case DRV_FORK_FAILED: snprintf(buf, cap, "fork failed (%s)", strerror(r->error)); break;
+  }
+  return buf;
+}
+
+/* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set. */
+static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
+                char *err, size_t errlen) {
+  cfg.no_server = no_server;
+  uint64_t t0 = cli_now_us();
+  struct drv *d = drv_start(&cfg, err, errlen);
+  if (!d) return -1;
+  *start_ms = (double)(cli_now_us() - t0) / 1e3;
+  if (info) {
+    const char *warnings = drv_warnings(d);
+    snprintf(info, cap, "pid %d, protocol %u, started at %s\nthreads       %s", drv_server_pid(d), FIFO_PROTOCOL_VERSION,
+             drv_start_point(d), *warnings ? "more than one at the fork point: children keep only the forking one"
+                                           : "one at the fork point");
+  }
+  int rc = drv_run(d, "", 0, r);
+  if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
+  if (drv_stop(d) < 0 && rc == 0) {
+    snprintf(err, errlen, "the server did not stop when asked; killed it");
+    rc = -1;
+  }
+  return rc;
+}
+
+int cli_check(const struct cli_opts *o) {
+  struct drv_config cfg = {
+      .argv = o->target,
+      .preload = o->preload,
+      .timeout_ms = o->timeout_ms,
+      .startup_timeout_ms = o->startup_timeout_ms,
+      .start = o->start,
+      .cancel_fd = -1,
+  };
+  char what[256], info[512], err[1024], a[64], b[64];
+  describe_binary(o->target[0], what, sizeof what);
+  printf("target        %s: %s\n", o->target[0], what);
+  struct drv_result plain, served;
+  double plain_ms, start_ms;
+  if (once(cfg, 1, &plain, &plain_ms, NULL, 0, err, sizeof err) < 0) {
+    printf("plain exec    failed: %s\n", err);
+    return 2;
+  }
+  printf("plain exec    %.1f ms from fork+exec to exit, on the empty input: %s\n", (double)plain.wall_us / 1e3,
+         outcome(&plain, a, sizeof a));
+  if (once(cfg, 0, &served, &start_ms, info, sizeof info, err, sizeof err) < 0) {
+    printf("fork server   not started: %s\n", err);
+    return 2;
+  }
+  printf("fork server   %s\n", info);
+  printf("start-up      %.1f ms to the handshake\n", start_ms);
+  int same = served.outcome == plain.outcome && served.exit_code == plain.exit_code && served.signal == plain.signal;
+  printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,
+         outcome(&served, a, sizeof a), outcome(&plain, b, sizeof b));
+  printf("%s\n", same ? "ok: the fork server serves this target" : "MISMATCH: the outcomes differ");
+  return same ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# `forksrv check`: one start each way, and the lines a user needs to trust the set-up.
+load helpers
+
+@test "check on a dynamic target: what it is, where the server started, and the first input's outcome both ways" {
+  run -0 "$FORKSRV" check -- "$T/exit_code"
+  [ "${lines[0]}" = "target        $T/exit_code: dynamic ELF, PIE, not setuid" ]
+  [[ "${lines[1]}" =~ ^plain\ exec\ +[0-9.]+\ ms\ from\ fork\+exec\ to\ exit,\ on\ the\ empty\ input:\ exited\ 0$ ]]
+  [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 2,\ started\ at\ constructor$ ]]
+  [ "${lines[3]}" = "threads       one at the fork point" ]
+  [[ "${lines[4]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]
+  [ "${lines[6]}" = "ok: the fork server serves this target" ]
+  assert_no_leftovers
+}
+
+@test "check --start main on a target with threads says so" {
+  run -0 "$FORKSRV" check --start main -- "$T/threads"
+  [[ "${lines[2]}" == *"started at main" ]]
+  [ "${lines[3]}" = "threads       more than one at the fork point: children keep only the forking one" ]
+}
+
+@test "check on a static target without libforksrv.a names why no server started, and exits 2" {
+  run -2 "$FORKSRV" check -- "$T/static_plain"
+  [ "${lines[0]}" = "target        $T/static_plain: static ELF, not setuid" ]
+  [ "${lines[2]}" = "fork server   not started: target exited before the handshake (exit code 0): no fork server in it: it is statically linked, so LD_PRELOAD cannot reach it (link it with libforksrv.a)" ]
+}
+
+@test "check on a static target linked with libforksrv.a, and on a setuid copy" {
+  run -0 "$FORKSRV" check -- "$T/static_fsrv"
+  [[ "${lines[0]}" == *"static ELF, not setuid" ]]
+  [[ "${lines[2]}" == *"started at preinit" ]]
+  cp "$T/exit_code" "$BATS_TEST_TMPDIR/suid"
+  chmod u+s "$BATS_TEST_TMPDIR/suid"
+  run "$FORKSRV" check -- "$BATS_TEST_TMPDIR/suid"
+  [[ "${lines[0]}" == *"dynamic ELF, PIE, setuid" ]]
+}
+
+@test "check reports a mismatch between the server's outcome and plain fork+exec's with exit status 1" {
+  export RIGGED="$BATS_TEST_TMPDIR/pid"
+  run -0 "$FORKSRV" check -- "$T/rigged"
+  run -1 "$FORKSRV" check --start main -- "$T/rigged"
+  [ "${lines[5]}" = "${lines[5]%%:*}: exited 1; by plain fork+exec: exited 0" ]
+  [ "${lines[6]}" = "MISMATCH: the outcomes differ" ]
+}
