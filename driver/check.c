@@ -43,16 +43,6 @@ static void describe_binary(const char *path, char *out, size_t cap) {
   snprintf(out, cap, "%s ELF%s%s", interp ? "dynamic" : "static", eh.e_type == ET_DYN ? ", PIE" : "", mode);
 }
 
-static const char *outcome(const struct drv_result *r, char *buf, size_t cap) {
-  switch (r->outcome) {
-  case DRV_EXITED: snprintf(buf, cap, "exited %d", r->exit_code); break;
-  case DRV_SIGNALLED: snprintf(buf, cap, "crashed (%s)", cli_signame(r->signal)); break;
-  case DRV_TIMED_OUT: snprintf(buf, cap, "timed out"); break;
-  case DRV_FORK_FAILED: snprintf(buf, cap, "fork failed (%s)", strerror(r->error)); break;
-  }
-  return buf;
-}
-
 /* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set. */
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
                 char *err, size_t errlen) {
@@ -95,16 +85,16 @@ int cli_check(const struct cli_opts *o) {
     return 2;
   }
   printf("plain exec    %.1f ms from fork+exec to exit, on the empty input: %s\n", (double)plain.wall_us / 1e3,
-         outcome(&plain, a, sizeof a));
+         cli_outcome_text(&plain, a, sizeof a));
   if (once(cfg, 0, &served, &start_ms, info, sizeof info, err, sizeof err) < 0) {
     printf("fork server   not started: %s\n", err);
     return 2;
   }
   printf("fork server   %s\n", info);
   printf("start-up      %.1f ms to the handshake\n", start_ms);
-  int same = served.outcome == plain.outcome && served.exit_code == plain.exit_code && served.signal == plain.signal;
+  int same = cli_same_outcome(&served, &plain);
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,
-         outcome(&served, a, sizeof a), outcome(&plain, b, sizeof b));
+         cli_outcome_text(&served, a, sizeof a), cli_outcome_text(&plain, b, sizeof b));
   printf("%s\n", same ? "ok: the fork server serves this target" : "MISMATCH: the outcomes differ");
   return same ? 0 : 1;
 }

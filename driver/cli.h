@@ -22,6 +22,7 @@ struct cli_opts {
   unsigned jobs; /* -j N: servers side by side */
   unsigned shard, shards; /* --shard I/N, or 0 */
   const char *junit;     /* --junit FILE */
+  unsigned long verify;  /* --verify N: every N-th input also by plain fork+exec, or 0 */
   const char *crashes;
   const char *preload;
   char **target;
@@ -33,7 +34,7 @@ struct cli_inputs {
 };
 
 struct cli_tally {
-  unsigned long execs, exited, nonzero, crashed, timed_out, fork_failed, errors;
+  unsigned long execs, exited, nonzero, crashed, timed_out, fork_failed, errors, verified, mismatches;
   uint64_t started_us;
 };
 
@@ -45,8 +46,11 @@ void cli_shard(struct cli_inputs *in, unsigned i, unsigned n);
 int cli_read_input(const char *path, char **buf, size_t *len);
 void cli_free_inputs(struct cli_inputs *in);
 
+/* plain: the same input's result by plain fork+exec (--verify), or NULL. */
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
-                const struct drv_result *r);
+                const struct drv_result *r, const struct drv_result *plain);
+const char *cli_outcome_text(const struct drv_result *r, char *buf, size_t cap);
+int cli_same_outcome(const struct drv_result *a, const struct drv_result *b);
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
 void cli_copy_stderr(int stderr_fd);
@@ -60,7 +64,7 @@ int cli_check(const struct cli_opts *o);
 /* --junit (junit.c) */
 int cli_junit_open(void);
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const char *stderr_text);
+                    const struct drv_result *plain, const char *stderr_text);
 void cli_junit_error(const struct cli_opts *o, const char *input, const char *why);
 int cli_junit_write(const struct cli_opts *o, double secs);
 

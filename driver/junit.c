@@ -1,6 +1,7 @@
 /* --junit FILE: the JUnit XML that GitLab, Jenkins and GitHub's test reporters read. One testsuite,
- * one testcase per execution in input order, crashes and timeouts as failures carrying the target's
- * stderr (a sanitizer's report), unreadable inputs and failed forks as errors. Cases go to an unlinked
+ * one testcase per execution in input order, crashes, timeouts and --verify mismatches as failures
+ * (a crash's carries the target's stderr: a sanitizer's report), unreadable inputs and failed forks
+ * as errors. Cases go to an unlinked
  * temporary file as they come; FILE is written once at the end, when its header's totals are known,
  * so an interrupted run still leaves a well-formed report of what ran. */
 #define _GNU_SOURCE
@@ -71,12 +72,17 @@ static void open_case(const struct cli_opts *o, const char *input, unsigned long
 }
 
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const char *stderr_text) {
+                    const struct drv_result *plain, const char *stderr_text) {
   tests++;
   open_case(o, input, run, (double)r->wall_us / 1e6);
-  char message[128];
+  char message[192];
   const char *type = NULL;
-  if (r->outcome == DRV_SIGNALLED) {
+  if (plain && !cli_same_outcome(r, plain)) {
+    char served_text[64], plain_text[64];
+    type = "mismatch";
+    snprintf(message, sizeof message, "%s under the fork server, %s by plain fork+exec",
+             cli_outcome_text(r, served_text, sizeof served_text), cli_outcome_text(plain, plain_text, sizeof plain_text));
+  } else if (r->outcome == DRV_SIGNALLED) {
     type = cli_signame(r->signal);
     snprintf(message, sizeof message, "crashed: %s", type);
   } else if (r->outcome == DRV_TIMED_OUT) {
@@ -94,7 +100,11 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     return;
   }
   failures++;
-  fprintf(cases, ">\n      <failure type=\"%s\" message=\"%s\">", type, message);
+  fputs(">\n      <failure type=\"", cases);
+  xml(cases, type);
+  fputs("\" message=\"", cases);
+  xml(cases, message);
+  fputs("\">", cases);
   if (stderr_text) xml(cases, stderr_text);
   fputs("</failure>\n    </testcase>\n", cases);
 }

@@ -46,6 +46,8 @@ static const char usage[] =
     "      --crashes DIR         copy inputs that crash or time out into DIR, each with the target's\n"
     "                            stderr (NAME.stderr) and a command that reproduces it (NAME.repro)\n"
     "      --no-server           plain fork+exec per execution: the baseline, same output\n"
+    "      --verify N            also run every N-th input by plain fork+exec and compare the outcomes;\n"
+    "                            a mismatch is reported, counted, and makes the exit status 3\n"
     "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
     "                            is still saved for --crashes)\n"
     "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
@@ -60,7 +62,7 @@ static const char usage[] =
     "  -V, --version             version and protocol version\n"
     "\n"
     "exit status: 0 no crash and no timeout; 1 at least one crash (killed by a signal) or timeout;\n"
-    "2 usage, start-up or input error; 130/143 stopped by SIGINT/SIGTERM.\n";
+    "2 usage, start-up or input error; 3 a --verify mismatch; 130/143 stopped by SIGINT/SIGTERM.\n";
 
 static __attribute__((noreturn)) void usage_error(const char *fmt, const char *arg) {
   fputs("forksrv: ", stderr);
@@ -101,7 +103,7 @@ static void shard(const char *arg, struct cli_opts *o) {
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
-         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT };
+         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
@@ -110,7 +112,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"show-output", no_argument, 0, OPT_SHOW_OUTPUT}, {"start", required_argument, 0, OPT_START},
       {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
       {"jobs", required_argument, 0, 'j'},    {"shard", required_argument, 0, OPT_SHARD},
-      {"junit", required_argument, 0, OPT_JUNIT},
+      {"junit", required_argument, 0, OPT_JUNIT},    {"verify", required_argument, 0, OPT_VERIFY},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -139,6 +141,9 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_CPU: cpu_list(optarg, o); break;
     case OPT_SHARD: shard(optarg, o); break;
     case OPT_JUNIT: o->junit = optarg; break;
+    case OPT_VERIFY:
+      if (!(o->verify = number(optarg, "--verify", 1ul << 40))) usage_error("--verify must be at least 1%s", "");
+      break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
@@ -224,6 +229,8 @@ struct pending {
   unsigned long run;
   int err;
   char *stderr_tail; /* for --junit's failures */
+  int verified;      /* --verify: plain holds the same input's result by plain fork+exec */
+  struct drv_result plain;
 };
 
 /* How much of a crash's stderr a JUnit failure carries: a sanitizer's report fits. */
@@ -249,9 +256,10 @@ static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct p
                          unsigned long *next) {
   for (struct pending *p; (p = &ring[*next % window])->kind; ++*next) {
     if (p->kind == 1) {
-      if (prints(o, &p->r)) cli_progress_clear();
-      cli_report(o, t, p->name, p->run, &p->r);
-      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, p->stderr_tail);
+      const struct drv_result *plain = p->verified ? &p->plain : NULL;
+      if (prints(o, &p->r) || (plain && !cli_same_outcome(&p->r, plain))) cli_progress_clear();
+      cli_report(o, t, p->name, p->run, &p->r, plain);
+      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->stderr_tail);
     } else {
       cli_progress_clear();
       cli_report_error(o, t, p->name, strerror(p->err));
@@ -266,7 +274,7 @@ static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct p
 /* Runs every input on the jobs, each input on whichever job is free, and reports in input order;
  * returns the signal that stopped it, 0 when all ran, -1 after an error. */
 static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct job *jobs, struct drv **ds,
-                   struct cli_tally *t, int sigfd) {
+                   struct drv *verifier, struct cli_tally *t, int sigfd) {
   size_t window = o->jobs * REORDER_PER_JOB, n = o->ninputs ? in->n : 1, next_input = 0, busy = 0;
   struct pending *ring = calloc(window, sizeof *ring);
   if (!ring) {
@@ -320,8 +328,16 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
         cli_save_crash(o, name, j->buf, name ? j->len : 0, drv_stderr_fd(j->d)) < 0)
       t->errors++;
     int failed = r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT;
-    ring[j->ticket % window] = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run,
+    struct pending *p = &ring[j->ticket % window];
+    *p = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run,
         .stderr_tail = o->junit && failed ? cli_stderr_tail(drv_stderr_fd(j->d), JUNIT_STDERR_MAX) : NULL};
+    if (verifier && j->ticket % o->verify == 0) {
+      if (drv_run(verifier, j->buf, name ? j->len : 0, &p->plain) < 0) {
+        stopped = stop_reason(verifier, sigfd);
+        break;
+      }
+      p->verified = 1;
+    }
   }
   report_ready(o, t, ring, window, &next_report);
   cli_progress_clear();
@@ -398,7 +414,19 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
   if (!stopped && ncores > 1 && o->jobs > 1) drv_pin(cores, ncores < (int)o->jobs ? ncores : (int)o->jobs);
   /* The summary's time and rate are the executions', not the targets' start-up. */
   t->started_us = cli_now_us();
-  if (!stopped) stopped = run_all(o, in, jobs, ds, t, sigfd);
+  /* --verify's plain fork+exec runs, with the same files on fds 0-2 and the same environment. */
+  struct drv *verifier = NULL;
+  if (!stopped && o->verify && !o->no_server) {
+    struct drv_config plain = cfg;
+    plain.no_server = 1;
+    char err[1024];
+    if (!(verifier = drv_start(&plain, err, sizeof err))) {
+      cli_error("%s", err);
+      stopped = -1;
+    }
+  }
+  if (!stopped) stopped = run_all(o, in, jobs, ds, verifier, t, sigfd);
+  if (verifier) drv_stop(verifier);
   stop_all(jobs, o->jobs);
   free(jobs);
   free(ds);
@@ -440,5 +468,6 @@ int main(int argc, char **argv) {
   free(o.inputs);
   if (stopped > 0) return 128 + stopped;
   if (stopped < 0 || t.errors || t.fork_failed) return 2;
+  if (t.mismatches) return 3;
   return t.crashed || t.timed_out ? 1 : 0;
 }

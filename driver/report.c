@@ -67,7 +67,21 @@ static const char *outcome_name(enum drv_outcome o) {
   return "unknown";
 }
 
-static void json_result(const char *input, unsigned long run, const struct drv_result *r) {
+const char *cli_outcome_text(const struct drv_result *r, char *buf, size_t cap) {
+  switch (r->outcome) {
+  case DRV_EXITED: snprintf(buf, cap, "exited %d", r->exit_code); break;
+  case DRV_SIGNALLED: snprintf(buf, cap, "crashed (%s)", cli_signame(r->signal)); break;
+  case DRV_TIMED_OUT: snprintf(buf, cap, "timed out"); break;
+  case DRV_FORK_FAILED: snprintf(buf, cap, "fork failed (%s)", strerror(r->error)); break;
+  }
+  return buf;
+}
+
+int cli_same_outcome(const struct drv_result *a, const struct drv_result *b) {
+  return a->outcome == b->outcome && a->exit_code == b->exit_code && a->signal == b->signal;
+}
+
+static void json_result(const char *input, unsigned long run, const struct drv_result *r, const struct drv_result *plain) {
   fputs("{\"input\":", stdout);
   json_string(input);
   printf(",\"run\":%lu,\"pid\":%d,\"result\":\"%s\"", run, r->pid, outcome_name(r->outcome));
@@ -77,12 +91,25 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
     fputs(",\"error\":", stdout);
     json_string(strerror(r->error));
   }
+  if (plain) {
+    char text[64];
+    printf(",\"verified\":\"%s\"", cli_same_outcome(r, plain) ? "same" : "different");
+    if (!cli_same_outcome(r, plain)) printf(",\"plain\":\"%s\"", cli_outcome_text(plain, text, sizeof text));
+  }
   printf(",\"wall_us\":%llu,\"maxrss_kb\":%llu}\n", (unsigned long long)r->wall_us, (unsigned long long)r->maxrss_kb);
 }
 
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
-                const struct drv_result *r) {
+                const struct drv_result *r, const struct drv_result *plain) {
   t->execs++;
+  if (plain) t->verified++;
+  if (plain && !cli_same_outcome(r, plain)) {
+    /* Loud whatever the options: the fork server changed what the target does. */
+    char served_text[64], plain_text[64];
+    t->mismatches++;
+    cli_error("MISMATCH %s: %s under the fork server, %s by plain fork+exec", input ? input : "-",
+              cli_outcome_text(r, served_text, sizeof served_text), cli_outcome_text(plain, plain_text, sizeof plain_text));
+  }
   switch (r->outcome) {
   case DRV_EXITED:
     t->exited++;
@@ -94,7 +121,7 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
   }
   const char *name = input ? input : "-";
   if (o->json) {
-    json_result(input, run, r);
+    json_result(input, run, r, plain);
   } else if (r->outcome == DRV_SIGNALLED) {
     if (!o->quiet) printf("crash %s: %s\n", name, cli_signame(r->signal));
   } else if (r->outcome == DRV_TIMED_OUT) {
@@ -279,6 +306,7 @@ void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
           t->execs, secs, secs > 0 ? (double)t->execs / secs : 0.0, o->no_server ? ", no server" : "", t->exited,
           t->nonzero, t->crashed, t->timed_out);
   if (t->fork_failed) fprintf(stderr, ", %lu fork failures", t->fork_failed);
+  if (o->verify) fprintf(stderr, ", %lu verified, %lu mismatches", t->verified, t->mismatches);
   if (t->errors) fprintf(stderr, ", %lu errors", t->errors);
   fputc('\n', stderr);
 }
