@@ -50,7 +50,7 @@ PC = $(B)/pkgconfig/forksrv.pc $(B)/pkgconfig/forksrv-main.pc $(B)/pkgconfig/for
 
 TARGETS = $(patsubst tests/targets/%.c,$(B)/tests/%,$(wildcard tests/targets/*.c))
 
-all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a \
+all: $(B)/forksrv $(B)/libforksrv.so $(B)/libforksrv_input.so $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a \
 	$(B)/include/forksrv_client.h $(B)/include/forksrv.h $(PC)
 
 $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
@@ -68,6 +68,11 @@ $(B)/preinit/start_preinit.o: preinit/start.c $(PREINIT_HDR)
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
 $(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_ctor.o
 	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
+
+# The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
+$(B)/libforksrv_input.so: $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/libforksrv.so
+	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv_input.so.$(SOVERSION) -o $@ \
+	  $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/libforksrv.so
 
 # One object, so that linking the archive with --whole-archive brings the server and its
 # .preinit_array entry together.
@@ -127,6 +132,10 @@ $(B)/tests/harness: tests/targets/harness.c $(B)/libforksrv_main.a
 
 $(B)/tests/deferred_static: tests/targets/deferred.c preinit/forksrv.h $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -Ipreinit -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+$(B)/tests/touch: tests/targets/touch.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
 
 $(B)/tests/threads: tests/targets/threads.c
 	@mkdir -p $(@D)
@@ -221,6 +230,7 @@ install: all
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(B)/forksrv $(DESTDIR)$(BINDIR)/forksrv
 	install -m 755 $(B)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION)
+	install -m 755 $(B)/libforksrv_input.so $(DESTDIR)$(LIBDIR)/libforksrv_input.so
 	ln -sf libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION)
 	ln -sf libforksrv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so
 	install -m 644 $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a $(DESTDIR)$(LIBDIR)/
@@ -230,7 +240,7 @@ install: all
 	install -m 644 preinit/libforksrv.3 $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/forksrv $(DESTDIR)$(LIBDIR)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION) \
+	rm -f $(DESTDIR)$(BINDIR)/forksrv $(DESTDIR)$(LIBDIR)/libforksrv_input.so $(DESTDIR)$(LIBDIR)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION) \
 	  $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.a $(DESTDIR)$(LIBDIR)/libforksrv_main.a \
 	  $(DESTDIR)$(LIBDIR)/libforksrv_client.a $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv.h \
 	  $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv_client.h $(DESTDIR)$(MANDIR)/man1/forksrv.1 \

@@ -45,7 +45,7 @@ static void describe_binary(const char *path, char *out, size_t cap) {
 
 /* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set. */
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
-                char *err, size_t errlen) {
+                char *note, char *err, size_t errlen) {
   cfg.no_server = no_server;
   uint64_t t0 = cli_now_us();
   struct drv *d = drv_start(&cfg, err, errlen);
@@ -57,6 +57,7 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
              drv_start_point(d), *warnings ? "more than one at the fork point: children keep only the forking one"
                                            : "one at the fork point");
   }
+  if (note) snprintf(note, 256, "%s", drv_start_note(d));
   int rc = drv_run(d, "", 0, r);
   if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
   if (drv_stop(d) < 0 && rc == 0) {
@@ -75,22 +76,23 @@ int cli_check(const struct cli_opts *o) {
       .start = o->start,
       .cancel_fd = -1,
   };
-  char what[256], info[512], err[1024], a[64], b[64];
+  char what[256], info[512], note[256] = "", err[1024], a[64], b[64];
   describe_binary(o->target[0], what, sizeof what);
   printf("target        %s: %s\n", o->target[0], what);
   struct drv_result plain, served;
   double plain_ms, start_ms;
-  if (once(cfg, 1, &plain, &plain_ms, NULL, 0, err, sizeof err) < 0) {
+  if (once(cfg, 1, &plain, &plain_ms, NULL, 0, NULL, err, sizeof err) < 0) {
     printf("plain exec    failed: %s\n", err);
     return 2;
   }
   printf("plain exec    %.1f ms from fork+exec to exit, on the empty input: %s\n", (double)plain.wall_us / 1e3,
          cli_outcome_text(&plain, a, sizeof a));
-  if (once(cfg, 0, &served, &start_ms, info, sizeof info, err, sizeof err) < 0) {
+  if (once(cfg, 0, &served, &start_ms, info, sizeof info, note, err, sizeof err) < 0) {
     printf("fork server   not started: %s\n", err);
     return 2;
   }
   printf("fork server   %s\n", info);
+  if (*note) printf("fork point    %s\n", note);
   printf("start-up      %.1f ms to the handshake\n", start_ms);
   int same = cli_same_outcome(&served, &plain);
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,

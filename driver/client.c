@@ -48,6 +48,8 @@ struct drv {
   int server_pid, server_pidfd;
   unsigned start_point;
   char warnings[1024];
+  char note[256];     /* the server's "forksrv: note: " line (the input start's trigger) */
+  int starting_at;    /* the start point being tried (enum drv_start) */
   uint32_t seq;
   /* The input in flight (drv_submit to drv_collect): */
   int busy;
@@ -184,6 +186,8 @@ static int startup_failed(struct drv *d, const char *what, int status) {
   describe_status(status, how, sizeof how);
   stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
   const char *reason = strstr(gist, "server not started") ? NULL : no_server_reason(d->sp.exe);
+  if (!reason && d->starting_at == DRV_START_INPUT && !strstr(gist, FIFO_INPUT_FALLBACK))
+    reason = "it never touched its input in a call --start input sees (try --start main)";
   if (reason) return fail(d, "%s (%s): %s", what, how, reason);
   if (gist[0]) return fail(d, "%s (%s): %s", what, how, gist);
   return fail(d, "%s (%s)", what, how);
@@ -216,7 +220,9 @@ static void collect_warnings(struct drv *d) {
   size_t used = 0;
   if (n <= 0) return;
   buf[n] = '\0';
+  used = strlen(d->warnings); /* after any kept from a start that fell back */
   for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strncmp(line, "forksrv: note: ", 15) == 0) snprintf(d->note, sizeof d->note, "%s", line + 15);
     if (strncmp(line, "forksrv: warning: ", 18) != 0) continue;
     int k = snprintf(d->warnings + used, sizeof d->warnings - used, "%s\n", line);
     if (k < 0 || (size_t)k >= sizeof d->warnings - used) break;
@@ -297,12 +303,40 @@ static int await_hello(struct drv *d) {
   return 0;
 }
 
-static int start_server(struct drv *d) {
-  char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[PATH_MAX];
-  if (find_preload(d, preload, sizeof preload) < 0) return -1;
+/* libforksrv_input.so, beside the preload, after it in LD_PRELOAD: "PRELOAD:DIR/libforksrv_input.so". */
+static int with_input_hooks(struct drv *d, char *preload, size_t cap) {
+  char hooks[PATH_MAX];
+  if (strlen(preload) >= sizeof hooks) return fail(d, "preload path too long");
+  memcpy(hooks, preload, strlen(preload) + 1);
+  char *slash = strrchr(hooks, '/');
+  if (slash) *slash = '\0';
+  size_t used = strlen(preload);
+  if (snprintf(preload + used, cap - used, ":%s/libforksrv_input.so", slash ? hooks : ".") >= (int)(cap - used))
+    return fail(d, "preload path too long");
+  if (access(preload + used + 1, R_OK) < 0)
+    return fail(d, "--start input needs %s: %s", preload + used + 1, strerror(errno));
+  return 0;
+}
+
+static int start_at(struct drv *d, int start_point) {
+  d->starting_at = start_point;
+  char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[2 * PATH_MAX + 32], input[64];
+  if (find_preload(d, preload, PATH_MAX) < 0) return -1;
+  const char *start = calls_forksrv_start(d->sp.exe) ? "deferred"
+                      : start_point == DRV_START_MAIN  ? "main"
+                      : start_point == DRV_START_INPUT ? "input"
+                                                       : NULL;
+  int by_input = start && !strcmp(start, "input");
+  if (by_input) {
+    if (with_input_hooks(d, preload, sizeof preload) < 0) return -1;
+    if (d->file_mode)
+      snprintf(input, sizeof input, "/proc/%d/fd/%d", (int)getpid(), d->input_fd);
+    else
+      snprintf(input, sizeof input, "stdin");
+  }
   if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
-  const char *start = calls_forksrv_start(d->sp.exe) ? "deferred" : d->cfg.start == DRV_START_MAIN ? "main" : NULL;
-  if (drv_spawn_env(&d->sp, req, rep, preload, start) < 0) return fail(d, "environment: %s", strerror(errno));
+  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL) < 0)
+    return fail(d, "environment: %s", strerror(errno));
   int err = 0;
   d->server_pid = drv_spawn(&d->sp, &err);
   if (d->server_pid < 0) return fail(d, "%s", d->sp.err);
@@ -312,6 +346,23 @@ static int start_server(struct drv *d) {
     return fail(d, "pidfd_open: %s", strerror(errno));
   }
   return await_hello(d);
+}
+
+/* The input start point refuses where a fork would not be safe (threads, a filled stdin buffer) and
+ * says so; then the target starts again with the server at main, and the refusal is kept as a
+ * warning. */
+static int start_server(struct drv *d) {
+  int r = start_at(d, d->cfg.start);
+  if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
+  char gist[400];
+  stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+  snprintf(d->warnings, sizeof d->warnings, "%s\n", gist);
+  if (d->req >= 0) close(d->req);
+  if (d->rep >= 0) close(d->rep);
+  d->req = d->rep = -1;
+  remove_dir(d);
+  if (ftruncate(d->sp.stderr_fd, 0) < 0) return fail(d, "truncate stderr capture: %s", strerror(errno));
+  return start_at(d, DRV_START_MAIN);
 }
 
 /* Frees d and everything it made. With its request FIFO closed the server kills any running child,
@@ -531,10 +582,12 @@ const char *drv_start_point(const struct drv *d) {
   case FIFO_START_PREINIT: return "preinit";
   case FIFO_START_MAIN: return "main";
   case FIFO_START_DEFERRED: return "deferred";
+  case FIFO_START_INPUT: return "input";
   }
   return "none";
 }
 const char *drv_warnings(const struct drv *d) { return d->warnings; }
+const char *drv_start_note(const struct drv *d) { return d->note; }
 const char *drv_error(const struct drv *d) { return d->err; }
 
 int drv_stop(struct drv *d) { return release(d); }

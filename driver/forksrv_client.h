@@ -12,6 +12,8 @@
 enum drv_start {
   DRV_START_EARLY = 0, /* at the library's constructor (preload) or .preinit_array (static) */
   DRV_START_MAIN = 1,  /* just before main, after every constructor */
+  DRV_START_INPUT = 2, /* inside the target's first call that touches its input (libforksrv_input.so,
+                          found beside the preload); where that cannot be, at main */
 };
 
 struct drv_config {
@@ -70,6 +72,9 @@ int drv_server_pid(const struct drv *d);
 const char *drv_start_point(const struct drv *d);
 /* Warnings the server gave at start-up (threads alive at the fork point), one per line, or "". */
 const char *drv_warnings(const struct drv *d);
+/* With DRV_START_INPUT: which call started the server and how many threads ran ("at the first
+ * open() of the input, 1 thread"), or "". */
+const char *drv_start_note(const struct drv *d);
 const char *drv_error(const struct drv *d);
 /* Ends the server and its children, removes everything it made, frees d. Returns -1 if the server
  * had to be killed. */

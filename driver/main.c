@@ -36,8 +36,10 @@ static const char usage[] =
     "  -t, --timeout MS          per-execution timeout, enforced by the server (default 1000; 0: none)\n"
     "      --startup-timeout MS  time allowed for the target to start and hand shake (default 5000)\n"
     "      --start POINT         where the server starts: 'early' (default: the preload's constructor,\n"
-    "                            or .preinit_array) or 'main' (after every constructor); a target\n"
-    "                            that calls forksrv_start() is found and waited for on its own\n"
+    "                            or .preinit_array), 'main' (after every constructor), or 'input'\n"
+    "                            (inside the target's first call that touches its input: the '@@'\n"
+    "                            path or stdin); a target that calls forksrv_start() is found and\n"
+    "                            waited for on its own\n"
     "      --shard I/N           run only the I-th of N slices of the inputs (sorted by path, dealt\n"
     "                            in turn): N machines with I = 1..N run every input exactly once\n"
     "      --json                one JSON object per execution on stdout\n"
@@ -146,8 +148,9 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_START:
-      if (strcmp(optarg, "early") && strcmp(optarg, "main")) usage_error("--start is 'early' or 'main', not '%s'", optarg);
-      o->start = strcmp(optarg, "main") ? DRV_START_EARLY : DRV_START_MAIN;
+      if (strcmp(optarg, "early") && strcmp(optarg, "main") && strcmp(optarg, "input"))
+        usage_error("--start is 'early', 'main' or 'input', not '%s'", optarg);
+      o->start = !strcmp(optarg, "main") ? DRV_START_MAIN : !strcmp(optarg, "input") ? DRV_START_INPUT : DRV_START_EARLY;
       break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;

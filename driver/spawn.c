@@ -86,7 +86,7 @@ static char *replace_all(const char *arg, const char *token, const char *with) {
 static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
                                       FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
-                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START};
+                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
@@ -165,14 +165,16 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
 }
 
 /* start: the value of FORKSRV_START, or NULL for the earliest start point. */
-int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start) {
+int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
+                  const char *input) {
   const char *old = getenv("LD_PRELOAD");
-  char *extra[5] = {NULL};
-  size_t n = start ? 5 : 4;
+  char *extra[6] = {NULL};
+  size_t n = 4 + (start != NULL) + (input != NULL);
   int ok = asprintf(&extra[0], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
            asprintf(&extra[1], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[2], FIFO_ENV_DEBUG "=1") >= 0 &&
            asprintf(&extra[3], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
-           (!start || asprintf(&extra[4], FIFO_ENV_START "=%s", start) >= 0);
+           (!start || asprintf(&extra[4], FIFO_ENV_START "=%s", start) >= 0) &&
+           (!input || asprintf(&extra[start ? 5 : 4], FIFO_ENV_INPUT "=%s", input) >= 0);
   char **envp = ok ? build_env(extra, n) : NULL;
   for (size_t i = 0; i < n; i++) free(extra[i]);
   if (!envp) return -1;

@@ -17,7 +17,8 @@
 #define FIFO_ENV_CENTIPEDE_OUT "CENTIPEDE_FORK_SERVER_FIFO1"
 #define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
 #define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
-#define FIFO_ENV_START "FORKSRV_START"                   /* "main" or "deferred": start later */
+#define FIFO_ENV_START "FORKSRV_START"                   /* "main", "deferred" or "input": start later */
+#define FIFO_ENV_INPUT "FORKSRV_INPUT"                   /* with "input": the @@ path, or "stdin" */
 
 /* The string forksrv.h's forksrv_start() puts into a target: the driver, finding it, asks the server
  * to wait for that call instead of starting early. */
@@ -36,7 +37,19 @@
  *     could record that it had), and takes the first result for seq that comes. */
 
 /* Where in the target's start-up the server took over; the driver reports it. */
-enum fifo_start { FIFO_START_CONSTRUCTOR = 1, FIFO_START_PREINIT = 2, FIFO_START_MAIN = 3, FIFO_START_DEFERRED = 4 };
+enum fifo_start {
+  FIFO_START_CONSTRUCTOR = 1,
+  FIFO_START_PREINIT = 2,
+  FIFO_START_MAIN = 3,
+  FIFO_START_DEFERRED = 4,
+  FIFO_START_INPUT = 5, /* inside the target's first call that touches the input (libforksrv_input.so) */
+};
+
+/* What libforksrv_input.so prints, and ends the target with, when it may not fork at the first touch
+ * of the input (threads run, stdin's buffer is filled): the driver then starts the target again with
+ * the server at main. */
+#define FIFO_INPUT_FALLBACK "falling back to --start main"
+#define FIFO_INPUT_FALLBACK_EXIT 125
 
 /* Feature flags in the hello: what this server does for every execution. */
 #define FIFO_FEAT_TIMEOUT 0x1u /* enforces the request's timeout itself */

@@ -56,7 +56,7 @@ static uint32_t gnu_hash(const char *s) {
  * kernel's vDSO has not. */
 static uintptr_t dyn_ptr(const struct fsrv_link_map *m, Elf64_Addr p) { return p < m->l_addr ? m->l_addr + p : p; }
 
-static void *lookup(const struct fsrv_link_map *m, const char *name) {
+static void *lookup(const struct fsrv_link_map *m, const char *name, int object) {
   const char *strtab = 0;
   const Elf64_Sym *symtab = 0;
   const uint32_t *hash = 0;
@@ -77,7 +77,8 @@ static void *lookup(const struct fsrv_link_map *m, const char *name) {
     uint32_t ch = chain[i - symoffset];
     const Elf64_Sym *s = &symtab[i];
     int type = s->st_info & 0xf;
-    if ((ch | 1) == (h | 1) && s->st_shndx != 0 && (type == STT_FUNC || type == STT_GNU_IFUNC_TYPE) &&
+    int wanted = object ? type == STT_OBJECT : type == STT_FUNC || type == STT_GNU_IFUNC_TYPE;
+    if ((ch | 1) == (h | 1) && s->st_shndx != 0 && wanted &&
         !(versym && (versym[i] & VERSYM_HIDDEN)) && same(strtab + s->st_name, name)) {
       uintptr_t at = m->l_addr + s->st_value;
       return type == STT_GNU_IFUNC_TYPE ? ((void *(*)(void))at)() : (void *)at;
@@ -87,17 +88,20 @@ static void *lookup(const struct fsrv_link_map *m, const char *name) {
   return 0;
 }
 
-void *fsrv_next_symbol(const char *name) {
+static void *next(const char *name, int object) {
   struct fsrv_link_map *first = loaded_objects(), *m = first;
   /* Objects after ours, as RTLD_NEXT searches; all but ours if ours is not in the list. */
   while (m && m->l_ld != _DYNAMIC) m = m->l_next;
   for (m = m ? m->l_next : first; m; m = m->l_next) {
     if (m->l_ld == _DYNAMIC) continue;
-    void *found = lookup(m, name);
+    void *found = lookup(m, name, object);
     if (found) return found;
   }
   return 0;
 }
+
+void *fsrv_next_symbol(const char *name) { return next(name, 0); }
+void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 void *fsrv_vdso_symbol(unsigned long base, const char *name) {
   if (!base) return 0;
@@ -111,5 +115,5 @@ void *fsrv_vdso_symbol(unsigned long base, const char *name) {
   }
   if (!have_load || !m.l_ld) return 0;
   m.l_ld = (Elf64_Dyn *)(m.l_addr + (uintptr_t)m.l_ld);
-  return lookup(&m, name);
+  return lookup(&m, name, 0);
 }

@@ -12,7 +12,7 @@
 
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
-enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, NOURS,
+enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, NOURS,
        AFL_SHM_ID = NOURS, AFL_MAP_SIZE, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
@@ -24,6 +24,7 @@ static struct fsrv_env_var vars[NVARS] = {
     [CENTIPEDE_ACK] = {.name = FIFO_ENV_CENTIPEDE_ACK},
     [AFL_MAP] = {.name = FIFO_ENV_AFL_MAP},
     [START] = {.name = FIFO_ENV_START},
+    [INPUT] = {.name = FIFO_ENV_INPUT},
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
 };
@@ -36,7 +37,15 @@ static struct {
   unsigned pending;    /* the later start point that still has to come, or 0 */
   int served;          /* this process is a child of a server that started */
   char **envp;
+  char input[FSRV_PATH_MAX]; /* FORKSRV_INPUT, kept when the environment is scrubbed */
+  long driver;               /* the driver's pid, from the FIFOs' /proc paths, or 0 */
 } self;
+
+static void fsrv_copy(char *to, const char *from, size_t cap) {
+  size_t i = 0;
+  for (; from[i] && i + 1 < cap; i++) to[i] = from[i];
+  to[i] = '\0';
+}
 
 static int fsrv_strcmp(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
@@ -71,6 +80,15 @@ static void look(char **envp, unsigned early) {
     self.proto = AFL_ONESHOT;
   if (self.proto == NONE) return;
   self.pending = has(START, "main") ? FIFO_START_MAIN : has(START, "deferred") ? FIFO_START_DEFERRED : early;
+  /* The input start point needs its hooks (libforksrv_input.so) and forksrv's own protocol. */
+  if (has(START, "input") && self.proto == NATIVE && vars[INPUT].found) {
+    self.pending = FIFO_START_INPUT;
+    fsrv_copy(self.input, vars[INPUT].value, sizeof self.input);
+  }
+  /* forksrv's driver names its FIFOs /proc/<driver pid>/fd/N: the target is its child. */
+  const char *p = vars[REQUEST].value;
+  if (self.proto == NATIVE && p[0] == '/' && p[1] == 'p' && p[2] == 'r' && p[3] == 'o' && p[4] == 'c' && p[5] == '/')
+    for (p += 6; *p >= '0' && *p <= '9'; p++) self.driver = self.driver * 10 + (*p - '0');
 }
 
 static void say_setup_failed(int debug, long err) {
@@ -170,6 +188,20 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
   look(0, EARLY);
   return serve(FIFO_START_DEFERRED);
 }
+
+/* For libforksrv_input.so: the input the target is waiting to touch (the '@@' path, or "stdin"), or
+ * NULL when no server waits for that start point. */
+__attribute__((visibility("default"))) const char *forksrv_input_spec(void) {
+  if (self.pending != FIFO_START_INPUT || self.served) return 0;
+  /* A process the target started, which inherited the variables (a wrapper script's helpers), is not
+   * where the server belongs: it would answer for the target. Only the driver's own child watches. */
+  if (self.driver && sys_getppid() != self.driver) return 0;
+  return self.input;
+}
+
+/* libforksrv_input.so calls this inside the first call that touches the input; in each child it
+ * returns 1, and the call goes on with the child's input. */
+__attribute__((visibility("default"))) int forksrv_input_server(void) { return serve(FIFO_START_INPUT); }
 
 /* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
  * two inputs the child tells the server and parks until the server sends it the next one (fresh

@@ -13,6 +13,9 @@ command -v mandoc >/dev/null || need+=(mandoc)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
 command -v man >/dev/null || need+=(man-db)
+# Real programs for the input start point's tests.
+for p in jq sqlite3 file perl; do command -v "$p" >/dev/null || need+=("$p"); done
+[ -x /usr/bin/python3 ] || need+=(python3)
 # clang's sanitizer and libFuzzer runtimes (the clang ASan target, the fuzz harnesses).
 if command -v clang >/dev/null && ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
   clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then

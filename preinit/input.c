@@ -1,0 +1,598 @@
+/* libforksrv_input.so: the input start point. Preloaded after libforksrv.so by `forksrv --start input`,
+ * it interposes the libc calls through which a program can touch its input (by the '@@' path: the
+ * open, fopen, stat, access, readlink, realpath and opendir families; on stdin: read, pread, readv,
+ * fstat, lseek to the end, and the stdio readers on stdin, the scanf family by its __isoc99_ names
+ * too), and inside the first one that does it starts the fork server: each child then makes the real
+ * call with its own input and carries on. Every other call costs a compare. Like the server it uses no
+ * libc of its own: the real functions are found through the link map (all of them before the first
+ * fork), and nothing here is loaded at all unless the driver asked for this start point. */
+#include <stdarg.h>
+
+#include "../fifo/protocol.h"
+#include "server.h"
+
+typedef struct _IO_FILE FILE;
+typedef long ssize_t;
+typedef unsigned int wint_t;
+typedef int wchar_t;
+
+/* In libforksrv.so. */
+extern const char *forksrv_input_spec(void);
+extern int forksrv_input_server(void);
+
+static const char *input_path; /* the '@@' path to watch, or 0 */
+static int watch_stdin;
+static volatile int armed;
+static FILE **stdin_var;
+
+#define SEEK_END_ 2
+#define AT_EMPTY_PATH_ 0x1000
+
+/* Every real function: a pointer each, and a table to resolve them all before the first fork. */
+#define HOOKS(X)                                                                                   \
+  X(int, open, (const char *, int, ...))                                                          \
+  X(int, open64, (const char *, int, ...))                                                        \
+  X(int, __open_2, (const char *, int))                                                           \
+  X(int, __open64_2, (const char *, int))                                                         \
+  X(int, openat, (int, const char *, int, ...))                                                   \
+  X(int, openat64, (int, const char *, int, ...))                                                 \
+  X(int, __openat_2, (int, const char *, int))                                                    \
+  X(int, __openat64_2, (int, const char *, int))                                                  \
+  X(FILE *, fopen, (const char *, const char *))                                                  \
+  X(FILE *, fopen64, (const char *, const char *))                                                \
+  X(FILE *, freopen, (const char *, const char *, FILE *))                                        \
+  X(FILE *, freopen64, (const char *, const char *, FILE *))                                      \
+  X(int, stat, (const char *, void *))                                                            \
+  X(int, stat64, (const char *, void *))                                                          \
+  X(int, lstat, (const char *, void *))                                                           \
+  X(int, lstat64, (const char *, void *))                                                         \
+  X(int, fstatat, (int, const char *, void *, int))                                               \
+  X(int, fstatat64, (int, const char *, void *, int))                                             \
+  X(int, __xstat, (int, const char *, void *))                                                    \
+  X(int, __xstat64, (int, const char *, void *))                                                  \
+  X(int, __lxstat, (int, const char *, void *))                                                   \
+  X(int, __lxstat64, (int, const char *, void *))                                                 \
+  X(int, __fxstatat, (int, int, const char *, void *, int))                                       \
+  X(int, __fxstatat64, (int, int, const char *, void *, int))                                     \
+  X(int, statx, (int, const char *, int, unsigned, void *))                                       \
+  X(int, access, (const char *, int))                                                             \
+  X(int, faccessat, (int, const char *, int, int))                                                \
+  X(int, euidaccess, (const char *, int))                                                         \
+  X(int, eaccess, (const char *, int))                                                            \
+  X(ssize_t, readlink, (const char *, char *, size_t))                                            \
+  X(ssize_t, readlinkat, (int, const char *, char *, size_t))                                     \
+  X(char *, realpath, (const char *, char *))                                                     \
+  X(char *, __realpath_chk, (const char *, char *, size_t))                                       \
+  X(void *, opendir, (const char *))                                                              \
+  X(ssize_t, read, (int, void *, size_t))                                                         \
+  X(ssize_t, __read_chk, (int, void *, size_t, size_t))                                           \
+  X(ssize_t, readv, (int, const void *, int))                                                     \
+  X(ssize_t, pread, (int, void *, size_t, long))                                                  \
+  X(ssize_t, pread64, (int, void *, size_t, long))                                                \
+  X(ssize_t, __pread_chk, (int, void *, size_t, long, size_t))                                    \
+  X(ssize_t, __pread64_chk, (int, void *, size_t, long, size_t))                                  \
+  X(ssize_t, preadv, (int, const void *, int, long))                                              \
+  X(ssize_t, preadv64, (int, const void *, int, long))                                            \
+  X(int, fstat, (int, void *))                                                                    \
+  X(int, fstat64, (int, void *))                                                                  \
+  X(int, __fxstat, (int, int, void *))                                                            \
+  X(int, __fxstat64, (int, int, void *))                                                          \
+  X(long, lseek, (int, long, int))                                                                \
+  X(long, lseek64, (int, long, int))                                                              \
+  X(size_t, fread, (void *, size_t, size_t, FILE *))                                              \
+  X(size_t, fread_unlocked, (void *, size_t, size_t, FILE *))                                     \
+  X(size_t, __fread_chk, (void *, size_t, size_t, size_t, FILE *))                                \
+  X(size_t, __fread_unlocked_chk, (void *, size_t, size_t, size_t, FILE *))                       \
+  X(char *, fgets, (char *, int, FILE *))                                                         \
+  X(char *, fgets_unlocked, (char *, int, FILE *))                                                \
+  X(char *, __fgets_chk, (char *, size_t, int, FILE *))                                           \
+  X(char *, __fgets_unlocked_chk, (char *, size_t, int, FILE *))                                  \
+  X(int, fgetc, (FILE *))                                                                         \
+  X(int, getc, (FILE *))                                                                          \
+  X(int, _IO_getc, (FILE *))                                                                      \
+  X(int, fgetc_unlocked, (FILE *))                                                                \
+  X(int, getc_unlocked, (FILE *))                                                                 \
+  X(int, getchar, (void))                                                                         \
+  X(int, getchar_unlocked, (void))                                                                \
+  X(int, __uflow, (FILE *))                                                                       \
+  X(int, __underflow, (FILE *))                                                                   \
+  X(ssize_t, getline, (char **, size_t *, FILE *))                                                \
+  X(ssize_t, getdelim, (char **, size_t *, int, FILE *))                                          \
+  X(ssize_t, __getdelim, (char **, size_t *, int, FILE *))                                        \
+  X(wint_t, fgetwc, (FILE *))                                                                     \
+  X(wint_t, getwc, (FILE *))                                                                      \
+  X(wint_t, getwchar, (void))                                                                     \
+  X(wchar_t *, fgetws, (wchar_t *, int, FILE *))                                                  \
+  X(int, dup, (int))                                                                              \
+  X(int, dup2, (int, int))                                                                        \
+  X(int, dup3, (int, int, int))                                                                   \
+  X(int, fcntl, (int, int, ...))                                                                  \
+  X(int, fcntl64, (int, int, ...))                                                                \
+  X(int, vfscanf, (FILE *, const char *, va_list))                                                \
+  X(int, __isoc99_vfscanf, (FILE *, const char *, va_list))                                       \
+  X(int, __isoc23_vfscanf, (FILE *, const char *, va_list))
+
+#define POINTER(ret, name, params) static ret(*real_##name) params;
+HOOKS(POINTER)
+
+#define ENTRY(ret, name, params) {#name, (void **)&real_##name},
+static const struct {
+  const char *name;
+  void **real;
+} reals[] = {HOOKS(ENTRY)};
+
+static void *resolve(void **slot, const char *name) {
+  if (!*slot) *slot = fsrv_next_symbol(name);
+  return *slot;
+}
+#define REAL(name) ((__typeof__(real_##name))resolve((void **)&real_##name, #name))
+
+static int same(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+/* Descriptors that share stdin's open file (libxml2 reads dup(0), say): reading them is reading it. */
+#define MAX_ALIASES 8
+static int aliases[MAX_ALIASES], naliases;
+
+static int is_input(const char *path) { return input_path && path && same(path, input_path); }
+static int is_stdin_fd(int fd) {
+  if (!watch_stdin) return 0;
+  if (fd == 0) return 1;
+  for (int i = 0; i < naliases; i++)
+    if (aliases[i] == fd) return 1;
+  return 0;
+}
+static int alias(int from, int to) {
+  if (to >= 0 && armed && is_stdin_fd(from) && !is_stdin_fd(to) && naliases < MAX_ALIASES) aliases[naliases++] = to;
+  return to;
+}
+static int is_stdin(FILE *f) { return watch_stdin && stdin_var && f && f == *stdin_var; }
+
+__attribute__((constructor)) static void arm(void) {
+  const char *spec = forksrv_input_spec();
+  if (!spec) return;
+  if (same(spec, "stdin"))
+    watch_stdin = 1;
+  else
+    input_path = spec;
+  stdin_var = (FILE **)fsrv_next_object("stdin");
+  armed = 1;
+}
+
+static void say(const char *const *parts) {
+  char line[512];
+  size_t n = 0;
+  for (; *parts; parts++)
+    for (const char *p = *parts; *p && n < sizeof line - 1; p++) line[n++] = *p;
+  line[n++] = '\n';
+  sys_write(2, line, n);
+}
+
+static const char *decimal(long v, char buf[24]) {
+  char *p = buf + 23;
+  *p = '\0';
+  do *--p = (char)('0' + v % 10), v /= 10;
+  while (v);
+  return p;
+}
+
+/* Data read from stdin through stdio before the fork point would be in every child's buffer. glibc's
+ * FILE starts with its flags and then the read pointer and end (struct _IO_FILE, public ABI). */
+static int stdin_buffered(void) {
+  if (!watch_stdin || !stdin_var || !*stdin_var) return 0;
+  char **read_ptr = (char **)((char *)*stdin_var + sizeof(long));
+  return read_ptr[0] != read_ptr[1];
+}
+
+/* Regular files other than the input open at the fork point: every child shares their offsets, and
+ * fcntl locks are not inherited. A risk, not always a fault: say so, once per file. */
+static void warn_regular_files(void) {
+  char buf[2048], num[24];
+  long dir = sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return;
+  long r;
+  while ((r = sys3(__NR_getdents64, dir, buf, sizeof buf)) > 0) {
+    for (long at = 0; at < r;) {
+      const char *name = buf + at + 19;
+      unsigned short reclen = (unsigned short)((unsigned char)buf[at + 16] | (unsigned char)buf[at + 17] << 8);
+      at += reclen;
+      long fd = 0;
+      for (const char *c = name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
+      if (name[0] < '0' || name[0] > '9' || fd < 3 || fd == dir) continue;
+      struct statx st;
+      if (sys_fstat((int)fd, &st) < 0 || (st.stx_mode & S_IFMT) != S_IFREG) continue;
+      const char *parts[] = {"forksrv: warning: --start input: fd ", decimal(fd, num),
+                             " is a regular file open at the fork point: every child shares its offset, and "
+                             "fcntl locks are not inherited",
+                             0};
+      say(parts);
+    }
+  }
+  sys_close((int)dir);
+}
+
+/* The first touch of the input: the fork point, inside `call`. */
+static void fire(const char *call) {
+  armed = 0;
+  for (unsigned i = 0; i < sizeof reals / sizeof reals[0]; i++)
+    if (!*reals[i].real) *reals[i].real = fsrv_next_symbol(reals[i].name);
+  long threads = fsrv_count_threads();
+  const char *why = threads > 1 ? "threads are running, and a child would keep only this one"
+                    : stdin_buffered() ? "stdin's stdio buffer already holds data read before it"
+                                       : 0;
+  char num[24];
+  if (why) {
+    const char *parts[] = {"forksrv: warning: --start input refused at the first ", call, "() of the input: ", why,
+                           "; " FIFO_INPUT_FALLBACK, 0};
+    say(parts);
+    sys_exit_group(FIFO_INPUT_FALLBACK_EXIT);
+  }
+  warn_regular_files();
+  const char *parts[] = {"forksrv: note: the first ", call, "() of the input, ",
+                         decimal(threads < 1 ? 1 : threads, num), " thread", 0};
+  say(parts);
+  forksrv_input_server();
+}
+
+/* The hooks are what this library exports (the server's own names stay hidden). */
+#pragma GCC visibility push(default)
+
+#define TOUCH(cond, name)        \
+  do {                           \
+    if (armed && (cond)) fire(name); \
+  } while (0)
+
+/* --- by path --- */
+static int mode_wanted(int flags) { return (flags & O_CREAT) || (flags & 020000000) == 020000000; /* O_TMPFILE */ }
+
+#define OPEN_HOOK(name)                                \
+  int name(const char *path, int flags, ...) {         \
+    unsigned mode = 0;                                 \
+    if (mode_wanted(flags)) {                          \
+      va_list ap;                                      \
+      va_start(ap, flags);                             \
+      mode = va_arg(ap, unsigned);                     \
+      va_end(ap);                                      \
+    }                                                  \
+    TOUCH(is_input(path), #name);                      \
+    return REAL(name)(path, flags, mode);              \
+  }
+OPEN_HOOK(open)
+OPEN_HOOK(open64)
+
+#define OPENAT_HOOK(name)                              \
+  int name(int dfd, const char *path, int flags, ...) { \
+    unsigned mode = 0;                                 \
+    if (mode_wanted(flags)) {                          \
+      va_list ap;                                      \
+      va_start(ap, flags);                             \
+      mode = va_arg(ap, unsigned);                     \
+      va_end(ap);                                      \
+    }                                                  \
+    TOUCH(is_input(path), #name);                      \
+    return REAL(name)(dfd, path, flags, mode);         \
+  }
+OPENAT_HOOK(openat)
+OPENAT_HOOK(openat64)
+
+int __open_2(const char *path, int flags) {
+  TOUCH(is_input(path), "open");
+  return REAL(__open_2)(path, flags);
+}
+int __open64_2(const char *path, int flags) {
+  TOUCH(is_input(path), "open64");
+  return REAL(__open64_2)(path, flags);
+}
+int __openat_2(int dfd, const char *path, int flags) {
+  TOUCH(is_input(path), "openat");
+  return REAL(__openat_2)(dfd, path, flags);
+}
+int __openat64_2(int dfd, const char *path, int flags) {
+  TOUCH(is_input(path), "openat64");
+  return REAL(__openat64_2)(dfd, path, flags);
+}
+FILE *fopen(const char *path, const char *mode) {
+  TOUCH(is_input(path), "fopen");
+  return REAL(fopen)(path, mode);
+}
+FILE *fopen64(const char *path, const char *mode) {
+  TOUCH(is_input(path), "fopen64");
+  return REAL(fopen64)(path, mode);
+}
+FILE *freopen(const char *path, const char *mode, FILE *f) {
+  TOUCH(is_input(path) || (!path && is_stdin(f)), "freopen");
+  return REAL(freopen)(path, mode, f);
+}
+FILE *freopen64(const char *path, const char *mode, FILE *f) {
+  TOUCH(is_input(path) || (!path && is_stdin(f)), "freopen64");
+  return REAL(freopen64)(path, mode, f);
+}
+
+#define STAT_HOOK(name)                      \
+  int name(const char *path, void *st) {     \
+    TOUCH(is_input(path), #name);            \
+    return REAL(name)(path, st);             \
+  }
+STAT_HOOK(stat)
+STAT_HOOK(stat64)
+STAT_HOOK(lstat)
+STAT_HOOK(lstat64)
+
+/* fd 0 with an empty path and AT_EMPTY_PATH is stdin itself. */
+static int at_input(int dfd, const char *path, int flags) {
+  return is_input(path) || (is_stdin_fd(dfd) && path && !*path && (flags & AT_EMPTY_PATH_));
+}
+
+int fstatat(int dfd, const char *path, void *st, int flags) {
+  TOUCH(at_input(dfd, path, flags), "fstatat");
+  return REAL(fstatat)(dfd, path, st, flags);
+}
+int fstatat64(int dfd, const char *path, void *st, int flags) {
+  TOUCH(at_input(dfd, path, flags), "fstatat64");
+  return REAL(fstatat64)(dfd, path, st, flags);
+}
+
+#define XSTAT_HOOK(name)                              \
+  int name(int ver, const char *path, void *st) {     \
+    TOUCH(is_input(path), #name);                     \
+    return REAL(name)(ver, path, st);                 \
+  }
+XSTAT_HOOK(__xstat)
+XSTAT_HOOK(__xstat64)
+XSTAT_HOOK(__lxstat)
+XSTAT_HOOK(__lxstat64)
+
+int __fxstatat(int ver, int dfd, const char *path, void *st, int flags) {
+  TOUCH(at_input(dfd, path, flags), "fstatat");
+  return REAL(__fxstatat)(ver, dfd, path, st, flags);
+}
+int __fxstatat64(int ver, int dfd, const char *path, void *st, int flags) {
+  TOUCH(at_input(dfd, path, flags), "fstatat64");
+  return REAL(__fxstatat64)(ver, dfd, path, st, flags);
+}
+int statx(int dfd, const char *path, int flags, unsigned mask, void *st) {
+  TOUCH(at_input(dfd, path, flags), "statx");
+  return REAL(statx)(dfd, path, flags, mask, st);
+}
+int access(const char *path, int mode) {
+  TOUCH(is_input(path), "access");
+  return REAL(access)(path, mode);
+}
+int faccessat(int dfd, const char *path, int mode, int flags) {
+  TOUCH(is_input(path), "faccessat");
+  return REAL(faccessat)(dfd, path, mode, flags);
+}
+int euidaccess(const char *path, int mode) {
+  TOUCH(is_input(path), "euidaccess");
+  return REAL(euidaccess)(path, mode);
+}
+int eaccess(const char *path, int mode) {
+  TOUCH(is_input(path), "eaccess");
+  return REAL(eaccess)(path, mode);
+}
+ssize_t readlink(const char *path, char *buf, size_t n) {
+  TOUCH(is_input(path), "readlink");
+  return REAL(readlink)(path, buf, n);
+}
+ssize_t readlinkat(int dfd, const char *path, char *buf, size_t n) {
+  TOUCH(is_input(path), "readlinkat");
+  return REAL(readlinkat)(dfd, path, buf, n);
+}
+char *realpath(const char *path, char *resolved) {
+  TOUCH(is_input(path), "realpath");
+  return REAL(realpath)(path, resolved);
+}
+char *__realpath_chk(const char *path, char *resolved, size_t len) {
+  TOUCH(is_input(path), "realpath");
+  return REAL(__realpath_chk)(path, resolved, len);
+}
+void *opendir(const char *path) {
+  TOUCH(is_input(path), "opendir");
+  return REAL(opendir)(path);
+}
+
+/* --- stdin, as fd 0 --- */
+ssize_t read(int fd, void *buf, size_t n) {
+  TOUCH(is_stdin_fd(fd), "read");
+  return REAL(read)(fd, buf, n);
+}
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t len) {
+  TOUCH(is_stdin_fd(fd), "read");
+  return REAL(__read_chk)(fd, buf, n, len);
+}
+ssize_t readv(int fd, const void *iov, int count) {
+  TOUCH(is_stdin_fd(fd), "readv");
+  return REAL(readv)(fd, iov, count);
+}
+ssize_t pread(int fd, void *buf, size_t n, long off) {
+  TOUCH(is_stdin_fd(fd), "pread");
+  return REAL(pread)(fd, buf, n, off);
+}
+ssize_t pread64(int fd, void *buf, size_t n, long off) {
+  TOUCH(is_stdin_fd(fd), "pread64");
+  return REAL(pread64)(fd, buf, n, off);
+}
+ssize_t __pread_chk(int fd, void *buf, size_t n, long off, size_t len) {
+  TOUCH(is_stdin_fd(fd), "pread");
+  return REAL(__pread_chk)(fd, buf, n, off, len);
+}
+ssize_t __pread64_chk(int fd, void *buf, size_t n, long off, size_t len) {
+  TOUCH(is_stdin_fd(fd), "pread64");
+  return REAL(__pread64_chk)(fd, buf, n, off, len);
+}
+ssize_t preadv(int fd, const void *iov, int count, long off) {
+  TOUCH(is_stdin_fd(fd), "preadv");
+  return REAL(preadv)(fd, iov, count, off);
+}
+ssize_t preadv64(int fd, const void *iov, int count, long off) {
+  TOUCH(is_stdin_fd(fd), "preadv64");
+  return REAL(preadv64)(fd, iov, count, off);
+}
+/* fstat reveals the input's size, so it is a touch; isatty and fcntl's getters are not. */
+int fstat(int fd, void *st) {
+  TOUCH(is_stdin_fd(fd), "fstat");
+  return REAL(fstat)(fd, st);
+}
+int fstat64(int fd, void *st) {
+  TOUCH(is_stdin_fd(fd), "fstat64");
+  return REAL(fstat64)(fd, st);
+}
+int __fxstat(int ver, int fd, void *st) {
+  TOUCH(is_stdin_fd(fd), "fstat");
+  return REAL(__fxstat)(ver, fd, st);
+}
+int __fxstat64(int ver, int fd, void *st) {
+  TOUCH(is_stdin_fd(fd), "fstat64");
+  return REAL(__fxstat64)(ver, fd, st);
+}
+/* Only a seek that looks at the end (or for data and holes) depends on the input. */
+long lseek(int fd, long off, int whence) {
+  TOUCH(is_stdin_fd(fd) && whence >= SEEK_END_, "lseek");
+  return REAL(lseek)(fd, off, whence);
+}
+long lseek64(int fd, long off, int whence) {
+  TOUCH(is_stdin_fd(fd) && whence >= SEEK_END_, "lseek64");
+  return REAL(lseek64)(fd, off, whence);
+}
+
+/* Copies of stdin are watched too; a copy says nothing of the input's content. */
+int dup(int fd) { return alias(fd, REAL(dup)(fd)); }
+int dup2(int fd, int to) { return alias(fd, REAL(dup2)(fd, to)); }
+int dup3(int fd, int to, int flags) { return alias(fd, REAL(dup3)(fd, to, flags)); }
+
+#define F_DUPFD_ 0
+#define F_DUPFD_CLOEXEC_ 1030
+#define FCNTL_HOOK(name)                                                          \
+  int name(int fd, int cmd, ...) {                                                \
+    va_list ap;                                                                   \
+    va_start(ap, cmd);                                                            \
+    long arg = va_arg(ap, long); /* as glibc's own fcntl takes it: one word */    \
+    va_end(ap);                                                                   \
+    int r = REAL(name)(fd, cmd, arg);                                             \
+    return cmd == F_DUPFD_ || cmd == F_DUPFD_CLOEXEC_ ? alias(fd, r) : r;         \
+  }
+FCNTL_HOOK(fcntl)
+FCNTL_HOOK(fcntl64)
+
+/* --- stdin, through stdio (glibc reads its buffer with internal calls that no hook above sees) --- */
+size_t fread(void *buf, size_t size, size_t n, FILE *f) {
+  TOUCH(is_stdin(f), "fread");
+  return REAL(fread)(buf, size, n, f);
+}
+size_t fread_unlocked(void *buf, size_t size, size_t n, FILE *f) {
+  TOUCH(is_stdin(f), "fread_unlocked");
+  return REAL(fread_unlocked)(buf, size, n, f);
+}
+size_t __fread_chk(void *buf, size_t len, size_t size, size_t n, FILE *f) {
+  TOUCH(is_stdin(f), "fread");
+  return REAL(__fread_chk)(buf, len, size, n, f);
+}
+size_t __fread_unlocked_chk(void *buf, size_t len, size_t size, size_t n, FILE *f) {
+  TOUCH(is_stdin(f), "fread_unlocked");
+  return REAL(__fread_unlocked_chk)(buf, len, size, n, f);
+}
+char *fgets(char *s, int n, FILE *f) {
+  TOUCH(is_stdin(f), "fgets");
+  return REAL(fgets)(s, n, f);
+}
+char *fgets_unlocked(char *s, int n, FILE *f) {
+  TOUCH(is_stdin(f), "fgets_unlocked");
+  return REAL(fgets_unlocked)(s, n, f);
+}
+char *__fgets_chk(char *s, size_t len, int n, FILE *f) {
+  TOUCH(is_stdin(f), "fgets");
+  return REAL(__fgets_chk)(s, len, n, f);
+}
+char *__fgets_unlocked_chk(char *s, size_t len, int n, FILE *f) {
+  TOUCH(is_stdin(f), "fgets_unlocked");
+  return REAL(__fgets_unlocked_chk)(s, len, n, f);
+}
+
+#define GETC_HOOK(ret, name)          \
+  ret name(FILE *f) {                 \
+    TOUCH(is_stdin(f), #name);        \
+    return REAL(name)(f);             \
+  }
+GETC_HOOK(int, fgetc)
+GETC_HOOK(int, getc)
+GETC_HOOK(int, _IO_getc)
+GETC_HOOK(int, fgetc_unlocked)
+GETC_HOOK(int, getc_unlocked)
+GETC_HOOK(int, __uflow)
+GETC_HOOK(int, __underflow)
+GETC_HOOK(wint_t, fgetwc)
+GETC_HOOK(wint_t, getwc)
+
+int getchar(void) {
+  TOUCH(watch_stdin, "getchar");
+  return REAL(getchar)();
+}
+int getchar_unlocked(void) {
+  TOUCH(watch_stdin, "getchar_unlocked");
+  return REAL(getchar_unlocked)();
+}
+wint_t getwchar(void) {
+  TOUCH(watch_stdin, "getwchar");
+  return REAL(getwchar)();
+}
+wchar_t *fgetws(wchar_t *s, int n, FILE *f) {
+  TOUCH(is_stdin(f), "fgetws");
+  return REAL(fgetws)(s, n, f);
+}
+ssize_t getline(char **line, size_t *n, FILE *f) {
+  TOUCH(is_stdin(f), "getline");
+  return REAL(getline)(line, n, f);
+}
+ssize_t getdelim(char **line, size_t *n, int delim, FILE *f) {
+  TOUCH(is_stdin(f), "getdelim");
+  return REAL(getdelim)(line, n, delim, f);
+}
+ssize_t __getdelim(char **line, size_t *n, int delim, FILE *f) {
+  TOUCH(is_stdin(f), "getdelim");
+  return REAL(__getdelim)(line, n, delim, f);
+}
+
+/* The scanf family, by every name glibc's headers give it (C99 mode calls __isoc99_*, C23 mode
+ * __isoc23_*): each forwards to the matching v*scanf of libc, stdin for the ones without a FILE. */
+int vfscanf(FILE *f, const char *fmt, va_list ap) {
+  TOUCH(is_stdin(f), "vfscanf");
+  return REAL(vfscanf)(f, fmt, ap);
+}
+int __isoc99_vfscanf(FILE *f, const char *fmt, va_list ap) {
+  TOUCH(is_stdin(f), "vfscanf");
+  return REAL(__isoc99_vfscanf)(f, fmt, ap);
+}
+int __isoc23_vfscanf(FILE *f, const char *fmt, va_list ap) {
+  TOUCH(is_stdin(f), "vfscanf");
+  return REAL(__isoc23_vfscanf)(f, fmt, ap);
+}
+static FILE *libc_stdin(void) {
+  if (!stdin_var) stdin_var = (FILE **)fsrv_next_object("stdin");
+  return stdin_var ? *stdin_var : 0;
+}
+
+#define SCANF_HOOKS(prefix)                                                     \
+  int prefix##vscanf(const char *fmt, va_list ap) {                             \
+    return prefix##vfscanf(libc_stdin(), fmt, ap);                              \
+  }                                                                             \
+  int prefix##scanf(const char *fmt, ...) {                                     \
+    va_list ap;                                                                 \
+    va_start(ap, fmt);                                                          \
+    int r = prefix##vfscanf(libc_stdin(), fmt, ap);                             \
+    va_end(ap);                                                                 \
+    return r;                                                                   \
+  }                                                                             \
+  int prefix##fscanf(FILE *f, const char *fmt, ...) {                           \
+    va_list ap;                                                                 \
+    va_start(ap, fmt);                                                          \
+    int r = prefix##vfscanf(f, fmt, ap);                                        \
+    va_end(ap);                                                                 \
+    return r;                                                                   \
+  }
+SCANF_HOOKS()
+SCANF_HOOKS(__isoc99_)
+SCANF_HOOKS(__isoc23_)
+
+#pragma GCC visibility pop

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# --start input: the server starts inside the target's first call that touches its input (the '@@'
+# path or stdin), so each child skips everything a program does before it looks at its input; where a
+# fork there is not safe it falls back to --start main with one line; outcomes stay plain fork+exec's.
+load helpers
+
+mixed() {
+  mkdir -p "$BATS_TEST_TMPDIR/corpus"
+  printf 3 >"$BATS_TEST_TMPDIR/corpus/a"
+  printf segv >"$BATS_TEST_TMPDIR/corpus/b"
+  printf 0 >"$BATS_TEST_TMPDIR/corpus/c"
+  : >"$BATS_TEST_TMPDIR/corpus/d"
+  printf 17 >"$BATS_TEST_TMPDIR/corpus/e"
+  echo "$BATS_TEST_TMPDIR/corpus"
+}
+
+@test "by path: a target that stats its input before opening it, and one that opens it twice" {
+  local c
+  c=$(mixed)
+  same_as_plain --start input -i "$c" -- "$T/touch" stat @@
+  [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 5 ]
+  same_as_plain --start input -i "$c" -- "$T/touch" twice @@
+  run -0 "$FORKSRV" check --start input -- "$T/touch" stat @@
+  [ "${lines[2]##* }" = input ]
+  [ "${lines[4]}" = "fork point    the first stat() of the input, 1 thread" ]
+}
+
+@test "on stdin: read(2), fgets, scanf and getchar each start the server, and outcomes stay plain's" {
+  local c mode
+  c=$(mixed)
+  for mode in read stdio scanf getchar; do
+    same_as_plain --start input -i "$c" -- "$T/touch" "$mode"
+    run --separate-stderr "$FORKSRV" -v --start input -i "$c" -- "$T/touch" "$mode"
+    [[ "$stderr" == *"started at input"* ]]
+  done
+  run -0 "$FORKSRV" check --start input -- "$T/touch" scanf
+  [ "${lines[4]}" = "fork point    the first vfscanf() of the input, 1 thread" ]
+}
+
+@test "a thread running at the first touch makes it fall back to --start main, saying so in one line" {
+  local c
+  c=$(mixed)
+  same_as_plain --start input -i "$c" -- "$T/touch" thread
+  run -1 --separate-stderr "$FORKSRV" -v --start input -i "$c" -- "$T/touch" thread
+  [ "$(grep -c 'refused' <<<"$stderr")" -eq 1 ]
+  [[ "$stderr" == *"forksrv: warning: --start input refused at the first read() of the input: threads are running, and a child would keep only this one; falling back to --start main"* ]]
+  [[ "$stderr" == *"started at main"* ]]
+}
+
+@test "a regular file open at the fork point is a warning, not a refusal" {
+  run -0 --separate-stderr "$FORKSRV" -q --start input -i "$(input a 0)" -- "$T/touch" regfile
+  [ -z "$stderr" ]
+  run -0 --separate-stderr "$FORKSRV" -v --start input -i "$(input a 0)" -- "$T/touch" regfile
+  [[ "$stderr" =~ "forksrv: warning: --start input: fd "[0-9]+" is a regular file open at the fork point: every child shares its offset, and fcntl locks are not inherited" ]]
+  [[ "$stderr" == *"started at input"* ]]
+}
+
+@test "a target that never touches its input ends with a clear error" {
+  run -2 --separate-stderr "$FORKSRV" --start input -i "$(input a 0)" -- /bin/true @@
+  [ "$stderr" = "forksrv: target exited before the handshake (exit code 0): it never touched its input in a call --start input sees (try --start main)" ]
+}
+
+@test "--verify 1 finds no mismatch on honest targets, and catches one whose constructor the children skip" {
+  run -1 --separate-stderr "$FORKSRV" --start input --verify 1 -i "$(mixed)" -- "$T/touch" stdio
+  [[ "${stderr_lines[-1]}" == *", 5 verified, 0 mismatches" ]]
+  export RIGGED="$BATS_TEST_TMPDIR/pid"
+  run -3 --separate-stderr "$FORKSRV" --start input --verify 1 -i "$(input a x)" -- "$T/rigged"
+  [[ "${stderr_lines[-1]}" == *", 1 verified, 1 mismatches" ]]
+}
+
+# Debian's programs, in both input modes, over a corpus of valid, malformed, empty and large inputs:
+# every outcome equal to plain fork+exec's, and --verify 1 agreeing.
+programs_corpus() {
+  local c="$BATS_TEST_TMPDIR/programs"
+  mkdir -p "$c"
+  printf '{"a": [1, 2, {"b": null}]}' >"$c/valid.json"
+  printf '[1, 2' >"$c/broken.json"
+  : >"$c/empty"
+  printf 'print(1)\nimport sys\nsys.exit(3)\n' >"$c/exit3.py"
+  printf 'raise ValueError("x")\n' >"$c/raises.py"
+  printf 'use strict; my $x = ; \n' >"$c/bad.pl"
+  printf '<a><b c="d"/></a>' >"$c/good.xml"
+  printf '<a><b></a>' >"$c/bad.xml"
+  printf 'create table t(x); insert into t values (1); select * from t;\n' >"$c/ok.sql"
+  printf 'select * from nope;\n' >"$c/bad.sql"
+  head -c 300000 /dev/urandom >"$c/large.bin"
+  echo "$c"
+}
+
+program_same() {
+  same_as_plain -t 10000 --start input -i "$(programs_corpus)" -- "$@"
+  run --separate-stderr "$FORKSRV" -t 10000 --start input --verify 1 -i "$(programs_corpus)" -- "$@"
+  [[ "${stderr_lines[-1]}" == *", 11 verified, 0 mismatches" ]]
+}
+
+@test "jq: outcomes equal plain fork+exec's, by path and on stdin" {
+  program_same jq . @@
+  program_same jq .
+}
+
+@test "python3: outcomes equal plain fork+exec's, by path and on stdin" {
+  program_same /usr/bin/python3 @@
+  program_same /usr/bin/python3 -
+}
+
+@test "perl, file, xmllint and sqlite3: outcomes equal plain fork+exec's" {
+  program_same perl @@
+  program_same perl
+  program_same file @@
+  program_same xmllint --noout @@
+  program_same xmllint --noout -
+  program_same sqlite3 :memory:
+}
