@@ -247,15 +247,19 @@ static void fire(const char *call) {
 /* --- by path --- */
 static int mode_wanted(int flags) { return (flags & O_CREAT) || (flags & 020000000) == 020000000; /* O_TMPFILE */ }
 
+/* open's third argument exists only with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags)                \
+  unsigned mode = 0;                   \
+  if (mode_wanted(flags)) {            \
+    va_list ap;                        \
+    va_start(ap, flags);               \
+    mode = va_arg(ap, unsigned);       \
+    va_end(ap);                        \
+  }
+
 #define OPEN_HOOK(name)                                \
   int name(const char *path, int flags, ...) {         \
-    unsigned mode = 0;                                 \
-    if (mode_wanted(flags)) {                          \
-      va_list ap;                                      \
-      va_start(ap, flags);                             \
-      mode = va_arg(ap, unsigned);                     \
-      va_end(ap);                                      \
-    }                                                  \
+    MODE_ARG(flags)                                    \
     TOUCH(is_input(path), #name);                      \
     return REAL(name)(path, flags, mode);              \
   }
@@ -264,13 +268,7 @@ OPEN_HOOK(open64)
 
 #define OPENAT_HOOK(name)                              \
   int name(int dfd, const char *path, int flags, ...) { \
-    unsigned mode = 0;                                 \
-    if (mode_wanted(flags)) {                          \
-      va_list ap;                                      \
-      va_start(ap, flags);                             \
-      mode = va_arg(ap, unsigned);                     \
-      va_end(ap);                                      \
-    }                                                  \
+    MODE_ARG(flags)                                    \
     TOUCH(is_input(path), #name);                      \
     return REAL(name)(dfd, path, flags, mode);         \
   }

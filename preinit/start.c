@@ -189,6 +189,7 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
   return serve(FIFO_START_DEFERRED);
 }
 
+#ifndef FSRV_PREINIT
 /* For libforksrv_input.so: the input the target is waiting to touch (the '@@' path, or "stdin"), or
  * NULL when no server waits for that start point. */
 __attribute__((visibility("default"))) const char *forksrv_input_spec(void) {
@@ -202,6 +203,7 @@ __attribute__((visibility("default"))) const char *forksrv_input_spec(void) {
 /* libforksrv_input.so calls this inside the first call that touches the input; in each child it
  * returns 1, and the call goes on with the child's input. */
 __attribute__((visibility("default"))) int forksrv_input_server(void) { return serve(FIFO_START_INPUT); }
+#endif
 
 /* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
  * two inputs the child tells the server and parks until the server sends it the next one (fresh

@@ -11,13 +11,15 @@
 #   4. the demo parser over its corpus: pinned (the default), --no-pin, --no-server.
 #   5. start points on a target whose set-up takes 5 ms, and persistent mode on a trivial one.
 #   6. afl-fuzz on a trivial target: its fork+exec fauxserver, libforksrv.so, its own compiled-in server.
+#   7. Debian's programs (jq, python3, perl, sqlite3, file, xmllint) under --no-server, the default
+#      start, --start main and --start input (skipped for programs not installed).
 # Sections 1 and 6 need afl++ for their AFL++ rows (skipped without it).
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
-sections=${3:-1 2 3 4 5 6}
+sections=${3:-1 2 3 4 5 6 7}
 target="$b/bench/target"
 [ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
@@ -193,6 +195,44 @@ case $section in
   row 6 "afl-clang-fast build, own server" execs/s "$instr"
   ratio 6 "libforksrv.so / fauxserver" "$preload" "$faux"
   ratio 6 "libforksrv.so / compiled-in server" "$preload" "$instr"
+  echo
+  ;;
+7)
+  mkdir -p "$work/prog"
+  printf '{"a": [1, 2, {"b": null}], "c": "%s"}' "$(head -c 3000 /dev/zero | tr '\0' x)" >"$work/prog/valid.json"
+  printf '[1, 2' >"$work/prog/broken.json"
+  printf 'import json\nprint(json.dumps({"a": [1, 2]}))\n' >"$work/prog/ok.py"
+  printf 'my %%h = (a => 1); print join(",", keys %%h), "\\n";\n' >"$work/prog/ok.pl"
+  printf 'create table t(x); insert into t values (1), (2); select sum(x) from t;\n' >"$work/prog/ok.sql"
+  printf '<a><b c="d"/></a>' >"$work/prog/ok.xml"
+  n=200
+  echo "7. Debian's programs, $n executions each      execs/s (median, samples)"
+  # program NAME INPUT ARGS...: the four start points on one input, side by side.
+  program() {
+    local name=$1 in=$2 plain="" early="" main="" input=""
+    shift 2
+    command -v "$1" >/dev/null || { echo "$name: skipped (not installed)"; return; }
+    for i in $(seq "$samples"); do
+      plain="$plain $(cli_rate --no-server -n "$n" -i "$in" -- "$@")"
+      early="$early $(cli_rate -n "$n" -i "$in" -- "$@")"
+      main="$main $(cli_rate --start main -n "$n" -i "$in" -- "$@")"
+      input="$input $(cli_rate --start input -n "$n" -i "$in" -- "$@")"
+    done
+    row 7 "$name: fork+exec" execs/s "$plain"
+    row 7 "$name: default start" execs/s "$early"
+    row 7 "$name: --start main" execs/s "$main"
+    row 7 "$name: --start input" execs/s "$input"
+    ratio 7 "$name: input / fork+exec" "$input" "$plain" "${goal:-}"
+    ratio 7 "$name: input / default start" "$input" "$early" ">= 1"
+  }
+  goal=">= 20" program "jq (@@)" "$work/prog/valid.json" jq . @@
+  goal="" program "jq (stdin)" "$work/prog/valid.json" jq .
+  goal=">= 3" program "python3 (@@)" "$work/prog/ok.py" /usr/bin/python3 @@
+  goal="" program "python3 (stdin)" "$work/prog/ok.py" /usr/bin/python3 -
+  goal=">= 3" program "perl (@@)" "$work/prog/ok.pl" perl @@
+  goal="" program "sqlite3 (stdin)" "$work/prog/ok.sql" sqlite3 :memory:
+  goal="" program "file (@@)" "$work/prog/ok.xml" file @@
+  goal="" program "xmllint (@@)" "$work/prog/ok.xml" xmllint --noout @@
   echo
   ;;
 esac

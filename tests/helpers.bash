@@ -29,6 +29,18 @@ input() {
   echo "$BATS_TEST_TMPDIR/in/$1"
 }
 
+# corpus ITEM...: a directory with one input per ITEM, named 10, 11, ... so that they sort in the
+# order given; its path printed.
+corpus() {
+  local dir="$BATS_TEST_TMPDIR/corpus" i=10 x
+  mkdir -p "$dir"
+  for x in "$@"; do
+    printf '%s' "$x" >"$dir/$i"
+    i=$((i + 1))
+  done
+  echo "$dir"
+}
+
 # The fields of a --json line that must be equal between the two modes (pid and times cannot be).
 outcomes() {
   sed -E 's/"pid":[0-9]+,//; s/,"wall_us":[0-9]+,"maxrss_kb":[0-9]+//'

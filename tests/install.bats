@@ -27,6 +27,7 @@ pc() {
 ./lib/libforksrv.so.0
 ./lib/libforksrv.so.0.2.0
 ./lib/libforksrv_client.a
+./lib/libforksrv_input.so
 ./lib/libforksrv_main.a
 ./lib/pkgconfig/forksrv-client.pc
 ./lib/pkgconfig/forksrv-main.pc
@@ -49,9 +50,11 @@ LIST
 @test "a client and static fuzz targets build against the install with pkg-config alone" {
   D="$BATS_TEST_TMPDIR/dest"
   install_to "$D"
-  local out="$BATS_TEST_TMPDIR"
+  local out="$BATS_TEST_TMPDIR" san=""
+  # Under make check the client library is built with ASan and UBSan: a client must link their runtimes.
+  nm "$B/libforksrv_client.a" 2>/dev/null | grep -q ' U __asan' && san="-fsanitize=address,undefined"
   # shellcheck disable=SC2046
-  cc -o "$out/client" "$REPO/tests/client/client_loop.c" $(pc --cflags --libs forksrv-client)
+  cc $san -o "$out/client" "$REPO/tests/client/client_loop.c" $(pc --cflags --libs forksrv-client)
   run -0 "$out/client" 4 "$D/usr/local/lib/libforksrv.so" "$T/exit_code"
   [ "${lines[3]}" = "3 1 3" ] && [ "${lines[4]}" = "server yes" ]
   # shellcheck disable=SC2046

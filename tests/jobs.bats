@@ -4,15 +4,7 @@
 # order, and the summary counts them all.
 load helpers
 
-mixed_corpus() {
-  mkdir -p "$BATS_TEST_TMPDIR/corpus"
-  local i=10 x
-  for x in 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; do
-    printf '%s' "$x" >"$BATS_TEST_TMPDIR/corpus/$i"
-    i=$((i + 1))
-  done
-  echo "$BATS_TEST_TMPDIR/corpus"
-}
+mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
 
 @test "-j 2 gives plain fork+exec's outcomes in input order, persistent children, crashes and a timeout included" {
   local corpus

@@ -4,15 +4,7 @@
 # defines LLVMFuzzerTestOneInput.
 load helpers
 
-mixed_corpus() {
-  mkdir -p "$BATS_TEST_TMPDIR/corpus"
-  local i=10 x
-  for x in 0 0 0 segv 0 0 7 0 hang 0 abort 0 0; do
-    printf '%s' "$x" >"$BATS_TEST_TMPDIR/corpus/$i"
-    i=$((i + 1))
-  done
-  echo "$BATS_TEST_TMPDIR/corpus"
-}
+mixed_corpus() { corpus 0 0 0 segv 0 0 7 0 hang 0 abort 0 0; }
 
 @test "persistent outcomes equal plain fork+exec's, a crash and a timeout in mid-batch included" {
   same_as_plain -t 300 -i "$(mixed_corpus)" -- "$T/persistent"

@@ -78,9 +78,9 @@ codes() {
   [[ "$stderr" != *warning* ]]
 }
 
-@test "--start takes 'early' or 'main' only" {
+@test "--start takes 'early', 'main' or 'input' only" {
   run -2 --separate-stderr "$FORKSRV" --start later -- "$T/exit_code"
-  [ "${stderr_lines[0]}" = "forksrv: --start is 'early' or 'main', not 'later'" ]
+  [ "${stderr_lines[0]}" = "forksrv: --start is 'early', 'main' or 'input', not 'later'" ]
 }
 
 @test "preloaded without forksrv's variables, the __libc_start_main of the preload changes nothing" {

@@ -3,15 +3,7 @@
 # mismatch is reported loudly with the input's name, counted in the summary, and exits 3.
 load helpers
 
-mixed() {
-  mkdir -p "$BATS_TEST_TMPDIR/corpus"
-  local i=10 x
-  for x in 0 3 segv 0 abort 7 hang 0 255 '!' 0; do
-    printf '%s' "$x" >"$BATS_TEST_TMPDIR/corpus/$i"
-    i=$((i + 1))
-  done
-  echo "$BATS_TEST_TMPDIR/corpus"
-}
+mixed() { corpus 0 3 segv 0 abort 7 hang 0 255 '!' 0; }
 
 @test "--verify 1 over crashes, exit codes and a timeout finds no mismatch, at every start point" {
   local c
