@@ -47,6 +47,14 @@ mixed() {
   [[ "$stderr" == *"started at main"* ]]
 }
 
+@test "data already in stdin's stdio buffer at the first touch makes it fall back to --start main" {
+  same_as_plain --start input -i "$(mixed)" -- "$T/touch" ungetc
+  [[ "$output" == *'"exit_code":73'* ]]
+  run -0 --separate-stderr "$FORKSRV" -v --start input -i "$(mixed)" -- "$T/touch" ungetc
+  [[ "$stderr" == *"forksrv: warning: --start input refused at the first fgets() of the input: stdin's stdio buffer already holds data read before it; falling back to --start main"* ]]
+  [[ "$stderr" == *"started at main"* ]]
+}
+
 @test "a regular file open at the fork point is a warning, not a refusal" {
   run -0 --separate-stderr "$FORKSRV" -q --start input -i "$(input a 0)" -- "$T/touch" regfile
   [ -z "$stderr" ]

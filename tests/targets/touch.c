@@ -1,8 +1,9 @@
 /* Touches its input in the way its first argument names, for --start input: the input is argv[2]
  * ('@@') or stdin. "stat" stats the path before opening it, "twice" opens it twice, "stdio" reads
  * stdin with fgets, "read" with read(2), "scanf" with scanf, "getchar" a character at a time;
- * "thread" starts a thread first, "regfile" keeps a regular file open across the touch. Then it
- * exits with the number the input holds, or crashes on "segv". */
+ * "thread" starts a thread first, "regfile" keeps a regular file open across the touch, "ungetc"
+ * pushes a '7' back onto stdin before reading it with fgets (a stdio buffer filled before any read).
+ * Then it exits with the number the input holds, or crashes on "segv". */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,7 +39,8 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "stat") && stat(path, &st) == 0 && st.st_size > (off_t)sizeof buf) return 99;
     from_path(path, buf, sizeof buf);
     if (!strcmp(mode, "twice")) from_path(path, buf, sizeof buf);
-  } else if (!strcmp(mode, "stdio")) {
+  } else if (!strcmp(mode, "stdio") || !strcmp(mode, "ungetc")) {
+    if (!strcmp(mode, "ungetc")) ungetc('7', stdin);
     if (!fgets(buf, sizeof buf, stdin)) buf[0] = '\0';
   } else if (!strcmp(mode, "scanf")) {
     int v = 0;
