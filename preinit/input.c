@@ -1,11 +1,8 @@
-/* libforksrv_input.so: the input start point. Preloaded after libforksrv.so by `forksrv --start input`,
- * it interposes the libc calls through which a program can touch its input (by the '@@' path: the
- * open, fopen, stat, access, readlink, realpath and opendir families; on stdin: read, pread, readv,
- * fstat, lseek to the end, and the stdio readers on stdin, the scanf family by its __isoc99_ names
- * too), and inside the first one that does it starts the fork server: each child then makes the real
- * call with its own input and carries on. Every other call costs a compare. Like the server it uses no
- * libc of its own: the real functions are found through the link map (all of them before the first
- * fork), and nothing here is loaded at all unless the driver asked for this start point. */
+/* libforksrv_input.so, the input start point: preloaded after libforksrv.so by `forksrv --start input`,
+ * it interposes the libc calls through which a program can touch its input (by the '@@' path, or on
+ * stdin) and starts the fork server inside the first that does; each child then makes the real call
+ * with its own input. Every other call costs a compare. libc-free like the server: the real functions
+ * are found through the link map, all of them before the first fork. */
 #include <stdarg.h>
 
 #include "../fifo/protocol.h"
