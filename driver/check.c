@@ -68,14 +68,7 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
 }
 
 int cli_check(const struct cli_opts *o) {
-  struct drv_config cfg = {
-      .argv = o->target,
-      .preload = o->preload,
-      .timeout_ms = o->timeout_ms,
-      .startup_timeout_ms = o->startup_timeout_ms,
-      .start = o->start,
-      .cancel_fd = -1,
-  };
+  struct drv_config cfg = cli_config(o, -1);
   char what[256], info[512], note[256] = "", err[1024], a[64], b[64];
   describe_binary(o->target[0], what, sizeof what);
   printf("target        %s: %s\n", o->target[0], what);

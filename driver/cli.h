@@ -39,6 +39,8 @@ struct cli_tally {
 };
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The client's configuration the options describe. */
+struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 uint64_t cli_now_us(void);
 
 int cli_collect(struct cli_inputs *in, const char *arg);

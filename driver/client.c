@@ -463,11 +463,8 @@ static int server_result(struct drv *d, struct drv_result *res) {
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
   for (;;) {
     int r;
-    do {
-      uint64_t now = drv_now_us();
-      int wait_ms = !d->deadline_us ? -1 : now >= d->deadline_us ? 0 : (int)((d->deadline_us - now + 999) / 1000);
-      r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, wait_ms);
-    } while (r < 0 && errno == EINTR);
+    do r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, drv_ms_until(d->deadline_us));
+    while (r < 0 && errno == EINTR);
     if (r > 0 && p[2].revents) {
       errno = EINTR;
       return fail(d, "interrupted");
@@ -561,8 +558,7 @@ int drv_wait_any(struct drv *const *ds, size_t n) {
     }
     int cancel_fd = ds[0]->cfg.cancel_fd;
     if (cancel_fd >= 0) p[np] = (struct pollfd){cancel_fd, POLLIN, 0};
-    int wait_ms = !first ? -1 : (int)((first - now + 999) / 1000);
-    int r = poll(p, np + (cancel_fd >= 0), wait_ms);
+    int r = poll(p, np + (cancel_fd >= 0), drv_ms_until(first));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return -1;
     if (cancel_fd >= 0 && p[np].revents) {

@@ -372,16 +372,7 @@ static void stop_all(struct job *jobs, unsigned n) {
 /* Starts the targets (each pinned to its core, which its server and children inherit), runs the
  * inputs and stops them; returns as run_all does, or -1 when start-up failed. */
 static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd) {
-  struct drv_config cfg = {
-      .argv = o->target,
-      .preload = o->preload,
-      .timeout_ms = o->timeout_ms,
-      .startup_timeout_ms = o->startup_timeout_ms,
-      .no_server = o->no_server,
-      .show_output = o->show_output,
-      .start = o->start,
-      .cancel_fd = sigfd,
-  };
+  struct drv_config cfg = cli_config(o, sigfd);
   int cores[64];
   int ncores = choose_cores(o, cores);
   struct job *jobs = calloc(o->jobs, sizeof *jobs);

@@ -24,6 +24,20 @@ void cli_error(const char *fmt, ...) {
   va_end(ap);
 }
 
+struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
+  struct drv_config cfg = {
+      .argv = o->target,
+      .preload = o->preload,
+      .timeout_ms = o->timeout_ms,
+      .startup_timeout_ms = o->startup_timeout_ms,
+      .no_server = o->no_server,
+      .show_output = o->show_output,
+      .start = o->start,
+      .cancel_fd = cancel_fd,
+  };
+  return cfg;
+}
+
 uint64_t cli_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

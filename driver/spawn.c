@@ -227,6 +227,12 @@ int drv_spawn(struct drv_spawn *sp, int *exec_errno) {
   return fail(sp, "cannot execute %s: %s", sp->argv[0], strerror(*exec_errno));
 }
 
+int drv_ms_until(uint64_t deadline_us) {
+  uint64_t now = drv_now_us();
+  if (!deadline_us) return -1;
+  return now >= deadline_us ? 0 : (int)((deadline_us - now + 999) / 1000);
+}
+
 uint64_t drv_now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -264,11 +270,8 @@ int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t dead
   memset(res, 0, sizeof *res);
   struct pollfd p[2] = {{job->pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
   int r;
-  do {
-    uint64_t now = drv_now_us();
-    int wait_ms = !deadline_us ? -1 : now >= deadline_us ? 0 : (int)((deadline_us - now + 999) / 1000);
-    r = poll(p, cancel_fd >= 0 ? 2 : 1, wait_ms);
-  } while (r < 0 && errno == EINTR);
+  do r = poll(p, cancel_fd >= 0 ? 2 : 1, drv_ms_until(deadline_us));
+  while (r < 0 && errno == EINTR);
   int cancelled = r > 0 && p[1].revents;
   int timed_out = r == 0;
   pid_t pid = job->pid;

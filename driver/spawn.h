@@ -34,6 +34,9 @@ struct drv_spawn_job {
   uint64_t started_us;
 };
 uint64_t drv_now_us(void);
+/* Milliseconds from now to deadline_us (CLOCK_MONOTONIC), rounded up, for poll: 0 once it passed,
+ * -1 for no deadline (0). */
+int drv_ms_until(uint64_t deadline_us);
 int drv_spawn_begin(struct drv_spawn *sp, struct drv_spawn_job *job, struct drv_result *res);
 int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t deadline_us, int cancel_fd,
                   struct drv_result *res);
