@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak: many executions under one driver, nothing may grow and nothing may be lost.
 #   part 1: N executions of a mixed-outcome corpus (exit codes, crashes);
-#   part 2: N/10 executions where every 100th input hangs into the timeout.
+#   part 2: N/10 executions where every 100th input hangs into a 100 ms timeout (long enough that
+#   no quick input of a busy, sanitized run is taken for a hang).
 # fd count and RSS of the driver and of the server are sampled every N/10 executions and must not
 # grow; the outcome tally must equal the one the corpus implies.
 # Usage: scripts/soak.sh [BUILD_DIR] [N]   (default N: 1000000; CI runs 20000; N a multiple of 1000)
@@ -63,6 +64,6 @@ soak mixed "$n" 1000 "$((4 * r)) exited 0, $((4 * r)) exited non-zero, $((2 * r)
 # -n repeats an input back to back; naming the directory again and again interleaves the hang.
 again=()
 for _ in $(seq $((n / 1000))); do again+=(-i "$work/hangs"); done
-soak timeouts $((n / 10)) 20 "$((99 * n / 1000)) exited 0, 0 exited non-zero, 0 crashed, $((n / 1000)) timed out, 0 other" \
+soak timeouts $((n / 10)) 100 "$((99 * n / 1000)) exited 0, 0 exited non-zero, 0 crashed, $((n / 1000)) timed out, 0 other" \
   "${again[@]}"
 echo "soak: passed"
