@@ -111,11 +111,13 @@ program_same() {
   program_same /usr/bin/python3 -
 }
 
-@test "perl, file, xmllint and sqlite3: outcomes equal plain fork+exec's" {
+@test "perl, file, xmllint and sqlite3: outcomes equal plain fork+exec's, by path and on stdin" {
   program_same perl @@
   program_same perl
   program_same file @@
+  program_same file -
   program_same xmllint --noout @@
   program_same xmllint --noout -
   program_same sqlite3 :memory:
+  program_same sqlite3 :memory: '.read @@'
 }
