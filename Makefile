@@ -70,9 +70,10 @@ $(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_ctor.o
 	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
-$(B)/libforksrv_input.so: $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/libforksrv.so
+INPUT_OBJ = $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/preinit/say.o
+$(B)/libforksrv_input.so: $(INPUT_OBJ) $(B)/libforksrv.so
 	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv_input.so.$(SOVERSION) -o $@ \
-	  $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/libforksrv.so
+	  $(INPUT_OBJ) $(B)/libforksrv.so
 
 # One object, so that linking the archive with --whole-archive brings the server and its
 # .preinit_array entry together.

@@ -41,11 +41,6 @@ static struct fsrv_link_map *loaded_objects(void) {
   return 0;
 }
 
-static int same(const char *a, const char *b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
-
 static uint32_t gnu_hash(const char *s) {
   uint32_t h = 5381;
   for (; *s; s++) h = h * 33 + (unsigned char)*s;
@@ -79,7 +74,7 @@ static void *lookup(const struct fsrv_link_map *m, const char *name, int object)
     int type = s->st_info & 0xf;
     int wanted = object ? type == STT_OBJECT : type == STT_FUNC || type == STT_GNU_IFUNC_TYPE;
     if ((ch | 1) == (h | 1) && s->st_shndx != 0 && wanted &&
-        !(versym && (versym[i] & VERSYM_HIDDEN)) && same(strtab + s->st_name, name)) {
+        !(versym && (versym[i] & VERSYM_HIDDEN)) && fsrv_streq(strtab + s->st_name, name)) {
       uintptr_t at = m->l_addr + s->st_value;
       return type == STT_GNU_IFUNC_TYPE ? ((void *(*)(void))at)() : (void *)at;
     }

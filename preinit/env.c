@@ -89,22 +89,32 @@ long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf
   return r;
 }
 
-/* The threads of this process: the entries of /proc/self/task, "." and ".." aside. */
-long fsrv_count_threads(void) {
+long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx) {
   char buf[4096];
-  long fd = sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  long fd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return fd;
-  long n = 0, r;
+  long r;
   while ((r = sys3(__NR_getdents64, fd, buf, sizeof buf)) > 0) {
     for (long at = 0; at < r;) {
       const char *name = buf + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
       unsigned short reclen = (unsigned short)((unsigned char)buf[at + 16] | (unsigned char)buf[at + 17] << 8);
-      if (name[0] != '.') n++;
+      if (name[0] != '.') each(ctx, name);
       at += reclen;
     }
   }
   sys_close((int)fd);
-  return n;
+  return r;
+}
+
+static void count(void *ctx, const char *name) {
+  (void)name;
+  ++*(long *)ctx;
+}
+
+/* The threads of this process: the entries of /proc/self/task. */
+long fsrv_count_threads(void) {
+  long n = 0, r = fsrv_each_entry("/proc/self/task", count, &n);
+  return r < 0 ? r : n;
 }
 
 static void feed_env(void *ctx, const char *buf, size_t n) { fsrv_env_feed(ctx, buf, n); }

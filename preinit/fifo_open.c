@@ -10,17 +10,14 @@
 #define OPEN_PATIENCE_MS 10000
 #define HIGH_FD 1000
 
-static long fd_path(int fd, char out[32]) {
-  static const char prefix[] = "/proc/self/fd/";
+void fsrv_proc_fd_path(int pid, int fd, char out[48]) {
+  char digits[24];
+  const char *parts[] = {"/proc/", pid ? fsrv_decimal((unsigned long)pid, digits) : "self", "/fd/", 0};
   size_t n = 0;
-  for (; prefix[n]; n++) out[n] = prefix[n];
-  char digits[12];
-  int k = 0;
-  do digits[k++] = (char)('0' + fd % 10), fd /= 10;
-  while (fd);
-  while (k) out[n++] = digits[--k];
+  for (const char *const *p = parts; *p; p++)
+    for (const char *c = *p; *c; c++) out[n++] = *c;
+  for (const char *c = fsrv_decimal((unsigned long)fd, digits); *c; c++) out[n++] = *c;
   out[n] = '\0';
-  return 0;
 }
 
 static long open_checked(const char *path, int flags, struct fsrv_why *why) {
@@ -40,8 +37,8 @@ static long open_checked(const char *path, int flags, struct fsrv_why *why) {
     why->why = "not owned by our effective uid";
     r = -EPERM;
   } else {
-    char again[32];
-    fd_path((int)probe, again);
+    char again[48];
+    fsrv_proc_fd_path(0, (int)probe, again);
     struct timespec nap = {0, 1000000};
     for (int waited = 0;; waited++) {
       r = sys_open(again, flags | O_NONBLOCK | O_CLOEXEC);

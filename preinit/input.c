@@ -124,16 +124,11 @@ static void *resolve(void **slot, const char *name) {
 }
 #define REAL(name) ((__typeof__(real_##name))resolve((void **)&real_##name, #name))
 
-static int same(const char *a, const char *b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
-
 /* Descriptors that share stdin's open file (libxml2 reads dup(0), say): reading them is reading it. */
 #define MAX_ALIASES 8
 static int aliases[MAX_ALIASES], naliases;
 
-static int is_input(const char *path) { return input_path && path && same(path, input_path); }
+static int is_input(const char *path) { return input_path && path && fsrv_streq(path, input_path); }
 static int is_stdin_fd(int fd) {
   if (!watch_stdin) return 0;
   if (fd == 0) return 1;
@@ -150,7 +145,7 @@ static int is_stdin(FILE *f) { return watch_stdin && stdin_var && f && f == *std
 __attribute__((constructor)) static void arm(void) {
   const char *spec = forksrv_input_spec();
   if (!spec) return;
-  if (same(spec, "stdin"))
+  if (fsrv_streq(spec, "stdin"))
     watch_stdin = 1;
   else
     input_path = spec;
@@ -167,14 +162,6 @@ static void say(const char *const *parts) {
   sys_write(2, line, n);
 }
 
-static const char *decimal(long v, char buf[24]) {
-  char *p = buf + 23;
-  *p = '\0';
-  do *--p = (char)('0' + v % 10), v /= 10;
-  while (v);
-  return p;
-}
-
 /* Data read from stdin through stdio before the fork point would be in every child's buffer. glibc's
  * FILE starts with its flags and then the read pointer and end (struct _IO_FILE, public ABI). */
 static int stdin_buffered(void) {
@@ -185,29 +172,19 @@ static int stdin_buffered(void) {
 
 /* Regular files other than the input open at the fork point: every child shares their offsets, and
  * fcntl locks are not inherited. A risk, not always a fault: say so, once per file. */
-static void warn_regular_files(void) {
-  char buf[2048], num[24];
-  long dir = sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return;
-  long r;
-  while ((r = sys3(__NR_getdents64, dir, buf, sizeof buf)) > 0) {
-    for (long at = 0; at < r;) {
-      const char *name = buf + at + 19;
-      unsigned short reclen = (unsigned short)((unsigned char)buf[at + 16] | (unsigned char)buf[at + 17] << 8);
-      at += reclen;
-      long fd = 0;
-      for (const char *c = name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
-      if (name[0] < '0' || name[0] > '9' || fd < 3 || fd == dir) continue;
-      struct statx st;
-      if (sys_fstat((int)fd, &st) < 0 || (st.stx_mode & S_IFMT) != S_IFREG) continue;
-      const char *parts[] = {"forksrv: warning: --start input: fd ", decimal(fd, num),
-                             " is a regular file open at the fork point: every child shares its offset, and "
-                             "fcntl locks are not inherited",
-                             0};
-      say(parts);
-    }
-  }
-  sys_close((int)dir);
+static void warn_if_regular(void *ctx, const char *name) {
+  (void)ctx;
+  long fd = 0;
+  for (const char *c = name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
+  struct statx st;
+  /* fds 0-2 are the driver's (stdin is the input itself); the listing's own fd is a directory. */
+  if (fd < 3 || sys_fstat((int)fd, &st) < 0 || (st.stx_mode & S_IFMT) != S_IFREG) return;
+  char num[24];
+  const char *parts[] = {"forksrv: warning: --start input: fd ", fsrv_decimal((unsigned long)fd, num),
+                         " is a regular file open at the fork point: every child shares its offset, and "
+                         "fcntl locks are not inherited",
+                         0};
+  say(parts);
 }
 
 /* The first touch of the input: the fork point, inside `call`. */
@@ -226,9 +203,9 @@ static void fire(const char *call) {
     say(parts);
     sys_exit_group(FIFO_INPUT_FALLBACK_EXIT);
   }
-  warn_regular_files();
+  fsrv_each_entry("/proc/self/fd", warn_if_regular, 0);
   const char *parts[] = {"forksrv: note: the first ", call, "() of the input, ",
-                         decimal(threads < 1 ? 1 : threads, num), " thread", 0};
+                         fsrv_decimal(threads < 1 ? 1 : (unsigned long)threads, num), " thread", 0};
   say(parts);
   forksrv_input_server();
 }

@@ -105,18 +105,8 @@ void fsrv_native_loop(struct fsrv *s) {
 /* The child's side of a direct persistent loop. Its FIFOs were closed when it became the target; it
  * opens them again, as the server did, through the server's own fds. */
 static int reopen(int pid, int fd, int flags) {
-  char path[64] = "/proc/";
-  size_t n = 6;
-  char digits[12];
-  for (int i = 0, v = pid, k; i < 2; i++, v = fd) {
-    k = 0;
-    do digits[k++] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    while (k) path[n++] = digits[--k];
-    if (i == 0)
-      for (const char *p = "/fd/"; *p; p++) path[n++] = *p;
-  }
-  path[n] = '\0';
+  char path[48];
+  fsrv_proc_fd_path(pid, fd, path);
   struct fsrv_why why = {0, 0};
   return (int)fsrv_open_fifo(path, flags, &why);
 }

@@ -23,13 +23,17 @@ static size_t append(char *buf, size_t at, size_t cap, const char *s) {
   return at;
 }
 
-static size_t append_num(char *buf, size_t at, size_t cap, unsigned long n) {
-  char digits[24];
-  int k = 0;
-  do digits[k++] = (char)('0' + n % 10), n /= 10;
-  while (n);
-  while (k && at + 1 < cap) buf[at++] = digits[--k];
-  return at;
+const char *fsrv_decimal(unsigned long v, char buf[24]) {
+  char *p = buf + 23;
+  *p = '\0';
+  do *--p = (char)('0' + v % 10), v /= 10;
+  while (v);
+  return p;
+}
+
+int fsrv_streq(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
 }
 
 /* "forksrv: server not started: [<what> ]<object>: <why or the errno's text>" */
@@ -50,7 +54,8 @@ void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long 
     n = append(line, n, sizeof line, text);
   } else {
     n = append(line, n, sizeof line, "errno ");
-    n = append_num(line, n, sizeof line, (unsigned long)-err);
+    char digits[24];
+    n = append(line, n, sizeof line, fsrv_decimal((unsigned long)-err, digits));
   }
   line[n++] = '\n';
   sys_write(2, line, n);

@@ -42,6 +42,8 @@ struct fsrv_auxv {
 };
 FSRV_HIDDEN long fsrv_auxv_read(struct fsrv_auxv *out);
 FSRV_HIDDEN long fsrv_at_secure(void);
+/* Calls each(ctx, name) for every entry of dir whose name does not start with a dot. 0 or -errno. */
+FSRV_HIDDEN long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx);
 FSRV_HIDDEN long fsrv_count_threads(void);
 FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx);
 
@@ -57,9 +59,14 @@ struct fsrv_why {
   const char *why;  /* the reason in words, or NULL for the errno's text */
 };
 FSRV_HIDDEN void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long err);
+/* Text without libc: v in decimal, at the end of buf (returned); whether two strings are equal. */
+FSRV_HIDDEN const char *fsrv_decimal(unsigned long v, char buf[24]);
+FSRV_HIDDEN int fsrv_streq(const char *a, const char *b);
 
 /* --- FIFOs (fifo_open.c) --- */
 FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why);
+/* "/proc/<pid>/fd/<fd>", or "/proc/self/fd/<fd>" for pid 0. */
+FSRV_HIDDEN void fsrv_proc_fd_path(int pid, int fd, char out[48]);
 
 /* --- one execution (run.c) --- */
 struct fsrv {

@@ -47,12 +47,7 @@ static void fsrv_copy(char *to, const char *from, size_t cap) {
   to[i] = '\0';
 }
 
-static int fsrv_strcmp(const char *a, const char *b) {
-  while (*a && *a == *b) a++, b++;
-  return (unsigned char)*a - (unsigned char)*b;
-}
-
-static int has(int v, const char *value) { return vars[v].found && !fsrv_strcmp(vars[v].value, value); }
+static int has(int v, const char *value) { return vars[v].found && fsrv_streq(vars[v].value, value); }
 
 static struct fsrv_afl_env afl_env(void) {
   struct fsrv_afl_env env = {
