@@ -50,6 +50,7 @@ struct drv {
   char warnings[1024];
   char note[256];     /* the server's "forksrv: note: " line (the input start's trigger) */
   int starting_at;    /* the start point being tried (enum drv_start) */
+  int lazy;           /* binding lazily: asked for, or after a start that could not bind a symbol */
   uint32_t seq;
   /* The input in flight (drv_submit to drv_collect): */
   int busy;
@@ -335,7 +336,7 @@ static int start_at(struct drv *d, int start_point) {
       snprintf(input, sizeof input, "stdin");
   }
   if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
-  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL) < 0)
+  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL, !d->lazy) < 0)
     return fail(d, "environment: %s", strerror(errno));
   int err = 0;
   d->server_pid = drv_spawn(&d->sp, &err);
@@ -348,21 +349,34 @@ static int start_at(struct drv *d, int start_point) {
   return await_hello(d);
 }
 
-/* The input start point refuses where a fork would not be safe (threads, a filled stdin buffer) and
- * says so; then the target starts again with the server at main, and the refusal is kept as a
- * warning. */
-static int start_server(struct drv *d) {
-  int r = start_at(d, d->cfg.start);
-  if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
+/* Closes what a failed start left, for the next try, and keeps the failure's gist as a warning: its
+ * line, between before and after. */
+static int start_again(struct drv *d, int start_point, const char *before, const char *after) {
   char gist[400];
   stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
-  snprintf(d->warnings, sizeof d->warnings, "%s\n", gist);
+  size_t used = strlen(d->warnings);
+  snprintf(d->warnings + used, sizeof d->warnings - used, "%s%s%s\n", before, gist, after);
   if (d->req >= 0) close(d->req);
   if (d->rep >= 0) close(d->rep);
   d->req = d->rep = -1;
   remove_dir(d);
   if (ftruncate(d->sp.stderr_fd, 0) < 0) return fail(d, "truncate stderr capture: %s", strerror(errno));
-  return start_at(d, DRV_START_MAIN);
+  return start_at(d, start_point);
+}
+
+/* The input start point refuses where a fork would not be safe (threads, a filled stdin buffer) and
+ * says so; then the target starts again with the server at main. A target that LD_BIND_NOW keeps from
+ * starting (it needs a symbol no library has, which lazy binding would only look for when called)
+ * starts again with lazy binding. Either refusal is kept as a warning. */
+static int start_server(struct drv *d) {
+  d->lazy = d->cfg.lazy_binding;
+  int r = start_at(d, d->cfg.start);
+  if (r < 0 && !d->lazy && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
+    d->lazy = 1;
+    r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ", "; binding lazily instead, in every child (slower)");
+  }
+  if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
+  return start_again(d, DRV_START_MAIN, "", "");
 }
 
 /* Frees d and everything it made. With its request FIFO closed the server kills any running child,

@@ -26,6 +26,11 @@ struct drv_config {
   int show_output;             /* the target's stdout is the caller's, not /dev/null (stderr is always
                                   captured: see drv_stderr_fd) */
   int cancel_fd;               /* when readable, a waiting call gives up (e.g. a signalfd); -1: none */
+  int lazy_binding;            /* 1: leave symbol binding lazy, to be done again in every child (slower).
+                                  0: the server starts with LD_BIND_NOW=1 (removed for the target's
+                                  descendants) unless the environment sets LD_BIND_NOW; a target that
+                                  cannot start so (a symbol that cannot be bound) starts lazily, with
+                                  a warning */
 };
 
 enum drv_outcome {

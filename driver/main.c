@@ -53,6 +53,9 @@ static const char usage[] =
     "      --show-output         pass the target's stdout and stderr on (default: discarded; stderr\n"
     "                            is still saved for --crashes)\n"
     "      --preload PATH        libforksrv.so to inject (default: beside this program)\n"
+    "      --lazy-binding        do not start the server with LD_BIND_NOW=1: every child then binds\n"
+    "                            the symbols it calls itself (slower; the default binds them once, in\n"
+    "                            the server, unless LD_BIND_NOW is set already)\n"
     "  -j, --jobs N              run N targets side by side, each with its own server and core\n"
     "                            (default 1); results still come in input order\n"
     "      --cpu LIST            cores to run on, e.g. 2 or 0,1 (default: cores no other process is\n"
@@ -105,7 +108,7 @@ static void shard(const char *arg, struct cli_opts *o) {
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
-         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY };
+         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY, OPT_LAZY };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
@@ -115,6 +118,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
       {"jobs", required_argument, 0, 'j'},    {"shard", required_argument, 0, OPT_SHARD},
       {"junit", required_argument, 0, OPT_JUNIT},    {"verify", required_argument, 0, OPT_VERIFY},
+      {"lazy-binding", no_argument, 0, OPT_LAZY},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -147,6 +151,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       if (!(o->verify = number(optarg, "--verify", 1ul << 40))) usage_error("--verify must be at least 1%s", "");
       break;
     case OPT_NO_PIN: o->pin = 0; break;
+    case OPT_LAZY: o->lazy_binding = 1; break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main") && strcmp(optarg, "input"))
         usage_error("--start is 'early', 'main' or 'input', not '%s'", optarg);

@@ -34,6 +34,7 @@ struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
       .show_output = o->show_output,
       .start = o->start,
       .cancel_fd = cancel_fd,
+      .lazy_binding = o->lazy_binding,
   };
   return cfg;
 }

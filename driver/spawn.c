@@ -86,7 +86,8 @@ static char *replace_all(const char *arg, const char *token, const char *with) {
 static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
                                       FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
-                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT};
+                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT,
+                                      FIFO_ENV_BIND_NOW};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
@@ -164,17 +165,22 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
   return 0;
 }
 
-/* start: the value of FORKSRV_START, or NULL for the earliest start point. */
+/* start: the value of FORKSRV_START, or NULL for the earliest start point. bind_now: set LD_BIND_NOW=1
+ * for the server (unless the caller's environment says how to bind already), so that no child binds
+ * a symbol lazily: every lazy binding costs a child page faults in the loader (10 on a trivial target,
+ * a third of its cost), and the server's one binding serves them all. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
-                  const char *input) {
+                  const char *input, int bind_now) {
   const char *old = getenv("LD_PRELOAD");
-  char *extra[6] = {NULL};
-  size_t n = 4 + (start != NULL) + (input != NULL);
-  int ok = asprintf(&extra[0], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
-           asprintf(&extra[1], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[2], FIFO_ENV_DEBUG "=1") >= 0 &&
-           asprintf(&extra[3], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
-           (!start || asprintf(&extra[4], FIFO_ENV_START "=%s", start) >= 0) &&
-           (!input || asprintf(&extra[start ? 5 : 4], FIFO_ENV_INPUT "=%s", input) >= 0);
+  bind_now = bind_now && !getenv("LD_BIND_NOW");
+  char *extra[8] = {NULL};
+  size_t n = 0;
+  int ok = asprintf(&extra[n++], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
+           asprintf(&extra[n++], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[n++], FIFO_ENV_DEBUG "=1") >= 0 &&
+           asprintf(&extra[n++], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
+           (!start || asprintf(&extra[n++], FIFO_ENV_START "=%s", start) >= 0) &&
+           (!input || asprintf(&extra[n++], FIFO_ENV_INPUT "=%s", input) >= 0) &&
+           (!bind_now || (asprintf(&extra[n++], "LD_BIND_NOW=1") >= 0 && asprintf(&extra[n++], FIFO_ENV_BIND_NOW "=1") >= 0));
   char **envp = ok ? build_env(extra, n) : NULL;
   for (size_t i = 0; i < n; i++) free(extra[i]);
   if (!envp) return -1;

@@ -22,7 +22,7 @@ struct drv_spawn {
 int drv_fd_above_stdio(int fd);
 int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode);
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
-                  const char *input);
+                  const char *input, int bind_now);
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);
 /* One --no-server execution, started and then waited for (so that several can run at once): begin
  * returns 0 with job->pid > 0, or 0 with res filled when fork failed, or -1; end waits until

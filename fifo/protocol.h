@@ -19,6 +19,11 @@
 #define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
 #define FIFO_ENV_START "FORKSRV_START"                   /* "main", "deferred" or "input": start later */
 #define FIFO_ENV_INPUT "FORKSRV_INPUT"                   /* with "input": the @@ path, or "stdin" */
+/* "1": the driver set LD_BIND_NOW=1 so that the dynamic loader binds every symbol once, in the server,
+ * instead of again in every child; the server removes LD_BIND_NOW with its own variables. */
+#define FIFO_ENV_BIND_NOW "FORKSRV_BIND_NOW"
+/* What the dynamic loader says when a symbol cannot be bound: with LD_BIND_NOW, at start-up. */
+#define FIFO_UNDEFINED_SYMBOL "undefined symbol"
 
 /* The string forksrv.h's forksrv_start() puts into a target: the driver, finding it, asks the server
  * to wait for that call instead of starting early. */

@@ -12,7 +12,7 @@
 
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
-enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, NOURS,
+enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, BIND_NOW, NOURS,
        AFL_SHM_ID = NOURS, AFL_MAP_SIZE, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
@@ -25,6 +25,7 @@ static struct fsrv_env_var vars[NVARS] = {
     [AFL_MAP] = {.name = FIFO_ENV_AFL_MAP},
     [START] = {.name = FIFO_ENV_START},
     [INPUT] = {.name = FIFO_ENV_INPUT},
+    [BIND_NOW] = {.name = FIFO_ENV_BIND_NOW},
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
 };
@@ -111,6 +112,10 @@ static int serve(unsigned start) {
   self.pending = 0;
   int debug = has(DEBUG, "1");
   fsrv_env_scrub(self.envp, vars, NOURS);
+  /* The driver's LD_BIND_NOW has done its work in this process; the target's descendants bind as
+   * they would without forksrv. */
+  static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
+  if (vars[BIND_NOW].found) fsrv_env_scrub(self.envp, &bind_now, 1);
   warn_threads();
   resolve_before_forking();
   static struct fsrv s;
