@@ -109,7 +109,7 @@ $(B)/include/forksrv.h: preinit/forksrv.h
 	cp $< $@
 
 $(B)/forksrv: $(CLI_OBJ) $(B)/libforksrv_client.a
-	$(CC) $(DRIVER_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
+	$(CC) $(DRIVER_CFLAGS) -pthread -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
 
 # Small C targets for the tests; *_static ones are linked statically, *_fsrv ones with libforksrv.a.
 $(B)/tests/%: tests/targets/%.c tests/targets/input.h

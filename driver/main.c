@@ -5,10 +5,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -218,15 +221,34 @@ static void reap_orphans(void) {
   }
 }
 
-/* One target and what it runs now. */
+/* What the jobs share while they run: the next input to hand out, the results waiting for their turn
+ * to be reported, and why the run stopped. One lock guards all of it. */
+struct run_state {
+  const struct cli_opts *o;
+  const struct cli_inputs *in;
+  struct cli_tally *t;
+  pthread_mutex_t lock;
+  pthread_cond_t room;     /* a report made room in the window, or the run stopped */
+  struct pending *ring;    /* results by ticket, window of them */
+  size_t window, n, next_input;
+  unsigned long next_run, next_ticket, next_report;
+  int stopped;             /* 0 running, -1 an error (said), STOPPED_BY_SIGNAL */
+  int stop_fd;             /* an eventfd that wakes every job's wait once the run stopped, or -1 */
+};
+
+/* A job's wait saw the signalfd readable: the signal is read once, after every job has seen it. */
+#define STOPPED_BY_SIGNAL (-2)
+
+/* One target, the thread that runs it, and the input it has loaded. */
 struct job {
+  struct run_state *s;
   struct drv *d;
-  char *buf;           /* the input it runs, */
+  struct drv *verifier; /* --verify's plain fork+exec, or NULL */
+  int core;             /* pinned to, or -1 */
+  pthread_t thread;
+  char *buf;
   size_t len;
-  size_t loaded;       /* read from in->paths[loaded - 1] (0: none) */
-  const char *name;
-  unsigned long run;
-  unsigned long ticket; /* its place in the order of reports */
+  size_t loaded;        /* read from in->paths[loaded - 1] (0: none) */
 };
 
 /* A result, or an input that could not be read, waiting until everything before it is reported. */
@@ -244,13 +266,14 @@ struct pending {
 /* How much of a crash's stderr a JUnit failure carries: a sanitizer's report fits. */
 #define JUNIT_STDERR_MAX 65536
 
-/* Results can come out of order by at most this many per job before submitting waits for the rest. */
+/* Results can come out of order by at most this many per job before handing out waits for the rest. */
 #define REORDER_PER_JOB 64
 
-static int stop_reason(struct drv *d, int sigfd) {
-  int sig = errno == EINTR ? signal_taken(sigfd) : 0;
-  if (!sig) cli_error("%s", drv_error(d));
-  return sig ? sig : -1;
+/* Why a call on d failed, said unless it was the signalfd (then main reads the signal). */
+static int stop_reason(struct drv *d) {
+  if (errno == EINTR) return STOPPED_BY_SIGNAL;
+  cli_error("%s", drv_error(d));
+  return -1;
 }
 
 /* Whether reporting r prints a line where the progress line is. */
@@ -260,98 +283,135 @@ static int prints(const struct cli_opts *o, const struct drv_result *r) {
   return o->verbose || r->outcome != DRV_EXITED;
 }
 
-static void report_ready(const struct cli_opts *o, struct cli_tally *t, struct pending *ring, size_t window,
-                         unsigned long *next) {
-  for (struct pending *p; (p = &ring[*next % window])->kind; ++*next) {
+/* With the lock held: reports every result whose turn has come. */
+static void report_ready(struct run_state *s) {
+  const struct cli_opts *o = s->o;
+  for (struct pending *p; (p = &s->ring[s->next_report % s->window])->kind; s->next_report++) {
     if (p->kind == 1) {
       const struct drv_result *plain = p->verified ? &p->plain : NULL;
       if (prints(o, &p->r) || (plain && !cli_same_outcome(&p->r, plain))) cli_progress_clear();
-      cli_report(o, t, p->name, p->run, &p->r, plain);
+      cli_report(o, s->t, p->name, p->run, &p->r, plain);
       if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->stderr_tail);
     } else {
       cli_progress_clear();
-      cli_report_error(o, t, p->name, strerror(p->err));
+      cli_report_error(o, s->t, p->name, strerror(p->err));
       if (o->junit) cli_junit_error(o, p->name, strerror(p->err));
     }
     free(p->stderr_tail);
     *p = (struct pending){0};
-    cli_progress(t);
+    cli_progress(s->t);
   }
+}
+
+/* Runs one input (execution number ticket) on j into p; 0, or why the run must stop. */
+static int run_one(struct job *j, const char *name, size_t input, unsigned long run, unsigned long ticket,
+                   struct pending *p) {
+  struct run_state *s = j->s;
+  const struct cli_opts *o = s->o;
+  *p = (struct pending){.name = name, .run = run};
+  if (name && j->loaded != input + 1) {
+    p->err = cli_read_input(name, &j->buf, &j->len);
+    j->loaded = p->err ? 0 : input + 1;
+    if (p->err) {
+      p->kind = 2;
+      return 0;
+    }
+  }
+  size_t len = name ? j->len : 0;
+  if (drv_run(j->d, j->buf, len, &p->r) < 0) return stop_reason(j->d);
+  p->kind = 1;
+  int failed = p->r.outcome == DRV_SIGNALLED || p->r.outcome == DRV_TIMED_OUT;
+  if (o->show_output || (o->crashes && failed)) {
+    pthread_mutex_lock(&s->lock);
+    if (o->show_output) cli_progress_clear(), cli_copy_stderr(drv_stderr_fd(j->d));
+    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(j->d)) < 0) s->t->errors++;
+    pthread_mutex_unlock(&s->lock);
+  }
+  if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(j->d), JUNIT_STDERR_MAX);
+  if (j->verifier && ticket % o->verify == 0) {
+    if (drv_run(j->verifier, j->buf, len, &p->plain) < 0) return stop_reason(j->verifier);
+    p->verified = 1;
+  }
+  return 0;
+}
+
+/* A job's loop: take the next input, run it, report what is in order, until none is left or the run
+ * stopped. Each job is its own thread on its own core, so that every hand-off between it and its
+ * server stays a same-core wake-up; -j 1 runs it in main's thread. */
+static void *run_job(void *arg) {
+  struct job *j = arg;
+  struct run_state *s = j->s;
+  if (j->core >= 0 && s->o->jobs > 1) drv_pin(&j->core, 1);
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    while (!s->stopped && s->next_input < s->n && s->next_ticket - s->next_report >= s->window)
+      pthread_cond_wait(&s->room, &s->lock);
+    if (s->stopped || s->next_input >= s->n) break;
+    size_t input = s->next_input;
+    const char *name = s->o->ninputs ? s->in->paths[input] : NULL;
+    unsigned long run = s->next_run, ticket = s->next_ticket++;
+    if (++s->next_run > s->o->runs) s->next_input++, s->next_run = 1;
+    pthread_mutex_unlock(&s->lock);
+    struct pending p;
+    int why = run_one(j, name, input, run, ticket, &p);
+    pthread_mutex_lock(&s->lock);
+    if (why) {
+      if (!s->stopped) s->stopped = why;
+      /* The other jobs may be waiting on inputs without a timeout: they give up now. */
+      uint64_t one = 1;
+      if (s->stop_fd >= 0 && write(s->stop_fd, &one, sizeof one) < 0) {}
+      free(p.stderr_tail);
+      break;
+    }
+    /* An input that cannot be read is reported once, not once per run. */
+    if (p.kind == 2 && s->next_input == input) s->next_input++, s->next_run = 1;
+    s->ring[ticket % s->window] = p;
+    report_ready(s);
+    pthread_cond_broadcast(&s->room);
+  }
+  pthread_cond_broadcast(&s->room);
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
 }
 
 /* Runs every input on the jobs, each input on whichever job is free, and reports in input order;
  * returns the signal that stopped it, 0 when all ran, -1 after an error. */
-static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct job *jobs, struct drv **ds,
-                   struct drv *verifier, struct cli_tally *t, int sigfd) {
-  size_t window = o->jobs * REORDER_PER_JOB, n = o->ninputs ? in->n : 1, next_input = 0, busy = 0;
-  struct pending *ring = calloc(window, sizeof *ring);
-  if (!ring) {
+static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct job *jobs, struct cli_tally *t,
+                   int sigfd, int stop_fd) {
+  struct run_state s = {.o = o, .in = in, .t = t, .window = o->jobs * REORDER_PER_JOB,
+                        .n = o->ninputs ? in->n : 1, .next_run = 1, .stop_fd = stop_fd};
+  if (!(s.ring = calloc(s.window, sizeof *s.ring))) {
     cli_error("calloc: %s", strerror(errno));
     return -1;
   }
-  unsigned long next_run = 1, next_ticket = 0, next_report = 0;
-  int stopped = 0;
-  cli_progress_start(o, (unsigned long)n * o->runs);
-  for (;;) {
-    for (unsigned k = 0; k < o->jobs && !stopped && next_input < n && next_ticket - next_report < window; k++) {
-      struct job *j = &jobs[k];
-      if (j->name) continue; /* in flight */
-      const char *name = o->ninputs ? in->paths[next_input] : NULL;
-      if (name && j->loaded != next_input + 1) {
-        int err = cli_read_input(name, &j->buf, &j->len);
-        j->loaded = err ? 0 : next_input + 1;
-        if (err) {
-          ring[next_ticket++ % window] = (struct pending){.kind = 2, .name = name, .err = err};
-          next_input++, next_run = 1;
-          k--; /* this job is still free */
-          continue;
-        }
-      }
-      if (drv_submit(j->d, j->buf, name ? j->len : 0) < 0) {
-        stopped = stop_reason(j->d, sigfd);
+  pthread_mutex_init(&s.lock, NULL);
+  pthread_cond_init(&s.room, NULL);
+  cli_progress_start(o, (unsigned long)s.n * o->runs);
+  unsigned started = 0;
+  for (unsigned k = 0; k < o->jobs; k++) jobs[k].s = &s;
+  if (o->jobs == 1) {
+    run_job(&jobs[0]);
+  } else {
+    for (; started < o->jobs; started++) {
+      int err = pthread_create(&jobs[started].thread, NULL, run_job, &jobs[started]);
+      if (err) {
+        cli_error("pthread_create: %s", strerror(err));
+        pthread_mutex_lock(&s.lock);
+        if (!s.stopped) s.stopped = -1;
+        pthread_cond_broadcast(&s.room);
+        pthread_mutex_unlock(&s.lock);
         break;
       }
-      j->name = name ? name : "";
-      j->run = next_run;
-      j->ticket = next_ticket++;
-      busy++;
-      if (++next_run > o->runs) next_input++, next_run = 1;
     }
-    report_ready(o, t, ring, window, &next_report);
-    if (!busy || stopped) break;
-    /* One job: its drv_collect does the waiting, with one poll instead of two. */
-    int k = o->jobs == 1 ? 0 : drv_wait_any(ds, o->jobs);
-    struct job *j = k < 0 ? NULL : &jobs[k];
-    struct drv_result r;
-    if (!j || drv_collect(j->d, &r) < 0) {
-      if (!j && errno != EINTR) cli_error("wait: %s", strerror(errno));
-      stopped = j ? stop_reason(j->d, sigfd) : errno == EINTR ? signal_taken(sigfd) : -1;
-      break;
-    }
-    busy--;
-    const char *name = *j->name ? j->name : NULL;
-    j->name = NULL;
-    if (o->show_output) cli_progress_clear(), cli_copy_stderr(drv_stderr_fd(j->d));
-    if (o->crashes && (r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT) &&
-        cli_save_crash(o, name, j->buf, name ? j->len : 0, drv_stderr_fd(j->d)) < 0)
-      t->errors++;
-    int failed = r.outcome == DRV_SIGNALLED || r.outcome == DRV_TIMED_OUT;
-    struct pending *p = &ring[j->ticket % window];
-    *p = (struct pending){.kind = 1, .r = r, .name = name, .run = j->run,
-        .stderr_tail = o->junit && failed ? cli_stderr_tail(drv_stderr_fd(j->d), JUNIT_STDERR_MAX) : NULL};
-    if (verifier && j->ticket % o->verify == 0) {
-      if (drv_run(verifier, j->buf, name ? j->len : 0, &p->plain) < 0) {
-        stopped = stop_reason(verifier, sigfd);
-        break;
-      }
-      p->verified = 1;
-    }
+    for (unsigned k = 0; k < started; k++) pthread_join(jobs[k].thread, NULL);
   }
-  report_ready(o, t, ring, window, &next_report);
+  report_ready(&s);
   cli_progress_clear();
-  for (size_t i = 0; i < window; i++) free(ring[i].stderr_tail);
-  free(ring);
-  return stopped;
+  for (size_t i = 0; i < s.window; i++) free(s.ring[i].stderr_tail);
+  free(s.ring);
+  pthread_cond_destroy(&s.room);
+  pthread_mutex_destroy(&s.lock);
+  return s.stopped == STOPPED_BY_SIGNAL ? signal_taken(sigfd) : s.stopped;
 }
 
 /* The cores the jobs run on, one each (shared round the list when there are fewer): --cpu's, or free
@@ -370,65 +430,71 @@ static int choose_cores(const struct cli_opts *o, int *cores) {
 static void stop_all(struct job *jobs, unsigned n) {
   for (unsigned k = 0; k < n; k++) {
     if (jobs[k].d && drv_stop(jobs[k].d) < 0) cli_error("the server did not stop when asked; killed it");
+    if (jobs[k].verifier) drv_stop(jobs[k].verifier);
     free(jobs[k].buf);
   }
 }
 
-/* Starts the targets (each pinned to its core, which its server and children inherit), runs the
- * inputs and stops them; returns as run_all does, or -1 when start-up failed. */
+/* Starts the targets (each pinned to its core, which its server and children inherit, and which its
+ * job's thread then runs on), runs the inputs and stops them; returns as run_all does, or -1 when
+ * start-up failed. */
 static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd) {
-  struct drv_config cfg = cli_config(o, sigfd);
+  /* Every wait gives up when a signal came (the signalfd) or another job stopped the run (stop_fd):
+   * an epoll set of the two is readable when either is. */
+  int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), cancel_fd = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN};
+  if (stop_fd < 0 || cancel_fd < 0 || epoll_ctl(cancel_fd, EPOLL_CTL_ADD, sigfd, &ev) < 0 ||
+      epoll_ctl(cancel_fd, EPOLL_CTL_ADD, stop_fd, &ev) < 0) {
+    cli_error("eventfd and epoll: %s", strerror(errno));
+    if (stop_fd >= 0) close(stop_fd);
+    if (cancel_fd >= 0) close(cancel_fd);
+    return -1;
+  }
+  struct drv_config cfg = cli_config(o, cancel_fd);
+  /* --verify's plain fork+exec runs, with the same files on fds 0-2 and the same environment. */
+  struct drv_config plain = cfg;
+  plain.no_server = 1;
   int cores[64];
   int ncores = choose_cores(o, cores);
   struct job *jobs = calloc(o->jobs, sizeof *jobs);
-  struct drv **ds = calloc(o->jobs, sizeof *ds);
-  if (!jobs || !ds) {
-    cli_error("calloc: %s", strerror(errno));
-    free(jobs);
-    free(ds);
-    return -1;
-  }
   int stopped = 0;
-  t->started_us = cli_now_us();
-  for (unsigned k = 0; k < o->jobs && !stopped; k++) {
+  if (!jobs) {
+    cli_error("calloc: %s", strerror(errno));
+    stopped = -1;
+  }
+  for (unsigned k = 0; !stopped && k < o->jobs; k++) {
     int cpu = ncores ? cores[k % (unsigned)ncores] : -1;
     if (cpu >= 0 && drv_pin(&cpu, 1) < 0) {
       cli_error("pin to core %d: %s", cpu, strerror(errno));
       if (o->ncpus) stopped = -1;
       ncores = 0;
+      cpu = -1;
     } else if (cpu >= 0 && o->verbose) {
       cli_error("pinned to core %d", cpu);
     }
+    jobs[k].core = cpu;
     char err[1024];
-    if (!stopped && !(jobs[k].d = ds[k] = drv_start(&cfg, err, sizeof err))) {
+    if (!stopped && !(jobs[k].d = drv_start(&cfg, err, sizeof err))) {
       int sig = errno == EINTR ? signal_taken(sigfd) : 0;
       if (!sig) cli_error("%s", err);
       stopped = sig ? sig : -1;
     }
     if (stopped) break;
-    if (k == 0 && !o->quiet && *drv_warnings(ds[k])) fputs(drv_warnings(ds[k]), stderr);
-    if (o->verbose && !o->no_server) cli_error("fork server pid %d started at %s", drv_server_pid(ds[k]), drv_start_point(ds[k]));
-  }
-  /* This process serves every job: it may run on any of their cores. */
-  if (!stopped && ncores > 1 && o->jobs > 1) drv_pin(cores, ncores < (int)o->jobs ? ncores : (int)o->jobs);
-  /* The summary's time and rate are the executions', not the targets' start-up. */
-  t->started_us = cli_now_us();
-  /* --verify's plain fork+exec runs, with the same files on fds 0-2 and the same environment. */
-  struct drv *verifier = NULL;
-  if (!stopped && o->verify && !o->no_server) {
-    struct drv_config plain = cfg;
-    plain.no_server = 1;
-    char err[1024];
-    if (!(verifier = drv_start(&plain, err, sizeof err))) {
+    if (k == 0 && !o->quiet && *drv_warnings(jobs[k].d)) fputs(drv_warnings(jobs[k].d), stderr);
+    if (o->verbose && !o->no_server)
+      cli_error("fork server pid %d started at %s", drv_server_pid(jobs[k].d), drv_start_point(jobs[k].d));
+    if (o->verify && !o->no_server && !(jobs[k].verifier = drv_start(&plain, err, sizeof err))) {
       cli_error("%s", err);
       stopped = -1;
     }
   }
-  if (!stopped) stopped = run_all(o, in, jobs, ds, verifier, t, sigfd);
-  if (verifier) drv_stop(verifier);
-  stop_all(jobs, o->jobs);
+  /* The summary's time and rate are the executions', not the targets' start-up. */
+  t->started_us = cli_now_us();
+  if (!stopped) stopped = run_all(o, in, jobs, t, sigfd, stop_fd);
+  if (jobs) stop_all(jobs, o->jobs);
   free(jobs);
-  free(ds);
+  close(cancel_fd);
+  close(stop_fd);
   return stopped;
 }
 

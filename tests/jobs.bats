@@ -47,6 +47,23 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
   wait "$driver" || true
 }
 
+@test "-j 2 drives each server from a thread of its own, on that server's core" {
+  [ "$(nproc)" -ge 2 ] || skip "needs 2 cores"
+  "$FORKSRV" -j 2 --cpu 0,1 -t 0 -i "$(input a 'sleep 3000')" -i "$(input b 'sleep 3000')" -- "$T/hang" 3>&- &
+  local driver=$! cpus=""
+  for _ in $(seq 50); do
+    [ "$(pgrep -f "^$T/hang" | wc -l)" -ge 4 ] && break
+    sleep 0.1
+  done
+  # the main thread waits for the two job threads, which each run on one core
+  for t in $(ls "/proc/$driver/task" | sort -n | tail -n +2); do
+    cpus="$cpus$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$driver/task/$t/status") "
+  done
+  kill -TERM "$driver"
+  wait "$driver" || true
+  [ "$(tr ' ' '\n' <<<"$cpus" | sort | tr '\n' ' ')" = " 0 1 " ]
+}
+
 @test "-v names each server; without --cpu each gets a free core of its own" {
   run -0 --separate-stderr "$FORKSRV" -v -j 2 -- "$T/exit_code"
   [ "$(grep -c '^forksrv: fork server pid [0-9]* started at constructor$' <<<"$stderr")" -eq 2 ]
@@ -73,4 +90,21 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
 @test "--jobs 0 is a usage error" {
   run -2 --separate-stderr "$FORKSRV" -j 0 -- "$T/exit_code"
   [ "${stderr_lines[0]}" = "forksrv: --jobs must be at least 1" ]
+}
+
+@test "-j 2: when one server dies the other job gives up its input at once, even with no timeout" {
+  "$FORKSRV" -j 2 -t 0 -i "$(input a 'sleep 30000')" -i "$(input b 'sleep 30000')" -- "$T/hang" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+  local driver=$! servers=""
+  for _ in $(seq 50); do
+    servers=$(pgrep -f "^$T/hang" -P "$driver" || true)
+    [ "$(wc -w <<<"$servers")" -eq 2 ] && [ "$(pgrep -f "^$T/hang" | wc -l)" -ge 4 ] && break
+    sleep 0.1
+  done
+  kill -KILL "$(head -n 1 <<<"$servers")"
+  local rc=0 t0=$SECONDS
+  wait "$driver" || rc=$?
+  [ "$rc" -eq 2 ]
+  [ $((SECONDS - t0)) -lt 10 ]
+  grep -q '^forksrv: server died (killed by SIGKILL)$' "$BATS_TEST_TMPDIR/out"
+  assert_no_leftovers
 }

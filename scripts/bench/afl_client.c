@@ -2,7 +2,8 @@
  * AFL++'s compiled-in server and libforksrv.so's AFL mode are driven the same way and compared
  * fairly. As afl-fuzz does: the target's stdin is a file it rewrites before each execution, fds
  * 198/199 are the control and status pipes; per execution it writes a 4-byte word, reads the child's
- * pid and then its status. Prints "N us/exec", start-up not counted.
+ * pid and then its status; and, as afl-fuzz does, LD_BIND_NOW=1 unless LD_BIND_LAZY is set. Prints
+ * "N us/exec", start-up not counted.
  * Usage: afl_client N TARGET [ARGS...]  (environment passed on, e.g. LD_PRELOAD) */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     dup2(null, 1);
     dup2(null, 2);
     for (int fd = 3; fd < 198; fd++) close(fd);
+    if (!getenv("LD_BIND_LAZY")) setenv("LD_BIND_NOW", "1", 0);
     execvp(argv[2], argv + 2);
     _exit(127);
   }
