@@ -3,7 +3,8 @@
 # compared, so that the machine's noise falls on all of them alike; medians are reported, the ratios
 # of the medians are the figures to quote, and every median goes to bench/results.tsv.
 #   1. per-execution cost on a trivial target (scripts/bench/target.c: reads stdin, _exit(0)), pinned
-#      as forksrv pins: the floor (fork+_exit+waitpid inside the target), the CLI, the client API in
+#      as forksrv pins: the floor (fork+_exit+waitpid inside the target), the strict floor (its children
+#      read stdin as main does, with LD_BIND_NOW=1 as forksrv's children bind), the CLI, the client API in
 #      a tight loop, AFL++'s compiled-in server and libforksrv.so's AFL mode driven by the same small
 #      AFL-protocol client (scripts/bench/afl_client.c), and fork+exec (--no-server).
 #   2. -j 1, -j 2 and -j $(nproc) on the same target.
@@ -66,9 +67,10 @@ for section in $sections; do
 case $section in
 1)
   n=20000
-  floor="" cli="" main="" api="" afl="" ours="" plain=""
+  floor="" strict="" cli="" main="" api="" afl="" ours="" plain=""
   for i in $(seq "$samples"); do
     floor="$floor $(pinned "$target" floor "$n" | us)"
+    strict="$strict $(LD_BIND_NOW=1 pinned "$target" floor-main "$n" </dev/null | us)"
     cli="$cli $(cli_us -n "$n" -- "$target")"
     main="$main $(cli_us --start main -n "$n" -- "$target")"
     api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
@@ -78,6 +80,7 @@ case $section in
   done
   echo "1. per-execution cost, trivial target, pinned to core ${core:-none}   us/exec (median, samples)"
   row 1 "floor: fork+_exit+waitpid in the target" us "$floor"
+  row 1 "strict floor: child reads as main, bound now" us "$strict"
   row 1 "forksrv CLI -n $n" us "$cli"
   row 1 "forksrv CLI --start main" us "$main"
   row 1 "client API, tight loop" us "$api"
@@ -85,7 +88,9 @@ case $section in
   [ "$have_afl" = 1 ] && row 1 "AFL++ compiled-in server, afl_client" us "$afl"
   row 1 "fork+exec (--no-server)" us "$plain"
   ratio 1 "CLI / floor" "$cli" "$floor" "<= 1.10"
+  ratio 1 "CLI / strict floor" "$cli" "$strict"
   ratio 1 "CLI --start main / floor" "$main" "$floor"
+  ratio 1 "CLI --start main / strict floor" "$main" "$strict"
   ratio 1 "client API / floor" "$api" "$floor"
   [ "$have_afl" = 1 ] && ratio 1 "AFL++ compiled-in / libforksrv AFL mode" "$afl" "$ours" ">= 1.0"
   ratio 1 "fork+exec / CLI" "$plain" "$cli" ">= 4"

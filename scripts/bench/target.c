@@ -2,6 +2,8 @@
  * what is measured is the cost of an execution. Its other modes give the bench what it compares:
  *   target floor N   forks N children that _exit at once, reaping each, and prints "N us/exec": the
  *                    floor no fork server can go below (it does this and more per execution);
+ *   target floor-main N  the same, but each child does what main does (reads stdin to its end,
+ *                    then _exit): with LD_BIND_NOW=1, exactly a forksrv child's own work;
  *   BENCH_HEAP_MB=M  before main, maps and touches M MiB (in 4 KiB pages, or with BENCH_THP=1 in
  *                    transparent huge pages), which every fork then copies the page tables of. */
 #include <stdio.h>
@@ -31,19 +33,25 @@ static double now_us(void) {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+static void read_all(void) {
+  char buf[4096];
+  while (read(0, buf, sizeof buf) > 0) {}
+}
+
 int main(int argc, char **argv) {
-  if (argc == 3 && !strcmp(argv[1], "floor")) {
+  int as_main = argc == 3 && !strcmp(argv[1], "floor-main");
+  if (argc == 3 && (as_main || !strcmp(argv[1], "floor"))) {
     long n = atol(argv[2]);
     double t0 = now_us();
     for (long i = 0; i < n; i++) {
       pid_t pid = fork();
+      if (pid == 0 && as_main) read_all();
       if (pid == 0) _exit(0);
       if (pid < 0 || waitpid(pid, NULL, 0) != pid) return 2;
     }
     printf("%.1f us/exec\n", (now_us() - t0) / n);
     return 0;
   }
-  char buf[4096];
-  while (read(0, buf, sizeof buf) > 0) {}
+  read_all();
   _exit(0);
 }
