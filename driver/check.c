@@ -44,6 +44,13 @@ static void describe_binary(const char *path, char *out, size_t cap) {
 }
 
 /* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set. */
+static const char *binding_text(const char *binding) {
+  if (!strcmp(binding, "now")) return "once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)";
+  if (!strcmp(binding, "lazy")) return "lazily, again in every child (--lazy-binding)";
+  if (!strcmp(binding, "environment")) return "as your LD_BIND_NOW says";
+  return "lazily, again in every child: the target cannot start with LD_BIND_NOW=1 (a symbol no library has)";
+}
+
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
                 char *note, char *err, size_t errlen) {
   cfg.no_server = no_server;
@@ -54,10 +61,15 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
   if (info) {
     const char *warnings = drv_warnings(d);
     snprintf(info, cap, "pid %d, protocol %u, started at %s\nthreads       %s", drv_server_pid(d), FIFO_PROTOCOL_VERSION,
-             drv_start_point(d), *warnings ? "more than one at the fork point: children keep only the forking one"
-                                           : "one at the fork point");
+             drv_start_point(d), strstr(warnings, "threads are running")
+                                     ? "more than one at the fork point: children keep only the forking one"
+                                     : "one at the fork point");
   }
-  if (note) snprintf(note, 256, "%s", drv_start_note(d));
+  if (note) {
+    const char *at = drv_start_note(d);
+    snprintf(note, 512, "%s%s%sbinding       %s", *at ? "fork point    " : "", at, *at ? "\n" : "",
+             binding_text(drv_binding(d)));
+  }
   int rc = drv_run(d, "", 0, r);
   if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
   if (drv_stop(d) < 0 && rc == 0) {
@@ -69,7 +81,7 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
 
 int cli_check(const struct cli_opts *o) {
   struct drv_config cfg = cli_config(o, -1);
-  char what[256], info[512], note[256] = "", err[1024], a[64], b[64];
+  char what[256], info[512], note[512] = "", err[1024], a[64], b[64];
   describe_binary(o->target[0], what, sizeof what);
   printf("target        %s: %s\n", o->target[0], what);
   struct drv_result plain, served;
@@ -85,7 +97,7 @@ int cli_check(const struct cli_opts *o) {
     return 2;
   }
   printf("fork server   %s\n", info);
-  if (*note) printf("fork point    %s\n", note);
+  printf("%s\n", note);
   printf("start-up      %.1f ms to the handshake\n", start_ms);
   int same = cli_same_outcome(&served, &plain);
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,

@@ -51,6 +51,7 @@ struct drv {
   char note[256];     /* the server's "forksrv: note: " line (the input start's trigger) */
   int starting_at;    /* the start point being tried (enum drv_start) */
   int lazy;           /* binding lazily: asked for, or after a start that could not bind a symbol */
+  int bind_fallback;  /* lazily because the target could not start with LD_BIND_NOW=1 */
   uint32_t seq;
   /* The input in flight (drv_submit to drv_collect): */
   int busy;
@@ -372,7 +373,7 @@ static int start_server(struct drv *d) {
   d->lazy = d->cfg.lazy_binding;
   int r = start_at(d, d->cfg.start);
   if (r < 0 && !d->lazy && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
-    d->lazy = 1;
+    d->lazy = d->bind_fallback = 1;
     r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ", "; binding lazily instead, in every child (slower)");
   }
   if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
@@ -597,6 +598,12 @@ const char *drv_start_point(const struct drv *d) {
   return "none";
 }
 const char *drv_warnings(const struct drv *d) { return d->warnings; }
+const char *drv_binding(const struct drv *d) {
+  if (d->cfg.no_server) return "";
+  if (d->bind_fallback) return "lazy, LD_BIND_NOW failed";
+  if (d->lazy) return "lazy";
+  return getenv("LD_BIND_NOW") ? "environment" : "now";
+}
 const char *drv_start_note(const struct drv *d) { return d->note; }
 const char *drv_error(const struct drv *d) { return d->err; }
 

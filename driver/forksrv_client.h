@@ -60,11 +60,11 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen);
 /* Runs one input. -1: the run could not happen (server died, cancelled: errno EINTR); see drv_error. */
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res);
 
-/* Several targets from one thread (the CLI's -j): start one drv per server, drv_submit an input to
- * each, drv_wait_any for one that has its result, drv_collect it, submit the next. One input in
- * flight per drv; drv_run is drv_submit then drv_collect. drv_wait_any returns the index in ds of a
- * drv whose drv_collect will not wait (done, failed, or past its deadline), or -1 with errno: EINTR
- * when the first drv's cancel_fd became readable, EINVAL when none has an input in flight. */
+/* Several targets from one thread (a fuzzer's event loop): start one drv per server, drv_submit an
+ * input to each, drv_wait_any for one that has its result, drv_collect it, submit the next. One
+ * input in flight per drv; drv_run is drv_submit then drv_collect. drv_wait_any returns the index in
+ * ds of a drv whose drv_collect will not wait (done, failed, or past its deadline), or -1 with errno:
+ * EINTR when the first drv's cancel_fd became readable, EINVAL when none has an input in flight. */
 #define DRV_MAX_JOBS 1024
 int drv_submit(struct drv *d, const void *input, size_t len);
 int drv_collect(struct drv *d, struct drv_result *res);
@@ -77,6 +77,10 @@ int drv_server_pid(const struct drv *d);
 const char *drv_start_point(const struct drv *d);
 /* Warnings the server gave at start-up (threads alive at the fork point), one per line, or "". */
 const char *drv_warnings(const struct drv *d);
+/* How the target's symbols are bound: "now" (once, in the server, before the first fork), "lazy" (in
+ * every child: lazy_binding), "lazy, LD_BIND_NOW failed" (the target could not start with every
+ * symbol bound), "environment" (the caller's LD_BIND_NOW, left alone), or "" with no_server. */
+const char *drv_binding(const struct drv *d);
 /* With DRV_START_INPUT: which call started the server and how many threads ran ("at the first
  * open() of the input, 1 thread"), or "". */
 const char *drv_start_note(const struct drv *d);

@@ -45,5 +45,16 @@ binding_read() {
   [ "${#lines[@]}" -eq 2 ]
   [[ "${lines[1]}" == *'"exit_code":3'* ]]
   [ "${stderr_lines[0]}" = "forksrv: warning: with LD_BIND_NOW=1: ./uses: symbol lookup error: ./uses: undefined symbol: gone; binding lazily instead, in every child (slower)" ]
+  run -0 "$FORKSRV" check -- ./uses
+  [ "${lines[4]}" = "binding       lazily, again in every child: the target cannot start with LD_BIND_NOW=1 (a symbol no library has)" ]
   assert_no_leftovers
+}
+
+@test "check says how symbols are bound: once in the server, lazily when asked, or as the user's LD_BIND_NOW says" {
+  run -0 "$FORKSRV" check -- "$T/exit_code"
+  [ "${lines[4]}" = "binding       once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)" ]
+  run -0 "$FORKSRV" check --lazy-binding -- "$T/exit_code"
+  [ "${lines[4]}" = "binding       lazily, again in every child (--lazy-binding)" ]
+  LD_BIND_NOW=1 run -0 "$FORKSRV" check -- "$T/exit_code"
+  [ "${lines[4]}" = "binding       as your LD_BIND_NOW says" ]
 }

@@ -8,8 +8,9 @@ load helpers
   [[ "${lines[1]}" =~ ^plain\ exec\ +[0-9.]+\ ms\ from\ fork\+exec\ to\ exit,\ on\ the\ empty\ input:\ exited\ 0$ ]]
   [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 2,\ started\ at\ constructor$ ]]
   [ "${lines[3]}" = "threads       one at the fork point" ]
-  [[ "${lines[4]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]
-  [ "${lines[6]}" = "ok: the fork server serves this target" ]
+  [ "${lines[4]}" = "binding       once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)" ]
+  [[ "${lines[5]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]
+  [ "${lines[7]}" = "ok: the fork server serves this target" ]
   assert_no_leftovers
 }
 
@@ -39,6 +40,6 @@ load helpers
   export RIGGED="$BATS_TEST_TMPDIR/pid"
   run -0 "$FORKSRV" check -- "$T/rigged"
   run -1 "$FORKSRV" check --start main -- "$T/rigged"
-  [ "${lines[5]}" = "${lines[5]%%:*}: exited 1; by plain fork+exec: exited 0" ]
-  [ "${lines[6]}" = "MISMATCH: the outcomes differ" ]
+  [ "${lines[6]}" = "${lines[6]%%:*}: exited 1; by plain fork+exec: exited 0" ]
+  [ "${lines[7]}" = "MISMATCH: the outcomes differ" ]
 }
