@@ -335,6 +335,15 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
   return 0;
 }
 
+/* With the lock held: the run stops, for why, and the other jobs, which may be waiting on inputs
+ * without a timeout, give up now. */
+static void stop_run(struct run_state *s, int why) {
+  if (!s->stopped) s->stopped = why;
+  uint64_t one = 1;
+  if (s->stop_fd >= 0 && write(s->stop_fd, &one, sizeof one) < 0) {}
+  pthread_cond_broadcast(&s->room);
+}
+
 /* A job's loop: take the next input, run it, report what is in order, until none is left or the run
  * stopped. Each job is its own thread on its own core, so that every hand-off between it and its
  * server stays a same-core wake-up; -j 1 runs it in main's thread. */
@@ -356,10 +365,7 @@ static void *run_job(void *arg) {
     int why = run_one(j, name, input, run, ticket, &p);
     pthread_mutex_lock(&s->lock);
     if (why) {
-      if (!s->stopped) s->stopped = why;
-      /* The other jobs may be waiting on inputs without a timeout: they give up now. */
-      uint64_t one = 1;
-      if (s->stop_fd >= 0 && write(s->stop_fd, &one, sizeof one) < 0) {}
+      stop_run(s, why);
       free(p.stderr_tail);
       break;
     }
@@ -397,8 +403,7 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
       if (err) {
         cli_error("pthread_create: %s", strerror(err));
         pthread_mutex_lock(&s.lock);
-        if (!s.stopped) s.stopped = -1;
-        pthread_cond_broadcast(&s.room);
+        stop_run(&s, -1);
         pthread_mutex_unlock(&s.lock);
         break;
       }
@@ -411,7 +416,9 @@ static int run_all(const struct cli_opts *o, const struct cli_inputs *in, struct
   free(s.ring);
   pthread_cond_destroy(&s.room);
   pthread_mutex_destroy(&s.lock);
-  return s.stopped == STOPPED_BY_SIGNAL ? signal_taken(sigfd) : s.stopped;
+  if (s.stopped != STOPPED_BY_SIGNAL) return s.stopped;
+  int sig = signal_taken(sigfd);
+  return sig ? sig : -1;
 }
 
 /* The cores the jobs run on, one each (shared round the list when there are fewer): --cpu's, or free
