@@ -7,7 +7,8 @@
 #      read stdin as main does, with LD_BIND_NOW=1 as forksrv's children bind), the CLI, the client API in
 #      a tight loop, AFL++'s compiled-in server and libforksrv.so's AFL mode driven by the same small
 #      AFL-protocol client (scripts/bench/afl_client.c), and fork+exec (--no-server).
-#   2. -j 1, -j 2 and -j $(nproc) on the same target.
+#   2. -j 1, -j 2 and -j $(nproc) on the same target, and the machine's own ceiling for it: the floor
+#      loop on one core against one copy of it on each of two cores at once.
 #   3. fork cost against touched heap: 1, 64, 256, 1024 MiB, in 4 KiB pages and in huge pages.
 #   4. the demo parser over its corpus: pinned (the default), --no-pin, --no-server.
 #   5. start points on a target whose set-up takes 5 ms, and persistent mode on a trivial one.
@@ -98,17 +99,31 @@ case $section in
   ;;
 2)
   n=20000
-  one="" two="" all=""
+  one="" two="" all="" floor1="" floor2=""
+  # What the machine itself allows: the floor loop alone, and one copy on each of two cores at once.
+  floor_rate() { awk '{ printf "%.0f\n", 1e6 / $1 }'; }
   for i in $(seq "$samples"); do
     one="$one $(cli_rate -j 1 -n "$n" -- "$target")"
     two="$two $(cli_rate -j 2 -n "$n" -- "$target")"
     [ "$(nproc)" -gt 2 ] && all="$all $(cli_rate -j "$(nproc)" -n "$n" -- "$target")"
+    if [ "$(nproc)" -ge 2 ]; then
+      floor1="$floor1 $(taskset -c 0 "$target" floor "$n" | us | floor_rate)"
+      taskset -c 0 "$target" floor "$n" >"$work/floor0" &
+      taskset -c 1 "$target" floor "$n" >"$work/floor1"
+      wait
+      floor2="$floor2 $(cat "$work/floor0" "$work/floor1" | us | floor_rate | awk '{ s += $1 } END { print s }')"
+    fi
   done
   echo "2. parallel servers, trivial target, -n $n         execs/s (median, samples)"
   row 2 "-j 1" execs/s "$one"
   row 2 "-j 2" execs/s "$two"
   [ "$(nproc)" -gt 2 ] && row 2 "-j $(nproc)" execs/s "$all"
   ratio 2 "-j 2 / -j 1" "$two" "$one" ">= 1.7"
+  if [ -n "$floor2" ]; then
+    row 2 "floor loop, one core" execs/s "$floor1"
+    row 2 "floor loop, two cores at once" execs/s "$floor2"
+    ratio 2 "the machine's own: two cores / one" "$floor2" "$floor1"
+  fi
   echo
   ;;
 3)
