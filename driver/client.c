@@ -374,7 +374,8 @@ static int start_server(struct drv *d) {
   int r = start_at(d, d->cfg.start);
   if (r < 0 && !d->lazy && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
     d->lazy = d->bind_fallback = 1;
-    r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ", "; binding lazily instead, in every child (slower)");
+    r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ",
+                    "; binding lazily instead, in every child (slower)");
   }
   if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
   return start_again(d, DRV_START_MAIN, "", "");
