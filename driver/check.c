@@ -43,7 +43,8 @@ static void describe_binary(const char *path, char *out, size_t cap) {
   snprintf(out, cap, "%s ELF%s%s", interp ? "dynamic" : "static", eh.e_type == ET_DYN ? ", PIE" : "", mode);
 }
 
-/* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set. */
+/* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set.
+ * info gets the server's lines (pid, threads), lines those of where it forked and how it binds. */
 static const char *binding_text(const char *binding) {
   if (!strcmp(binding, "now")) return "once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)";
   if (!strcmp(binding, "lazy")) return "lazily, again in every child (--lazy-binding)";
@@ -52,7 +53,7 @@ static const char *binding_text(const char *binding) {
 }
 
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
-                char *note, char *err, size_t errlen) {
+                char *lines, char *err, size_t errlen) {
   cfg.no_server = no_server;
   uint64_t t0 = cli_now_us();
   struct drv *d = drv_start(&cfg, err, errlen);
@@ -65,9 +66,9 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
                                      ? "more than one at the fork point: children keep only the forking one"
                                      : "one at the fork point");
   }
-  if (note) {
+  if (lines) {
     const char *at = drv_start_note(d);
-    snprintf(note, 512, "%s%s%sbinding       %s", *at ? "fork point    " : "", at, *at ? "\n" : "",
+    snprintf(lines, 512, "%s%s%sbinding       %s", *at ? "fork point    " : "", at, *at ? "\n" : "",
              binding_text(drv_binding(d)));
   }
   int rc = drv_run(d, "", 0, r);
@@ -81,7 +82,7 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
 
 int cli_check(const struct cli_opts *o) {
   struct drv_config cfg = cli_config(o, -1);
-  char what[256], info[512], note[512] = "", err[1024], a[64], b[64];
+  char what[256], info[512], lines[512] = "", err[1024], a[64], b[64];
   describe_binary(o->target[0], what, sizeof what);
   printf("target        %s: %s\n", o->target[0], what);
   struct drv_result plain, served;
@@ -92,12 +93,12 @@ int cli_check(const struct cli_opts *o) {
   }
   printf("plain exec    %.1f ms from fork+exec to exit, on the empty input: %s\n", (double)plain.wall_us / 1e3,
          cli_outcome_text(&plain, a, sizeof a));
-  if (once(cfg, 0, &served, &start_ms, info, sizeof info, note, err, sizeof err) < 0) {
+  if (once(cfg, 0, &served, &start_ms, info, sizeof info, lines, err, sizeof err) < 0) {
     printf("fork server   not started: %s\n", err);
     return 2;
   }
   printf("fork server   %s\n", info);
-  printf("%s\n", note);
+  printf("%s\n", lines);
   printf("start-up      %.1f ms to the handshake\n", start_ms);
   int same = cli_same_outcome(&served, &plain);
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,

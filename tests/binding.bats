@@ -33,11 +33,8 @@ binding_read() {
 }
 
 @test "a target that needs a symbol no library has starts with lazy binding, with a warning, and runs as plain" {
-  cd "$BATS_TEST_TMPDIR"
-  echo 'int present(void) { return 3; } int gone(void) { return 4; }' >gone.c
-  echo 'int present(void); int gone(void); int main(int c, char **v) { (void)v; return c > 1 ? gone() : present(); }' >uses.c
-  cc -shared -fPIC -o libgone.so gone.c
-  cc -o uses uses.c -L. -lgone -Wl,-rpath,"$BATS_TEST_TMPDIR"
+  uses_libgone 'int present(void) { return 3; } int gone(void) { return 4; }' \
+    'int present(void); int gone(void); int main(int c, char **v) { (void)v; return c > 1 ? gone() : present(); }'
   echo 'int present(void) { return 3; }' >gone.c
   cc -shared -fPIC -o libgone.so gone.c
   same_as_plain -n 2 -- ./uses

@@ -41,6 +41,17 @@ corpus() {
   echo "$dir"
 }
 
+# uses_libgone LIB_SOURCE MAIN_SOURCE: in BATS_TEST_TMPDIR (the working directory after it), a program
+# ./uses linked against libgone.so, both built from the C given; a test then takes the library away
+# or rebuilds it without a symbol.
+uses_libgone() {
+  cd "$BATS_TEST_TMPDIR"
+  echo "$1" >gone.c
+  echo "$2" >uses.c
+  cc -shared -fPIC -o libgone.so gone.c
+  cc -o uses uses.c -L. -lgone -Wl,-rpath,"$BATS_TEST_TMPDIR"
+}
+
 # The fields of a --json line that must be equal between the two modes (pid and times cannot be).
 outcomes() {
   sed -E 's/"pid":[0-9]+,//; s/,"wall_us":[0-9]+,"maxrss_kb":[0-9]+//'

@@ -43,11 +43,7 @@ fake_peer() {
 }
 
 @test "a missing shared library is reported with the loader's own message" {
-  cd "$BATS_TEST_TMPDIR"
-  echo 'int gone(void) { return 0; }' >gone.c
-  echo 'int gone(void); int main(void) { return gone(); }' >uses.c
-  cc -shared -fPIC -o libgone.so gone.c
-  cc -o uses uses.c -L. -lgone -Wl,-rpath,"$BATS_TEST_TMPDIR"
+  uses_libgone 'int gone(void) { return 0; }' 'int gone(void); int main(void) { return gone(); }'
   rm libgone.so
   run -2 --separate-stderr "$FORKSRV" -- ./uses
   [ "$stderr" = "forksrv: target exited before the handshake (exit code 127): ./uses: error while loading shared libraries: libgone.so: cannot open shared object file: No such file or directory" ]
