@@ -43,8 +43,6 @@ static void describe_binary(const char *path, char *out, size_t cap) {
   snprintf(out, cap, "%s ELF%s%s", interp ? "dynamic" : "static", eh.e_type == ET_DYN ? ", PIE" : "", mode);
 }
 
-/* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set.
- * info gets the server's lines (pid, threads), lines those of where it forked and how it binds. */
 static const char *binding_text(const char *binding) {
   if (!strcmp(binding, "now")) return "once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)";
   if (!strcmp(binding, "lazy")) return "lazily, again in every child (--lazy-binding)";
@@ -52,6 +50,8 @@ static const char *binding_text(const char *binding) {
   return "lazily, again in every child: the target cannot start with LD_BIND_NOW=1 (a symbol no library has)";
 }
 
+/* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set.
+ * info gets the server's lines (pid, threads), lines those of where it forked and how it binds. */
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
                 char *lines, char *err, size_t errlen) {
   cfg.no_server = no_server;

@@ -50,8 +50,7 @@ struct drv {
   char warnings[1024];
   char note[256];     /* the server's "forksrv: note: " line (the input start's trigger) */
   int starting_at;    /* the start point being tried (enum drv_start) */
-  int lazy;           /* binding lazily: asked for, or after a start that could not bind a symbol */
-  int bind_fallback;  /* lazily because the target could not start with LD_BIND_NOW=1 */
+  int bind_fallback;  /* binding lazily: the target could not start with LD_BIND_NOW=1 */
   uint32_t seq;
   /* The input in flight (drv_submit to drv_collect): */
   int busy;
@@ -320,6 +319,12 @@ static int with_input_hooks(struct drv *d, char *preload, size_t cap) {
   return 0;
 }
 
+/* Whether the server starts with LD_BIND_NOW=1: unless lazy binding was asked for or is all the
+ * target can start with, or the caller's environment says how to bind already. */
+static int binds_now(const struct drv *d) {
+  return !d->cfg.lazy_binding && !d->bind_fallback && !getenv("LD_BIND_NOW");
+}
+
 static int start_at(struct drv *d, int start_point) {
   d->starting_at = start_point;
   char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[2 * PATH_MAX + 32], input[64];
@@ -337,7 +342,7 @@ static int start_at(struct drv *d, int start_point) {
       snprintf(input, sizeof input, "stdin");
   }
   if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
-  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL, !d->lazy) < 0)
+  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL, binds_now(d)) < 0)
     return fail(d, "environment: %s", strerror(errno));
   int err = 0;
   d->server_pid = drv_spawn(&d->sp, &err);
@@ -370,10 +375,9 @@ static int start_again(struct drv *d, int start_point, const char *before, const
  * starting (it needs a symbol no library has, which lazy binding would only look for when called)
  * starts again with lazy binding. Either refusal is kept as a warning. */
 static int start_server(struct drv *d) {
-  d->lazy = d->cfg.lazy_binding;
   int r = start_at(d, d->cfg.start);
-  if (r < 0 && !d->lazy && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
-    d->lazy = d->bind_fallback = 1;
+  if (r < 0 && binds_now(d) && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
+    d->bind_fallback = 1;
     r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ",
                     "; binding lazily instead, in every child (slower)");
   }
@@ -602,8 +606,8 @@ const char *drv_warnings(const struct drv *d) { return d->warnings; }
 const char *drv_binding(const struct drv *d) {
   if (d->cfg.no_server) return "";
   if (d->bind_fallback) return "lazy, LD_BIND_NOW failed";
-  if (d->lazy) return "lazy";
-  return getenv("LD_BIND_NOW") ? "environment" : "now";
+  if (d->cfg.lazy_binding) return "lazy";
+  return binds_now(d) ? "now" : "environment";
 }
 const char *drv_start_note(const struct drv *d) { return d->note; }
 const char *drv_error(const struct drv *d) { return d->err; }

@@ -166,13 +166,11 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
 }
 
 /* start: the value of FORKSRV_START, or NULL for the earliest start point. bind_now: set LD_BIND_NOW=1
- * for the server (unless the caller's environment says how to bind already), so that no child binds
- * a symbol lazily: every lazy binding costs a child page faults in the loader (10 of a trivial
+ * for the server, so that no child binds a symbol lazily: every lazy binding costs a child page faults in the loader (10 of a trivial
  * child's 20, about a quarter of its cost), and the server's one binding serves them all. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
                   const char *input, int bind_now) {
   const char *old = getenv("LD_PRELOAD");
-  bind_now = bind_now && !getenv("LD_BIND_NOW");
   char *extra[8] = {NULL};
   size_t n = 0;
   int ok = asprintf(&extra[n++], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
