@@ -134,6 +134,10 @@ $(B)/tests/harness: tests/targets/harness.c $(B)/libforksrv_main.a
 $(B)/tests/deferred_static: tests/targets/deferred.c preinit/forksrv.h $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -Ipreinit -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
 
+$(B)/tests/own_start: tests/targets/own_start.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -nostartfiles -o $@ $<
+
 $(B)/tests/touch: tests/targets/touch.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<

@@ -594,6 +594,7 @@ int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_fd; }
 int drv_server_pid(const struct drv *d) { return d->server_pid > 0 ? d->server_pid : 0; }
 const char *drv_start_point(const struct drv *d) {
   switch (d->start_point) {
+  case FIFO_START_ENTRY: return "entry";
   case FIFO_START_CONSTRUCTOR: return "constructor";
   case FIFO_START_PREINIT: return "preinit";
   case FIFO_START_MAIN: return "main";

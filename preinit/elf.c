@@ -1,7 +1,8 @@
 /* Finding a function of libc without libc (no dlsym): the dynamic linker's list of loaded objects is
  * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
  * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
- * this for the one libc function it interposes, __libc_start_main, to start the server at main. The
+ * this for the one libc function it interposes, __libc_start_main, to start the server at the
+ * program's entry or at main; the executable's own relocations tell whether it calls ours. The
  * kernel's vDSO is searched the same way, for a clock that costs no system call. */
 #include <linux/elf.h>
 
@@ -96,6 +97,40 @@ static void *next(const char *name, int object) {
 }
 
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
+
+/* Counts the executable's relocations in rela[0..size) that name `name`; -1 if one is not bound to fn. */
+static long bound_slots(const struct fsrv_link_map *exe, const Elf64_Rela *rela, uint64_t size, const Elf64_Sym *symtab,
+                        const char *strtab, const char *name, const void *fn) {
+  long n = 0;
+  for (uint64_t i = 0; rela && i < size / sizeof *rela; i++) {
+    uint32_t sym = (uint32_t)(rela[i].r_info >> 32);
+    if (!sym || !fsrv_streq(strtab + symtab[sym].st_name, name)) continue;
+    if (*(void *const *)(exe->l_addr + rela[i].r_offset) != fn) return -1;
+    n++;
+  }
+  return n;
+}
+
+int fsrv_program_calls(const char *name, const void *fn) {
+  const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */
+  const char *strtab = 0;
+  const Elf64_Sym *symtab = 0;
+  const Elf64_Rela *rela = 0, *jmprel = 0;
+  uint64_t rela_size = 0, jmprel_size = 0, pltrel = DT_RELA;
+  for (const Elf64_Dyn *d = exe ? exe->l_ld : 0; d && d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(exe, d->d_un.d_ptr);
+    if (d->d_tag == DT_SYMTAB) symtab = (const Elf64_Sym *)dyn_ptr(exe, d->d_un.d_ptr);
+    if (d->d_tag == DT_RELA) rela = (const Elf64_Rela *)dyn_ptr(exe, d->d_un.d_ptr);
+    if (d->d_tag == DT_RELASZ) rela_size = d->d_un.d_val;
+    if (d->d_tag == DT_JMPREL) jmprel = (const Elf64_Rela *)dyn_ptr(exe, d->d_un.d_ptr);
+    if (d->d_tag == DT_PLTRELSZ) jmprel_size = d->d_un.d_val;
+    if (d->d_tag == DT_PLTREL) pltrel = d->d_un.d_val;
+  }
+  if (!strtab || !symtab || pltrel != DT_RELA) return 0;
+  long got = bound_slots(exe, rela, rela_size, symtab, strtab, name, fn);
+  long plt = bound_slots(exe, jmprel, jmprel_size, symtab, strtab, name, fn);
+  return got >= 0 && plt >= 0 && got + plt > 0;
+}
 void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 void *fsrv_vdso_symbol(unsigned long base, const char *name) {

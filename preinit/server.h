@@ -50,6 +50,9 @@ FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, con
 /* --- libc's functions, found without libc (elf.c) --- */
 FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
 FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's stdin */
+/* Whether the executable calls `name` and every one of its references to it is already bound to fn
+ * (a lazily bound one, still pointing at the loader, is not). */
+FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);
 /* A function of the kernel's vDSO mapped at base (x86_64's has a GNU hash table; without one, 0). */
 FSRV_HIDDEN void *fsrv_vdso_symbol(unsigned long base, const char *name);
 

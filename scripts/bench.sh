@@ -172,7 +172,7 @@ case $section in
   done
   echo "5. start points, a target with 5 ms of set-up        execs/s (median, samples)"
   row 5 "fork+exec (--no-server)" execs/s "$plain"
-  row 5 "constructor (default)" execs/s "$early"
+  row 5 "early (default: the entry)" execs/s "$early"
   row 5 "--start main" execs/s "$main"
   row 5 "forksrv_start() after set-up" execs/s "$deferred"
   ratio 5 "main / fork+exec" "$main" "$plain" ">= 5"

@@ -29,7 +29,7 @@ LIB() { echo "$B/libforksrv.so"; }
   chunk=$(head -c 100000 /dev/zero | tr '\0' 'e')
   for i in 0 1 2 3 4 5 6 7 8 9 10; do export "BIG$i=$chunk"; done
   run -0 --separate-stderr "$FORKSRV" -v -i "$(input a 0)" -- "$T/exit_code"
-  [[ "$stderr" == *"forksrv: fork server pid "*" started at constructor"* ]]
+  [[ "$stderr" == *"forksrv: fork server pid "*" started at entry"* ]]
 }
 
 @test "FIFO variables naming a regular file: no server, the target runs normally, the reason on request" {

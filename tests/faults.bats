@@ -85,5 +85,5 @@ load helpers
 @test "a target that closes fds 3 to 1024 before the server starts is still served" {
   same_as_plain -i "$(input a 4)" -- "$T/closes_fds"
   run -0 --separate-stderr "$FORKSRV" -v -i "$(input b 0)" -- "$T/closes_fds"
-  [[ "$stderr" == *"started at constructor"* ]]
+  [[ "$stderr" == *"started at entry"* ]]
 }

@@ -44,7 +44,7 @@ LIST
   install_to "$D"
   FORKSRV="$D/usr/local/bin/forksrv" same_as_plain -i "$(input a 3)" -i "$(input b segv)" -- "$T/crash"
   FORKSRV="$D/usr/local/bin/forksrv" run -0 --separate-stderr "$D/usr/local/bin/forksrv" -v -- "$T/exit_code"
-  [[ "$stderr" == *"fork server pid "*" started at constructor"* ]]
+  [[ "$stderr" == *"fork server pid "*" started at entry"* ]]
 }
 
 @test "a client and static fuzz targets build against the install with pkg-config alone" {

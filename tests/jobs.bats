@@ -66,7 +66,7 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
 
 @test "-v names each server; without --cpu each gets a free core of its own" {
   run -0 --separate-stderr "$FORKSRV" -v -j 2 -- "$T/exit_code"
-  [ "$(grep -c '^forksrv: fork server pid [0-9]* started at constructor$' <<<"$stderr")" -eq 2 ]
+  [ "$(grep -c '^forksrv: fork server pid [0-9]* started at entry$' <<<"$stderr")" -eq 2 ]
   local cores
   cores=$(sed -n 's/^forksrv: pinned to core \([0-9]*\)$/\1/p' <<<"$stderr" | sort -u | wc -l)
   [ "$cores" -eq 2 ] || [ "$(nproc)" -lt 2 ] || grep -q 'no free core' <<<"$stderr"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# Where the server starts: early (the preload's constructor, or .preinit_array), at main (after every
-# constructor, no source change), or where the target calls forksrv_start(). The later the start,
+# Where the server starts: early (the program's entry with the preload, after every library's
+# constructor and before the program's own; or .preinit_array), at main (after every constructor, no
+# source change), or where the target calls forksrv_start(). The later the start,
 # the less each execution repeats; the outcomes stay those of plain fork+exec.
 load helpers
 
@@ -10,11 +11,24 @@ codes() {
   printf '%s\n' "${args[@]}"
 }
 
-@test "started early, an expensive constructor runs in every execution" {
+@test "started early, at the program's entry, its expensive constructor runs in every execution" {
   export COUNTER="$BATS_TEST_TMPDIR/counter"
   run -0 --separate-stderr "$FORKSRV" -v -n 4 -- "$T/heavy_init"
-  [[ "$stderr" == *"started at constructor"* ]]
+  [[ "$stderr" == *"started at entry"* ]]
   [ "$(wc -l <"$COUNTER")" -eq 4 ]
+}
+
+@test "a program with its own _start, which never reaches __libc_start_main, is served from the constructor" {
+  run -0 --separate-stderr "$FORKSRV" -v -n 3 -i "$(input a 7)" -- "$T/own_start"
+  [[ "$stderr" == *"started at constructor"* ]]
+  [[ "$stderr" == *"3 executions"*"3 exited (3 non-zero)"* ]]
+  same_as_plain -i "$(input b 7)" -i "$(input c 0)" -i "$(input d 255)" -- "$T/own_start"
+  [[ "$output" == *'"exit_code":255'* ]]
+}
+
+@test "lazily bound, a program still starts its server at the entry: libc's start files reach it through a GOT entry the loader binds at once" {
+  run -0 --separate-stderr "$FORKSRV" -v --lazy-binding -n 2 -- "$T/exit_code"
+  [[ "$stderr" == *"started at entry"* ]]
 }
 
 @test "started at main, the constructor runs once for all executions, outcomes as plain" {
