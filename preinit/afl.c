@@ -55,11 +55,10 @@ int fsrv_afl_oneshot_wanted(const struct fsrv_afl_env *env) { return env->outcom
  * ended, by the same exit code or the same signal. */
 void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
-  int pidfd = -1;
-  long pid = fsrv_fork(s, &pidfd);
+  long pid = fsrv_fork(s);
   if (pid <= 0) return; /* the child, or no fork: run the target here, unmarked */
   struct fsrv_exec ex;
-  fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
+  fsrv_await(s, (int)pid, 0, 0, &ex);
   mark_outcome(map, ex.status);
   int sig = ex.status & 0x7f;
   if (sig) {
@@ -77,7 +76,7 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
   if (!write_word(s->rep, 0)) fsrv_peer_gone(s, 0);
   /* A persistent child parked after its input; afl-fuzz is told it stopped, as in AFL++'s own model. */
-  int live = 0, live_pidfd = -1;
+  int live = 0;
   for (;;) {
     uint32_t was_killed;
     if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
@@ -85,11 +84,9 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       /* afl-fuzz killed the parked child at its timeout: reap it before anything else. */
       int st;
       while (sys_wait4(live, &st, __WALL, 0) == -EINTR) {}
-      sys_close(live_pidfd);
       live = 0;
     }
-    int pidfd = -1;
-    long pid = fsrv_next_child(s, live, live_pidfd, &pidfd);
+    long pid = fsrv_next_child(s, live);
     if (pid == 0) return;
     live = 0;
     /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
@@ -97,9 +94,9 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     if (pid < 0) fsrv_peer_gone(s, 0);
     if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
-    fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
+    fsrv_await(s, (int)pid, 0, 0, &ex);
     if (ex.stopped) {
-      live = (int)pid, live_pidfd = pidfd;
+      live = (int)pid;
       mark_outcome(map, 0);
     } else {
       mark_outcome(map, ex.status);

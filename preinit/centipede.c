@@ -10,8 +10,7 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
   for (;;) {
     char trigger;
     if (fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);
-    int pidfd = -1;
-    long pid = fsrv_fork(s, &pidfd);
+    long pid = fsrv_fork(s);
     if (pid == 0) {
       /* As Centipede's own runner does: each execution's output starts afresh. */
       for (int fd = 1; fd <= 2; fd++) {
@@ -24,7 +23,7 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
     if (pid < 0) fsrv_peer_gone(s, 0);
     if (ack && fsrv_write_full(s->rep, &trigger, 1) != 1) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
-    fsrv_await(s, (int)pid, pidfd, 0, 0, &ex);
+    fsrv_await(s, (int)pid, 0, 0, &ex);
     if (fsrv_write_full(s->rep, &ex.status, sizeof ex.status) != sizeof ex.status) fsrv_peer_gone(s, 0);
   }
 }

@@ -76,26 +76,25 @@ void fsrv_native_loop(struct fsrv *s) {
     have_last = 1;
 
     struct fifo_result res = {.seq = req.seq};
-    int pidfd = -1;
     uint64_t started = fsrv_now_us();
     if (s->slot) {
       s->slot->start_us = started;
       s->slot->timeout_ms = req.timeout_ms;
       __atomic_store_n(&s->slot->word, FSRV_SLOT_WORD(req.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
     }
-    long pid = fsrv_fork(s, &pidfd);
+    long pid = fsrv_fork(s);
     if (pid == 0) return;
     struct fsrv_exec ex;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;
       res.error = (int32_t)pid;
     } else if (s->slot) {
-      uint64_t word = fsrv_await_direct(s, (int)pid, pidfd, &ex);
+      uint64_t word = fsrv_await_direct(s, (int)pid, &ex);
       last_seq = FSRV_SLOT_SEQ(word);
       report_direct_end(s, (int)pid, word, &ex);
       continue;
     } else {
-      fsrv_await(s, (int)pid, pidfd, req.timeout_ms, started, &ex);
+      fsrv_await(s, (int)pid, req.timeout_ms, started, &ex);
       fill_exec(&res, (int)pid, &ex);
     }
     send_result(s, &res, 0);

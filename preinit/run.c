@@ -1,7 +1,7 @@
 /* One execution, from fork to reaping, shared by every protocol the server speaks. The rule it keeps:
  * only the process that reaps a child signals it, and only before reaping it, so a pid it signals can
- * never have been recycled. Timeouts are enforced here (a pidfd and the request FIFO in one ppoll),
- * and after each execution every leftover descendant is killed and reaped. */
+ * never have been recycled. Timeouts are enforced here (SIGCHLD's signalfd and the request FIFO in
+ * one ppoll), and after each execution every leftover descendant is killed and reaped. */
 #include "server.h"
 
 long fsrv_read_full(int fd, void *buf, size_t n) {
@@ -67,11 +67,25 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->robust_head = 0;
   s->robust_len = 0;
   sys_get_robust_list(&s->robust_head, &s->robust_len);
-  /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. */
-  uint64_t pipe_bit = 1ull << (SYS_SIGPIPE - 1);
-  r = sys_sigprocmask(SYS_SIG_BLOCK, &pipe_bit, &s->old_mask);
+  /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. SIGCHLD
+   * is read from a signalfd: one fd for the server's whole life, where a pidfd per child cost an fd's
+   * making and closing per execution (about 2 us on a trivial target). */
+  uint64_t pipe_bit = 1ull << (SYS_SIGPIPE - 1), chld_bit = 1ull << (SYS_SIGCHLD - 1), bits = pipe_bit | chld_bit;
+  r = sys_sigprocmask(SYS_SIG_BLOCK, &bits, &s->old_mask);
   if (r < 0) return r;
-  s->restore_mask = !(s->old_mask & pipe_bit);
+  s->restore_mask = (s->old_mask & bits) != bits;
+  r = sys_signalfd(&chld_bit, SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
+  if (r < 0) {
+    sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
+    return r;
+  }
+  s->chld_fd = (int)r;
+  /* Next to the FIFOs, so that each child closes all three in one call. */
+  long moved = rep >= 0 ? sys_fcntl(s->chld_fd, F_DUPFD_CLOEXEC, rep + 1) : -1;
+  if (moved >= 0) {
+    sys_close(s->chld_fd);
+    s->chld_fd = (int)moved;
+  }
   r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
   if (r < 0) return r;
   /* The driver armed this for start-up; from now on the request FIFO tells the server its peer died,
@@ -80,8 +94,11 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
 }
 
 static void become_target(struct fsrv *s) {
-  sys_close(s->req);
-  sys_close(s->rep);
+  if (s->req < 0 || s->rep != s->req + 1 || s->chld_fd != s->rep + 1 || sys_close_range(s->req, s->chld_fd) < 0) {
+    sys_close(s->req);
+    sys_close(s->rep);
+    sys_close(s->chld_fd);
+  }
   if (s->robust_head) sys_set_robust_list(s->robust_head, s->robust_len);
   if (s->restore_mask) sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
   sys_prctl(SYS_PR_SET_PDEATHSIG, SYS_SIGKILL, 0);
@@ -99,18 +116,17 @@ void fsrv_no_parking(struct fsrv *s) {
 }
 
 /* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno. */
-long fsrv_fork(struct fsrv *s, int *pidfd) {
-  long pid = sys_fork_pidfd(pidfd, s->tid_slot);
+long fsrv_fork(struct fsrv *s) {
+  long pid = sys_fork(s->tid_slot);
   if (pid == 0) become_target(s);
   return pid;
 }
 
 /* The child for the next input: the persistent one parked after the last input (live, 0 if none),
  * sent on, or else a fresh fork. Returns as fsrv_fork does. */
-long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd) {
+long fsrv_next_child(struct fsrv *s, int live) {
   s->went = live != 0;
-  if (!live) return fsrv_fork(s, pidfd);
-  *pidfd = live_pidfd;
+  if (!live) return fsrv_fork(s);
   uint64_t one = 1;
   sys_write(s->go_fd, &one, sizeof one);
   return live;
@@ -180,6 +196,17 @@ static void reap(int pid, int *status, struct rusage *ru) {
   while (r == -EINTR);
 }
 
+/* SIGCHLD came: whether it was the child's end, which is then reaped into ex. It may have been
+ * another's (a descendant the server adopted): then the child is still running. */
+static int ended(struct fsrv *s, int pid, struct fsrv_exec *ex) {
+  char drain[512]; /* SIGCHLD is pending once however many children ended: one record */
+  sys_read(s->chld_fd, drain, sizeof drain);
+  long r;
+  do r = sys_wait4(pid, &ex->status, WNOHANG | __WALL, &ex->ru);
+  while (r == -EINTR);
+  return r != 0;
+}
+
 void fsrv_peer_gone(struct fsrv *s, int pid) {
   if (pid > 0) {
     int st;
@@ -197,8 +224,8 @@ void fsrv_peer_gone(struct fsrv *s, int pid) {
  * often, and then sleeps until that input's deadline. */
 #define DIRECT_LOOK_MS 50
 
-uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec *ex) {
-  struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}};
+uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
+  struct pollfd fds[2] = {{s->chld_fd, POLLIN, 0}, {s->req, 0, 0}};
   struct fsrv_slot *slot = s->slot;
   uint32_t look_ms = DIRECT_LOOK_MS;
   uint64_t word;
@@ -217,6 +244,7 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec 
         if (!__atomic_compare_exchange_n(&slot->word, &word, killed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
         word = killed;
         kill_child(pid);
+        reap(pid, &ex->status, &ex->ru);
         ex->timed_out = 1;
         break;
       }
@@ -225,17 +253,15 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec 
     struct timespec left = {(long)(wait_us / 1000000), (long)(wait_us % 1000000) * 1000};
     long r = sys_ppoll(fds, 2, &left);
     if (r == -EINTR || r == 0) continue;
-    if (r > 0 && fds[1].revents) {
-      sys_close(pidfd);
-      fsrv_peer_gone(s, pid);
-    }
-    if (r < 0) kill_child(pid);
+    if (r > 0 && fds[1].revents) fsrv_peer_gone(s, pid);
+    if (r > 0 && ended(s, pid, ex)) break;
+    if (r > 0) continue;
+    kill_child(pid);
+    reap(pid, &ex->status, &ex->ru);
     break;
   }
-  reap(pid, &ex->status, &ex->ru);
   word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
   ex->wall_us = fsrv_now_us() - slot->start_us;
-  sys_close(pidfd);
   sweep();
   return word;
 }
@@ -246,25 +272,25 @@ uint64_t fsrv_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
-                struct fsrv_exec *ex) {
+void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_us, struct fsrv_exec *ex) {
   struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
    * the driver sent ahead. */
-  struct pollfd fds[3] = {{pidfd, POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
+  struct pollfd fds[3] = {{s->chld_fd, POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
   ex->timed_out = 0;
   ex->stopped = 0;
   for (;;) {
     /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
     long r = sys_ppoll(fds, s->loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
     if (r == -EINTR) continue;
-    if (r > 0 && fds[1].revents) {
-      sys_close(pidfd);
-      fsrv_peer_gone(s, pid);
-    }
+    if (r > 0 && fds[1].revents) fsrv_peer_gone(s, pid);
+    /* First whether the child ended: a SIGCHLD may also be another's, and then an "input done"
+     * that came with it still parks the child. */
+    int done = r > 0 && fds[0].revents && ended(s, pid, ex);
     uint64_t count;
     if (r > 0 && fds[2].revents) sys_read(s->loop_fd, &count, sizeof count);
-    if (r > 0 && !fds[0].revents && fds[2].revents) {
+    if (done) break;
+    if (r > 0 && fds[2].revents) {
       /* A persistent child finished its input and parks on go_fd. Its status is the stop that
        * AFL++'s protocol expects of a persistent child; it shares its rusage with its other inputs,
        * so it reports none. */
@@ -274,17 +300,16 @@ void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_
       for (unsigned i = 0; i < sizeof ex->ru; i++) ((char *)&ex->ru)[i] = 0;
       return;
     }
-    if (r > 0) break;
+    if (r > 0) continue;
     /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). A child killed
      * just after its "input done" must not leave that word to the next child. */
     kill_child(pid);
     if (s->loop_fd >= 0) sys_read(s->loop_fd, &count, sizeof count);
     ex->timed_out = r == 0;
+    reap(pid, &ex->status, &ex->ru);
     break;
   }
-  reap(pid, &ex->status, &ex->ru);
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
-  sys_close(pidfd);
   drop_unused_go(s);
   sweep();
 }

@@ -85,6 +85,7 @@ struct fsrv {
   int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes when its input is done, or -1 */
   int go_fd;        /* an eventfd the parked child blocks on until the server sends the next input */
   int went;         /* this execution's child was a parked one, sent on with go_fd */
+  int chld_fd;      /* a signalfd for SIGCHLD, blocked in the server: readable when a child ended */
   struct fsrv_slot *slot; /* shared with direct persistent children (native protocol), or 0 */
 };
 
@@ -118,21 +119,21 @@ struct fsrv_exec {
 };
 
 FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
-FSRV_HIDDEN long fsrv_fork(struct fsrv *s, int *pidfd);
+FSRV_HIDDEN long fsrv_fork(struct fsrv *s);
 /* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
 FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);
-FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live, int live_pidfd, int *pidfd);
+FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 /* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
 FSRV_HIDDEN extern struct fsrv *fsrv_current;
 /* Waits for the child to end (or, persistent, to stop after its input), enforcing timeout_ms (0: none)
  * and watching for the driver's hang-up. started_us 0: no wall time wanted (AFL++'s and Centipede's
  * protocols carry none), and no clock read for it. */
-FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, int pidfd, uint32_t timeout_ms, uint64_t started_us,
+FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_us,
                             struct fsrv_exec *ex);
 /* The same for a direct persistent child, which may run many inputs: returns the slot's word at its
  * end, which names the input it ended on. */
-FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, int pidfd, struct fsrv_exec *ex);
+FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
 FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);

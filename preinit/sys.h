@@ -97,6 +97,8 @@ static inline long sys_mmap_shared_page(void) {
   return sys6(__NR_mmap, 0, 4096, 3 /* PROT_READ | PROT_WRITE */, 0x21 /* MAP_SHARED | MAP_ANONYMOUS */, -1, 0);
 }
 static inline long sys_eventfd(unsigned flags) { return sys2(__NR_eventfd2, 0, flags); }
+static inline long sys_signalfd(const uint64_t *mask, unsigned flags) { return sys4(__NR_signalfd4, -1, mask, 8, flags); }
+static inline long sys_close_range(int first, int last) { return sys3(__NR_close_range, first, last, 0); }
 static inline long sys_lseek(int fd, long off, int whence) { return sys3(__NR_lseek, fd, off, whence); }
 static inline long sys_ftruncate(int fd, long len) { return sys2(__NR_ftruncate, fd, len); }
 static inline long sys_shmat(int id, int flags) { return sys3(__NR_shmat, id, 0, flags); }
@@ -112,13 +114,13 @@ static inline long sys_fstat(int fd, struct statx *st) {
 }
 
 /* fork as glibc's own _Fork does it, so that libc in the child stays coherent: the kernel writes the
- * child's tid into the thread descriptor (ctid), and the parent also gets a pidfd for the child. */
-static inline long sys_fork_pidfd(int *pidfd, int *ctid) {
-  unsigned long flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PIDFD | SYS_SIGCHLD;
+ * child's tid into the thread descriptor (ctid). */
+static inline long sys_fork(int *ctid) {
+  unsigned long flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SYS_SIGCHLD;
 #if defined(__x86_64__)
-  return sys5(__NR_clone, flags, 0, pidfd, ctid, 0);
+  return sys5(__NR_clone, flags, 0, 0, ctid, 0);
 #else
-  return sys5(__NR_clone, flags, 0, pidfd, 0, ctid);
+  return sys5(__NR_clone, flags, 0, 0, 0, ctid);
 #endif
 }
 

@@ -52,7 +52,7 @@ soak() {
   awk '{ printf "  at %8d: driver %s fds %s kB, server %s fds %s kB\n", $2, $3, $4, $5, $6 }' "$work/$name.samples"
   [ "$tally" = "$expected" ] || { echo "soak: $name: expected $expected" >&2; return 1; }
   # Nothing grows from the first sample to the last: the driver's fds not at all, the server's by at
-  # most the one pidfd it holds while an execution runs, RSS by at most 256 kB.
+  # most one, RSS by at most 256 kB.
   awk 'NR == 1 { f1 = $3; r1 = $4; f2 = $5; r2 = $6 } END {
          if ($3 != f1 || $5 > f2 + 1 || $4 - r1 > 256 || $6 - r2 > 256) { print "soak: growth between first and last sample" > "/dev/stderr"; exit 1 } }' \
     "$work/$name.samples"
