@@ -30,6 +30,15 @@ load helpers
   assert_no_leftovers
 }
 
+@test "a descendant that ends while the target still runs neither ends its execution nor stops the timeout" {
+  # The orphaned sleep is the server's to reap (it is their subreaper): its SIGCHLD comes mid-run.
+  same_as_plain -t 500 -i "$(input a hang)" -i "$(input b ok)" -- /bin/sh -c \
+    'read x; (sleep 0.05 &); sleep 0.2; [ "$x" = hang ] && while :; do :; done; exit 3'
+  [[ "${lines[0]}" == *'"result":"timeout"'* ]]
+  [[ "${lines[1]}" == *'"result":"exited","exit_code":3'* ]]
+  assert_no_leftovers
+}
+
 @test "the wall time of a timed-out execution is close to the timeout" {
   run -1 --separate-stderr "$FORKSRV" --json -t 300 -i "$(input a hang)" -- "$T/hang"
   wall=$(grep -o '"wall_us":[0-9]*' <<<"$output" | cut -d: -f2)
