@@ -97,6 +97,7 @@ static void *next(const char *name, int object) {
 }
 
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
+void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 /* Counts the executable's relocations in rela[0..size) that name `name`; -1 if one is not bound to fn. */
 static long bound_slots(const struct fsrv_link_map *exe, const Elf64_Rela *rela, uint64_t size, const Elf64_Sym *symtab,
@@ -131,7 +132,6 @@ int fsrv_program_calls(const char *name, const void *fn) {
   long plt = bound_slots(exe, jmprel, jmprel_size, symtab, strtab, name, fn);
   return got >= 0 && plt >= 0 && got + plt > 0;
 }
-void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 void *fsrv_vdso_symbol(unsigned long base, const char *name) {
   if (!base) return 0;

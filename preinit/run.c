@@ -67,6 +67,8 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->robust_head = 0;
   s->robust_len = 0;
   sys_get_robust_list(&s->robust_head, &s->robust_len);
+  r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
+  if (r < 0) return r;
   /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. SIGCHLD
    * is read from a signalfd: one fd for the server's whole life, where a pidfd per child cost an fd's
    * making and closing per execution (about 2 us on a trivial target). */
@@ -74,6 +76,7 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   r = sys_sigprocmask(SYS_SIG_BLOCK, &bits, &s->old_mask);
   if (r < 0) return r;
   s->restore_mask = (s->old_mask & bits) != bits;
+  /* Last of the steps that can fail: a target that runs on without a server keeps its own mask. */
   r = sys_signalfd(&chld_bit, SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
   if (r < 0) {
     sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
@@ -86,8 +89,6 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
     sys_close(s->chld_fd);
     s->chld_fd = (int)moved;
   }
-  r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
-  if (r < 0) return r;
   /* The driver armed this for start-up; from now on the request FIFO tells the server its peer died,
    * and the server cleans up before it goes. */
   return sys_prctl(SYS_PR_SET_PDEATHSIG, 0, 0);
