@@ -48,7 +48,8 @@ enum fifo_start {
   FIFO_START_MAIN = 3,
   FIFO_START_DEFERRED = 4,
   FIFO_START_INPUT = 5, /* inside the target's first call that touches the input (libforksrv_input.so) */
-  FIFO_START_ENTRY = 6, /* the preload's __libc_start_main: after every library's constructor, before the program's */
+  /* the preload's __libc_start_main: after every library's constructor, before the program's own */
+  FIFO_START_ENTRY = 6,
 };
 
 /* What libforksrv_input.so prints, and ends the target with, when it may not fork at the first touch

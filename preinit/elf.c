@@ -52,17 +52,38 @@ static uint32_t gnu_hash(const char *s) {
  * kernel's vDSO has not. */
 static uintptr_t dyn_ptr(const struct fsrv_link_map *m, Elf64_Addr p) { return p < m->l_addr ? m->l_addr + p : p; }
 
-static void *lookup(const struct fsrv_link_map *m, const char *name, int object) {
-  const char *strtab = 0;
-  const Elf64_Sym *symtab = 0;
-  const uint32_t *hash = 0;
-  const uint16_t *versym = 0;
+/* What an object's dynamic section points to, found in one walk. */
+struct dyn_tables {
+  const char *strtab;
+  const Elf64_Sym *symtab;
+  const uint32_t *hash;
+  const uint16_t *versym;
+  const Elf64_Rela *rela, *jmprel;
+  uint64_t rela_size, jmprel_size, pltrel;
+};
+
+static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
+  struct dyn_tables t = {.pltrel = DT_RELA};
   for (const Elf64_Dyn *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(m, d->d_un.d_ptr);
-    if (d->d_tag == DT_SYMTAB) symtab = (const Elf64_Sym *)dyn_ptr(m, d->d_un.d_ptr);
-    if (d->d_tag == DT_GNU_HASH_TAG) hash = (const uint32_t *)dyn_ptr(m, d->d_un.d_ptr);
-    if (d->d_tag == DT_VERSYM) versym = (const uint16_t *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_STRTAB) t.strtab = (const char *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_SYMTAB) t.symtab = (const Elf64_Sym *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_GNU_HASH_TAG) t.hash = (const uint32_t *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_VERSYM) t.versym = (const uint16_t *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_RELA) t.rela = (const Elf64_Rela *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_RELASZ) t.rela_size = d->d_un.d_val;
+    if (d->d_tag == DT_JMPREL) t.jmprel = (const Elf64_Rela *)dyn_ptr(m, d->d_un.d_ptr);
+    if (d->d_tag == DT_PLTRELSZ) t.jmprel_size = d->d_un.d_val;
+    if (d->d_tag == DT_PLTREL) t.pltrel = d->d_un.d_val;
   }
+  return t;
+}
+
+static void *lookup(const struct fsrv_link_map *m, const char *name, int object) {
+  struct dyn_tables t = tables_of(m);
+  const char *strtab = t.strtab;
+  const Elf64_Sym *symtab = t.symtab;
+  const uint32_t *hash = t.hash;
+  const uint16_t *versym = t.versym;
   if (!strtab || !symtab || !hash) return 0;
   uint32_t nbuckets = hash[0], symoffset = hash[1], bloom_size = hash[2];
   const uint32_t *buckets = hash + 4 + bloom_size * 2; /* the bloom filter's words are 64-bit */
@@ -100,12 +121,12 @@ void *fsrv_next_symbol(const char *name) { return next(name, 0); }
 void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 /* Counts the executable's relocations in rela[0..size) that name `name`; -1 if one is not bound to fn. */
-static long bound_slots(const struct fsrv_link_map *exe, const Elf64_Rela *rela, uint64_t size, const Elf64_Sym *symtab,
-                        const char *strtab, const char *name, const void *fn) {
+static long bound_slots(const struct fsrv_link_map *exe, const struct dyn_tables *t, const Elf64_Rela *rela,
+                        uint64_t size, const char *name, const void *fn) {
   long n = 0;
   for (uint64_t i = 0; rela && i < size / sizeof *rela; i++) {
     uint32_t sym = (uint32_t)(rela[i].r_info >> 32);
-    if (!sym || !fsrv_streq(strtab + symtab[sym].st_name, name)) continue;
+    if (!sym || !fsrv_streq(t->strtab + t->symtab[sym].st_name, name)) continue;
     if (*(void *const *)(exe->l_addr + rela[i].r_offset) != fn) return -1;
     n++;
   }
@@ -114,22 +135,11 @@ static long bound_slots(const struct fsrv_link_map *exe, const Elf64_Rela *rela,
 
 int fsrv_program_calls(const char *name, const void *fn) {
   const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */
-  const char *strtab = 0;
-  const Elf64_Sym *symtab = 0;
-  const Elf64_Rela *rela = 0, *jmprel = 0;
-  uint64_t rela_size = 0, jmprel_size = 0, pltrel = DT_RELA;
-  for (const Elf64_Dyn *d = exe ? exe->l_ld : 0; d && d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_STRTAB) strtab = (const char *)dyn_ptr(exe, d->d_un.d_ptr);
-    if (d->d_tag == DT_SYMTAB) symtab = (const Elf64_Sym *)dyn_ptr(exe, d->d_un.d_ptr);
-    if (d->d_tag == DT_RELA) rela = (const Elf64_Rela *)dyn_ptr(exe, d->d_un.d_ptr);
-    if (d->d_tag == DT_RELASZ) rela_size = d->d_un.d_val;
-    if (d->d_tag == DT_JMPREL) jmprel = (const Elf64_Rela *)dyn_ptr(exe, d->d_un.d_ptr);
-    if (d->d_tag == DT_PLTRELSZ) jmprel_size = d->d_un.d_val;
-    if (d->d_tag == DT_PLTREL) pltrel = d->d_un.d_val;
-  }
-  if (!strtab || !symtab || pltrel != DT_RELA) return 0;
-  long got = bound_slots(exe, rela, rela_size, symtab, strtab, name, fn);
-  long plt = bound_slots(exe, jmprel, jmprel_size, symtab, strtab, name, fn);
+  if (!exe) return 0;
+  struct dyn_tables t = tables_of(exe);
+  if (!t.strtab || !t.symtab || t.pltrel != DT_RELA) return 0;
+  long got = bound_slots(exe, &t, t.rela, t.rela_size, name, fn);
+  long plt = bound_slots(exe, &t, t.jmprel, t.jmprel_size, name, fn);
   return got >= 0 && plt >= 0 && got + plt > 0;
 }
 
