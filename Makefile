@@ -138,6 +138,14 @@ $(B)/tests/own_start: tests/targets/own_start.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -nostartfiles -o $@ $<
 
+$(B)/tests/init_order: tests/targets/init_order.c tests/targets/input.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wl,-init=first -o $@ $<
+
+$(B)/tests/legacy_init: tests/targets/legacy_init.c tests/targets/input.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -nostartfiles -o $@ $<
+
 $(B)/tests/touch: tests/targets/touch.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<

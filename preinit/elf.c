@@ -9,6 +9,8 @@
 #include "server.h"
 
 #define DT_GNU_HASH_TAG 0x6ffffef5
+#define DT_INIT_ARRAY_TAG 25 /* <elf.h> has these, <linux/elf.h> does not */
+#define DT_INIT_ARRAYSZ_TAG 27
 #define STT_GNU_IFUNC_TYPE 10
 #define VERSYM_HIDDEN 0x8000
 
@@ -60,6 +62,8 @@ struct dyn_tables {
   const uint16_t *versym;
   const Elf64_Rela *rela, *jmprel;
   uint64_t rela_size, jmprel_size, pltrel;
+  Elf64_Addr init, init_array; /* as linked: glibc leaves these unrelocated */
+  uint64_t init_array_size;
 };
 
 static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
@@ -74,6 +78,9 @@ static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
     if (d->d_tag == DT_JMPREL) t.jmprel = (const Elf64_Rela *)dyn_ptr(m, d->d_un.d_ptr);
     if (d->d_tag == DT_PLTRELSZ) t.jmprel_size = d->d_un.d_val;
     if (d->d_tag == DT_PLTREL) t.pltrel = d->d_un.d_val;
+    if (d->d_tag == DT_INIT) t.init = d->d_un.d_ptr;
+    if (d->d_tag == DT_INIT_ARRAY_TAG) t.init_array = d->d_un.d_ptr;
+    if (d->d_tag == DT_INIT_ARRAYSZ_TAG) t.init_array_size = d->d_un.d_val;
   }
   return t;
 }
@@ -141,6 +148,16 @@ int fsrv_program_calls(const char *name, const void *fn) {
   long got = bound_slots(exe, &t, t.rela, t.rela_size, name, fn);
   long plt = bound_slots(exe, &t, t.jmprel, t.jmprel_size, name, fn);
   return got >= 0 && plt >= 0 && got + plt > 0;
+}
+
+long fsrv_program_inits(struct fsrv_inits *out) {
+  const struct fsrv_link_map *exe = loaded_objects();
+  if (!exe) return -ENOENT;
+  struct dyn_tables t = tables_of(exe);
+  out->init = t.init ? (fsrv_init_fn)(exe->l_addr + t.init) : 0;
+  out->array = t.init_array ? (const fsrv_init_fn *)(exe->l_addr + t.init_array) : 0;
+  out->n = out->array ? t.init_array_size / sizeof *out->array : 0;
+  return 0;
 }
 
 void *fsrv_vdso_symbol(unsigned long base, const char *name) {

@@ -53,6 +53,15 @@ FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's
 /* Whether the executable calls `name` and every one of its references to it is already bound to fn
  * (a lazily bound one, still pointing at the loader, is not). */
 FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);
+/* The executable's own initialisers, which glibc's __libc_start_main runs (DT_INIT, then each
+ * DT_INIT_ARRAY entry) when a program built against glibc 2.34 or later hands it no init function. */
+typedef void (*fsrv_init_fn)(int, char **, char **);
+struct fsrv_inits {
+  fsrv_init_fn init;
+  const fsrv_init_fn *array;
+  unsigned long n;
+};
+FSRV_HIDDEN long fsrv_program_inits(struct fsrv_inits *out);
 /* A function of the kernel's vDSO mapped at base (x86_64's has a GNU hash table; without one, 0). */
 FSRV_HIDDEN void *fsrv_vdso_symbol(unsigned long base, const char *name);
 

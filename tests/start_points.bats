@@ -18,6 +18,20 @@ codes() {
   [ "$(wc -l <"$COUNTER")" -eq 4 ]
 }
 
+@test "started at the entry, a program's own initialisers run in every child, in their order: DT_INIT, then its constructors" {
+  run -0 --separate-stderr "$FORKSRV" -v -n 2 -i "$(input a 5)" -- "$T/init_order"
+  [[ "$stderr" == *"started at entry"* ]]
+  same_as_plain -i "$(input b 5)" -i "$(input c 0)" -- "$T/init_order"
+  [[ "$output" == *'"exit_code":5'*'"exit_code":0'* ]]
+}
+
+@test "a program linked before glibc 2.34, whose _start hands libc an init function, runs it in every child" {
+  run -0 --separate-stderr "$FORKSRV" -v -n 2 -i "$(input a 5)" -- "$T/legacy_init"
+  [[ "$stderr" == *"started at entry"* ]]
+  same_as_plain -i "$(input b 5)" -i "$(input c 0)" -- "$T/legacy_init"
+  [[ "$output" == *'"exit_code":5'*'"exit_code":0'* ]]
+}
+
 @test "a program with its own _start, which never reaches __libc_start_main, is served from the constructor" {
   run -0 --separate-stderr "$FORKSRV" -v -n 3 -i "$(input a 7)" -- "$T/own_start"
   [[ "$stderr" == *"started at constructor"* ]]
