@@ -211,11 +211,15 @@ fuzz: $(FUZZERS)
 	$(B)/fuzz/env_parser -max_total_time=$(FUZZ_SECONDS) -max_len=9000 tests/fuzz/corpus/env_parser
 	$(B)/fuzz/messages -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/messages
 
-BENCH = $(B)/bench/target $(B)/bench/api_client $(B)/bench/afl_client
+BENCH = $(B)/bench/target $(B)/bench/heap_target $(B)/bench/api_client $(B)/bench/afl_client
 
 $(B)/bench/target $(B)/bench/afl_client: $(B)/bench/%: scripts/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(B)/bench/heap_target: scripts/bench/target.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -DBENCH_HEAP -o $@ $<
 
 $(B)/bench/api_client: scripts/bench/api_client.c $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
 	@mkdir -p $(@D)

@@ -9,7 +9,8 @@
 #      AFL-protocol client (scripts/bench/afl_client.c), and fork+exec (--no-server).
 #   2. -j 1, -j 2 and -j $(nproc) on the same target, and the machine's own ceiling for it: the floor
 #      loop on one core against one copy of it on each of two cores at once.
-#   3. fork cost against touched heap: 1, 64, 256, 1024 MiB, in 4 KiB pages and in huge pages.
+#   3. fork cost against touched heap: 1, 64, 256, 1024 MiB, in 4 KiB pages and in huge pages (the
+#      same target built with the constructor that maps the heap, bench/heap_target).
 #   4. the demo parser over its corpus: pinned (the default), --no-pin, --no-server.
 #   5. start points on a target whose set-up takes 5 ms, and persistent mode on a trivial one.
 #   6. afl-fuzz on a trivial target: its fork+exec fauxserver, libforksrv.so, its own compiled-in server.
@@ -22,8 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
 sections=${3:-1 2 3 4 5 6 7}
-target="$b/bench/target"
-[ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
+target="$b/bench/target" heap_target="$b/bench/heap_target"
+[ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
@@ -134,8 +135,8 @@ case $section in
       [ "$thp" = 1 ] && n=$((n * 4))
       floor="" cli=""
       for i in $(seq "$samples"); do
-        floor="$floor $(BENCH_HEAP_MB=$mb BENCH_THP=$thp pinned "$target" floor "$n" | us)"
-        cli="$cli $(BENCH_HEAP_MB=$mb BENCH_THP=$thp cli_us --start main -n "$n" -- "$target")"
+        floor="$floor $(BENCH_HEAP_MB=$mb BENCH_THP=$thp pinned "$heap_target" floor "$n" | us)"
+        cli="$cli $(BENCH_HEAP_MB=$mb BENCH_THP=$thp cli_us --start main -n "$n" -- "$heap_target")"
       done
       pages=$([ "$thp" = 1 ] && echo "huge pages" || echo "4 KiB pages")
       row 3 "$mb MiB, $pages: floor" us "$floor"

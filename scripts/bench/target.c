@@ -1,11 +1,13 @@
 /* The benchmark's target: reads its input from stdin and exits 0, the least a target can do, so that
- * what is measured is the cost of an execution. Its other modes give the bench what it compares:
+ * what is measured is the cost of an execution; it has no constructor of its own, which the default
+ * start would run in every child and the floor never. Its other modes give the bench what it compares:
  *   target floor N   forks N children that _exit at once, reaping each, and prints "N us/exec": the
  *                    floor no fork server can go below (it does this and more per execution);
  *   target floor-main N  the same, but each child does what main does (reads stdin to its end,
  *                    then _exit): with LD_BIND_NOW=1, exactly a forksrv child's own work;
- *   BENCH_HEAP_MB=M  before main, maps and touches M MiB (in 4 KiB pages, or with BENCH_THP=1 in
- *                    transparent huge pages), which every fork then copies the page tables of. */
+ *   BENCH_HEAP_MB=M  built with -DBENCH_HEAP (bench/heap_target): before main, a constructor maps and
+ *                    touches M MiB (in 4 KiB pages, or with BENCH_THP=1 in transparent huge pages),
+ *                    which every fork then copies the page tables of. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef BENCH_HEAP
 __attribute__((constructor)) static void heap(void) {
   const char *mb = getenv("BENCH_HEAP_MB"), *thp = getenv("BENCH_THP");
   size_t len = mb ? (size_t)atol(mb) << 20 : 0;
@@ -26,6 +29,7 @@ __attribute__((constructor)) static void heap(void) {
   madvise(p, len, thp && !strcmp(thp, "1") ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   for (size_t i = 0; i < len; i += 4096) p[i] = 1;
 }
+#endif
 
 static double now_us(void) {
   struct timespec ts;
