@@ -8,7 +8,6 @@
 /* A reader that has not opened its end yet (Centipede opens FIFO1 only after FIFO0) is waited for, but
  * not forever: a target whose peer never comes must still run. */
 #define OPEN_PATIENCE_MS 10000
-#define HIGH_FD 1000
 
 void fsrv_proc_fd_path(int pid, int fd, char out[48]) {
   char digits[24];
@@ -52,15 +51,17 @@ static long open_checked(const char *path, int flags, struct fsrv_why *why) {
   return r;
 }
 
+int fsrv_move_up(int fd, int min) {
+  long moved = sys_fcntl(fd, F_DUPFD_CLOEXEC, min);
+  if (moved < 0) return fd;
+  sys_close(fd);
+  return (int)moved;
+}
+
 long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why) {
   long fd = open_checked(path, flags, why);
   if (fd < 0) return fd;
-  /* High numbers keep the server's fds out of the way of anything the target does with low ones. */
-  long high = sys_fcntl((int)fd, F_DUPFD_CLOEXEC, HIGH_FD);
-  if (high >= 0) {
-    sys_close((int)fd);
-    fd = high;
-  }
+  fd = fsrv_move_up((int)fd, FSRV_HIGH_FD);
   long fl = sys_fcntl((int)fd, F_GETFL, 0);
   long r = fl < 0 ? fl : sys_fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
   if (r < 0) {

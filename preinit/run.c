@@ -37,21 +37,35 @@ struct fsrv *fsrv_current;
 /* The vDSO's clock_gettime, found once: two system calls fewer per execution. */
 static long (*vdso_clock_gettime)(long clock, struct timespec *ts);
 
+/* A server that cannot start leaves the target as it found it: its signal mask, and a subreaper only
+ * if it was one. */
+static long undo_setup(struct fsrv *s, long err, int mask_blocked, int was_subreaper) {
+  if (mask_blocked) sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
+  if (!was_subreaper) sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 0, 0);
+  return err;
+}
+
+/* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
+ * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. The children
+ * keep them, so they sit up with the server's other fds. Without them (an old kernel),
+ * forksrv_loop() runs one input per child. */
+static void open_parking(struct fsrv *s) {
+  long loop = sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK), go = sys_eventfd(SYS_EFD_CLOEXEC);
+  if (loop < 0 || go < 0) {
+    if (loop >= 0) sys_close((int)loop);
+    if (go >= 0) sys_close((int)go);
+    return;
+  }
+  s->loop_fd = fsrv_move_up((int)loop, FSRV_HIGH_FD);
+  s->go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
+}
+
 long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->start = start;
   struct fsrv_auxv aux;
   if (fsrv_auxv_read(&aux) >= 0) vdso_clock_gettime = fsrv_vdso_symbol(aux.vdso, VDSO_CLOCK_GETTIME);
   fsrv_current = s;
-  /* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
-   * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. Without them (an
-   * old kernel), forksrv_loop() runs one input per child. */
-  s->loop_fd = (int)sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
-  s->go_fd = (int)sys_eventfd(SYS_EFD_CLOEXEC);
-  if (s->loop_fd < 0 || s->go_fd < 0) {
-    if (s->loop_fd >= 0) sys_close(s->loop_fd);
-    if (s->go_fd >= 0) sys_close(s->go_fd);
-    s->loop_fd = s->go_fd = -1;
-  }
+  s->loop_fd = s->go_fd = -1;
   s->went = 0;
   s->slot = 0;
   s->req = req;
@@ -67,6 +81,8 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->robust_head = 0;
   s->robust_len = 0;
   sys_get_robust_list(&s->robust_head, &s->robust_len);
+  int was_subreaper = 0;
+  sys_prctl(SYS_PR_GET_CHILD_SUBREAPER, (long)&was_subreaper, 0);
   r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
   if (r < 0) return r;
   /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. SIGCHLD
@@ -74,24 +90,21 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
    * making and closing per execution (about 2 us on a trivial target). */
   uint64_t pipe_bit = 1ull << (SYS_SIGPIPE - 1), chld_bit = 1ull << (SYS_SIGCHLD - 1), bits = pipe_bit | chld_bit;
   r = sys_sigprocmask(SYS_SIG_BLOCK, &bits, &s->old_mask);
-  if (r < 0) return r;
+  if (r < 0) return undo_setup(s, r, 0, was_subreaper);
   s->restore_mask = (s->old_mask & bits) != bits;
-  /* Last of the steps that can fail: a target that runs on without a server keeps its own mask. */
   r = sys_signalfd(&chld_bit, SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK);
-  if (r < 0) {
-    sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
-    return r;
-  }
-  s->chld_fd = (int)r;
+  if (r < 0) return undo_setup(s, r, 1, was_subreaper);
   /* Next to the FIFOs, so that each child closes all three in one call. */
-  long moved = rep >= 0 ? sys_fcntl(s->chld_fd, F_DUPFD_CLOEXEC, rep + 1) : -1;
-  if (moved >= 0) {
-    sys_close(s->chld_fd);
-    s->chld_fd = (int)moved;
-  }
+  s->chld_fd = fsrv_move_up((int)r, rep >= 0 ? rep + 1 : FSRV_HIGH_FD);
   /* The driver armed this for start-up; from now on the request FIFO tells the server its peer died,
    * and the server cleans up before it goes. */
-  return sys_prctl(SYS_PR_SET_PDEATHSIG, 0, 0);
+  r = sys_prctl(SYS_PR_SET_PDEATHSIG, 0, 0);
+  if (r < 0) {
+    sys_close(s->chld_fd);
+    return undo_setup(s, r, 1, was_subreaper);
+  }
+  open_parking(s);
+  return 0;
 }
 
 static void become_target(struct fsrv *s) {

@@ -77,6 +77,11 @@ FSRV_HIDDEN int fsrv_streq(const char *a, const char *b);
 
 /* --- FIFOs (fifo_open.c) --- */
 FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why);
+/* The server's fds live at FSRV_HIGH_FD and above, so that the target's own are numbered as they
+ * would be without forksrv (its first open still gets 3). fsrv_move_up moves fd to the lowest free
+ * number at or above min, close-on-exec, and returns it; where it cannot, fd stays where it is. */
+#define FSRV_HIGH_FD 1000
+FSRV_HIDDEN int fsrv_move_up(int fd, int min);
 /* "/proc/<pid>/fd/<fd>", or "/proc/self/fd/<fd>" for pid 0. */
 FSRV_HIDDEN void fsrv_proc_fd_path(int pid, int fd, char out[48]);
 

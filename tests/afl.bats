@@ -93,6 +93,16 @@ total_execs() {
   [ "$(cat "$BATS_TEST_TMPDIR/maps2/three")" = "000004:1" ]
 }
 
+@test "under AFL++'s protocol no fd of the server's sits below 1000 in a child, persistent or not, one-shot too" {
+  mkdir "$BATS_TEST_TMPDIR/in"
+  printf 0 >"$BATS_TEST_TMPDIR/in/zero"
+  # server_fds exits with the lowest such fd, 0 when there is none: outcome byte 1 + 0.
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/server_fds"
+  [ "$(cat "$BATS_TEST_TMPDIR/maps/zero")" = "000001:1" ]
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-showmap -o "$BATS_TEST_TMPDIR/map" -- "$T/server_fds" <"$BATS_TEST_TMPDIR/in/zero"
+  [ "$(cat "$BATS_TEST_TMPDIR/map")" = "000001:1" ]
+}
+
 @test "afl-showmap on a single input (plain exec, no fork server) gets the outcome byte too" {
   printf segv >"$BATS_TEST_TMPDIR/segv"
   AFL_PRELOAD="$B/libforksrv.so" FORKSRV_AFL_MAP=outcome run afl-showmap -o "$BATS_TEST_TMPDIR/map" -- "$T/crash" <"$BATS_TEST_TMPDIR/segv"

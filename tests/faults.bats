@@ -82,6 +82,13 @@ load helpers
   [[ "$stderr" == *"0 exited (0 non-zero), 0 crashed, 0 timed out, 2 fork failures" ]]
 }
 
+@test "no fd of the server's sits below 1000 in a child: the target's own fds are numbered as plainly" {
+  same_as_plain -i "$(input a 0)" -i "$(input b 1)" -- "$T/server_fds"
+  [[ "$output" == *'"exit_code":0'*'"exit_code":0'* ]]
+  same_as_plain --start main -i "$(input c 0)" -- "$T/server_fds"
+  [[ "$output" == *'"exit_code":0'* ]]
+}
+
 @test "a target that closes fds 3 to 1024 before the server starts is still served" {
   same_as_plain -i "$(input a 4)" -- "$T/closes_fds"
   run -0 --separate-stderr "$FORKSRV" -v -i "$(input b 0)" -- "$T/closes_fds"
