@@ -116,7 +116,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-targets: $(TARGETS) $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
+targets: $(TARGETS) $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 $(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
@@ -145,6 +145,10 @@ $(B)/tests/init_order: tests/targets/init_order.c tests/targets/input.h
 $(B)/tests/legacy_init: tests/targets/legacy_init.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -nostartfiles -o $@ $<
+
+$(B)/tests/libauditor.so: tests/audit/auditor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $<
 
 $(B)/tests/touch: tests/targets/touch.c
 	@mkdir -p $(@D)

@@ -9,6 +9,8 @@
 #include "server.h"
 
 #define DT_GNU_HASH_TAG 0x6ffffef5
+#define DT_DEPAUDIT_TAG 0x6ffffefb
+#define DT_AUDIT_TAG 0x6ffffefc
 #define DT_INIT_ARRAY_TAG 25 /* <elf.h> has these, <linux/elf.h> does not */
 #define DT_INIT_ARRAYSZ_TAG 27
 #define STT_GNU_IFUNC_TYPE 10
@@ -64,6 +66,7 @@ struct dyn_tables {
   uint64_t rela_size, jmprel_size, pltrel;
   Elf64_Addr init, init_array; /* as linked: glibc leaves these unrelocated */
   uint64_t init_array_size;
+  int audit; /* it names auditors (DT_AUDIT, DT_DEPAUDIT) */
 };
 
 static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
@@ -81,6 +84,7 @@ static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
     if (d->d_tag == DT_INIT) t.init = d->d_un.d_ptr;
     if (d->d_tag == DT_INIT_ARRAY_TAG) t.init_array = d->d_un.d_ptr;
     if (d->d_tag == DT_INIT_ARRAYSZ_TAG) t.init_array_size = d->d_un.d_val;
+    if (d->d_tag == DT_AUDIT_TAG || d->d_tag == DT_DEPAUDIT_TAG) t.audit = 1;
   }
   return t;
 }
@@ -157,6 +161,7 @@ long fsrv_program_inits(struct fsrv_inits *out) {
   out->init = t.init ? (fsrv_init_fn)(exe->l_addr + t.init) : 0;
   out->array = t.init_array ? (const fsrv_init_fn *)(exe->l_addr + t.init_array) : 0;
   out->n = out->array ? t.init_array_size / sizeof *out->array : 0;
+  out->audited = t.audit;
   return 0;
 }
 

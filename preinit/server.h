@@ -54,12 +54,14 @@ FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's
  * (a lazily bound one, still pointing at the loader, is not). */
 FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);
 /* The executable's own initialisers, which glibc's __libc_start_main runs (DT_INIT, then each
- * DT_INIT_ARRAY entry) when a program built against glibc 2.34 or later hands it no init function. */
+ * DT_INIT_ARRAY entry) when a program built against glibc 2.34 or later hands it no init function;
+ * and whether the executable names auditors of its own. */
 typedef void (*fsrv_init_fn)(int, char **, char **);
 struct fsrv_inits {
   fsrv_init_fn init;
   const fsrv_init_fn *array;
   unsigned long n;
+  int audited;
 };
 FSRV_HIDDEN long fsrv_program_inits(struct fsrv_inits *out);
 /* A function of the kernel's vDSO mapped at base (x86_64's has a GNU hash table; without one, 0). */

@@ -1,7 +1,7 @@
-/* Where the server starts. libforksrv.so: by default at the program's entry, in the init function
- * its own __libc_start_main hands glibc (once libc has started, after every library's constructor,
- * its own among them, before the program's own initialisers), or in its constructor if the program
- * will not call __libc_start_main; with FORKSRV_START=main,
+/* Where the server starts. libforksrv.so: by default at the program's entry, once libc has started
+ * (after every library's constructor, its own among them), in the main its own __libc_start_main
+ * hands glibc, where each child runs the program's own initialisers and then its main; or in its
+ * constructor if the program will not call __libc_start_main; with FORKSRV_START=main,
  * just before the target's main, through the same __libc_start_main. libforksrv.a (built with
  * -DFSRV_PREINIT): a .preinit_array entry (the default), or with FORKSRV_START=main an .init_array
  * entry, after the constructors linked before it. Both: forksrv_start_server(), called by the target
@@ -16,7 +16,7 @@
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
 enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, BIND_NOW, NOURS,
-       AFL_SHM_ID = NOURS, AFL_MAP_SIZE, NVARS };
+       AFL_SHM_ID = NOURS, AFL_MAP_SIZE, LD_AUDIT, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
     [REQUEST] = {.name = FIFO_ENV_REQUEST},
@@ -31,6 +31,7 @@ static struct fsrv_env_var vars[NVARS] = {
     [BIND_NOW] = {.name = FIFO_ENV_BIND_NOW},
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
+    [LD_AUDIT] = {.name = "LD_AUDIT"},
 };
 
 enum protocol { NONE, NATIVE, CENTIPEDE, AFL, AFL_ONESHOT };
@@ -265,15 +266,18 @@ static int fsrv_main(int argc, char **argv, char **envp) {
 static int start_main(fsrv_main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
                       void (*rtld_fini)(void), void *stack_end);
 
-/* The entry start point proper: libc has started (in glibc, all its __libc_start_main does before
- * this is register the loader's destructor), and the program's own initialisers come next. glibc
- * calls the init function it is handed instead of running those itself, so the preload hands it
- * this one: each child then skips libc's start (about 4 us and 2 page faults on a trivial target). */
+/* The entry start point proper, once libc has started. Before the program's own initialisers, glibc
+ * has only registered the loader's destructor; after them it calls the auditors' la_preinit, sets
+ * up the main thread's cancellation buffer, and calls main. The preload hands glibc a main of its
+ * own and an init that does nothing, and starts the server in that main, where each child then runs
+ * the program's initialisers and goes on into the program's main: the child skips libc's start and
+ * touches three code pages fewer (about 5 us on a trivial target). Under auditors, whose la_preinit
+ * must come after the program's initialisers, glibc is handed an init that starts the server and
+ * runs them instead, and each child returns into libc's start. */
 static fsrv_init_fn program_init; /* the init a program linked before glibc 2.34 handed libc, or 0 */
 static struct fsrv_inits program_inits;
 
-static void fsrv_init(int argc, char **argv, char **envp) {
-  serve(FIFO_START_ENTRY);
+static void run_program_inits(int argc, char **argv, char **envp) {
   if (program_init) {
     program_init(argc, argv, envp);
     return;
@@ -282,13 +286,32 @@ static void fsrv_init(int argc, char **argv, char **envp) {
   for (unsigned long i = 0; i < program_inits.n; i++) program_inits.array[i](argc, argv, envp);
 }
 
-/* Whether libc will call fsrv_init for the program's init: glibc does (musl ignores the argument),
- * and the program's initialisers must be known before the fork, so that no child looks them up. */
-static int init_is_ours(void (**init)(void)) {
-  if (!fsrv_next_symbol("gnu_get_libc_version")) return 0;
-  if (!*init && fsrv_program_inits(&program_inits) < 0) return 0;
+static void no_init(int argc, char **argv, char **envp) { (void)argc, (void)argv, (void)envp; }
+
+static int fsrv_entry_main(int argc, char **argv, char **envp) {
+  serve(FIFO_START_ENTRY);
+  run_program_inits(argc, argv, envp);
+  return target_main(argc, argv, envp);
+}
+
+static void fsrv_entry_init(int argc, char **argv, char **envp) {
+  serve(FIFO_START_ENTRY);
+  run_program_inits(argc, argv, envp);
+}
+
+/* Takes the program's init and main from glibc's arguments where glibc will call what it is handed
+ * instead (musl ignores the init argument); the program's initialisers are found before the fork, so
+ * that no child looks them up. 0 where the server must start right away. */
+static int start_at_entry(fsrv_main_fn *main, void (**init)(void)) {
+  if (!fsrv_next_symbol("gnu_get_libc_version") || fsrv_program_inits(&program_inits) < 0) return 0;
   program_init = (fsrv_init_fn)*init;
-  *init = (void (*)(void))fsrv_init;
+  if (program_inits.audited || vars[LD_AUDIT].found) {
+    *init = (void (*)(void))fsrv_entry_init;
+    return 1;
+  }
+  *init = (void (*)(void))no_init;
+  target_main = *main;
+  *main = fsrv_entry_main;
   return 1;
 }
 
@@ -312,7 +335,7 @@ static int start_main(fsrv_main_fn main, int argc, char **argv, void (*init)(voi
     target_main = main;
     main = fsrv_main;
   }
-  if (self.pending == FIFO_START_ENTRY && !init_is_ours(&init)) serve(FIFO_START_ENTRY);
+  if (self.pending == FIFO_START_ENTRY && !start_at_entry(&main, &init)) serve(FIFO_START_ENTRY);
   return real(main, argc, argv, init, fini, rtld_fini, stack_end);
 }
 

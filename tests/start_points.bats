@@ -32,6 +32,20 @@ codes() {
   [[ "$output" == *'"exit_code":5'*'"exit_code":0'* ]]
 }
 
+@test "under an auditor (LD_AUDIT) its la_preinit still comes between the program's constructors and main, in every execution" {
+  export ORDER="$BATS_TEST_TMPDIR/order"
+  local a b auditor="$T/libauditor.so"
+  a=$(input a 0) b=$(input b 0)
+  # The driver is audited too: its own la_preinit comes first, in both runs. (Only forksrv runs
+  # audited: bats's `run --separate-stderr` would run an audited mktemp.)
+  LD_AUDIT="$auditor" run -0 "$FORKSRV" --no-server -i "$a" -i "$b" -- "$T/audit_order"
+  mv "$ORDER" "$ORDER.plain"
+  LD_AUDIT="$auditor" run -0 "$FORKSRV" -v -i "$a" -i "$b" -- "$T/audit_order"
+  [[ "$output" == *"started at entry"* ]]
+  [ "$(tr '\n' ' ' <"$ORDER")" = "preinit ctor preinit main ctor preinit main " ]
+  diff "$ORDER.plain" "$ORDER"
+}
+
 @test "a program with its own _start, which never reaches __libc_start_main, is served from the constructor" {
   run -0 --separate-stderr "$FORKSRV" -v -n 3 -i "$(input a 7)" -- "$T/own_start"
   [[ "$stderr" == *"started at constructor"* ]]
