@@ -2,7 +2,8 @@
  * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
  * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
  * this for the one libc function it interposes, __libc_start_main, to start the server at the
- * program's entry or at main; the executable's own relocations tell whether it calls ours. The
+ * program's entry or at main; the executable's own relocations tell whether it calls ours, and its
+ * dynamic section where its initialisers are, which the entry start runs in each child. The
  * kernel's vDSO is searched the same way, for a clock that costs no system call. */
 #include <linux/elf.h>
 
