@@ -31,11 +31,7 @@ struct fsrv_r_debug {
 
 extern Elf64_Dyn _DYNAMIC[] __attribute__((weak, visibility("hidden")));
 
-/* The loader's list of objects, found once: its head never moves, and each start-up question
- * (libc's __libc_start_main, the program's initialisers, its relocations) would read the auxv again. */
 static struct fsrv_link_map *loaded_objects(void) {
-  static struct fsrv_link_map *head;
-  if (head) return head;
   struct fsrv_auxv a;
   if (fsrv_auxv_read(&a) < 0 || !a.phdr) return 0;
   const Elf64_Phdr *ph = (const Elf64_Phdr *)a.phdr;
@@ -47,7 +43,7 @@ static struct fsrv_link_map *loaded_objects(void) {
   }
   if (!dynamic) return 0;
   for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dynamic->p_vaddr); d->d_tag != DT_NULL; d++)
-    if (d->d_tag == DT_DEBUG && d->d_un.d_ptr) return head = ((struct fsrv_r_debug *)d->d_un.d_ptr)->r_map;
+    if (d->d_tag == DT_DEBUG && d->d_un.d_ptr) return ((struct fsrv_r_debug *)d->d_un.d_ptr)->r_map;
   return 0;
 }
 

@@ -147,11 +147,21 @@ static void feed_auxv(void *ctx, const char *buf, size_t n) {
 }
 
 /* The few auxiliary-vector entries the server uses; absent ones stay -1 (secure) or 0. */
+/* Read once: the auxv is fixed for the life of the exec, and start-up asks it three questions
+ * (AT_SECURE, the executable's headers, the vDSO). A failed read is tried again. */
 long fsrv_auxv_read(struct fsrv_auxv *out) {
+  static struct fsrv_auxv kept;
+  static int have_kept;
+  if (have_kept) {
+    *out = kept;
+    return 0;
+  }
   struct auxv_scan a = {.have = 0, .out = out};
   out->secure = -1;
   out->phdr = out->phnum = out->vdso = 0;
-  return fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
+  long r = fsrv_read_file("/proc/self/auxv", feed_auxv, &a);
+  if (r >= 0) kept = *out, have_kept = 1;
+  return r;
 }
 
 /* 1 when the kernel says the process runs with elevated privileges (setuid, setgid, capabilities);
