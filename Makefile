@@ -116,8 +116,13 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-targets: $(TARGETS) $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
+targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
+
+# The suite's reference: a command run as the shell runs it, with none of forksrv's plumbing.
+$(B)/tests/tools/direct: tests/tools/direct.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 $(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
 	@mkdir -p $(@D)
@@ -154,7 +159,7 @@ $(B)/tests/touch: tests/targets/touch.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
 
-$(B)/tests/threads: tests/targets/threads.c
+$(B)/tests/threads $(B)/tests/before_fork: $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
 

@@ -295,9 +295,10 @@ static int await_hello(struct drv *d) {
                 FIFO_PROTOCOL_VERSION);
   }
   if (h.pid != d->server_pid) {
+    int target = d->server_pid;
     end_server(d, 0);
     return fail(d, "handshake came from pid %d, not from the target (pid %d): a descendant started the server",
-                h.pid, d->server_pid);
+                h.pid, target);
   }
   d->start_point = h.start;
   collect_warnings(d);
@@ -455,7 +456,7 @@ static void fill_result(struct drv_result *res, const struct fifo_result *r) {
   res->utime_us = r->utime_us;
   res->stime_us = r->stime_us;
   res->maxrss_kb = r->maxrss_kb;
-  if (r->reason != FIFO_FORK_FAILED) {
+  if (r->reason != FIFO_FORK_FAILED && r->reason != FIFO_WAIT_FAILED) {
     res->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 0;
     res->signal = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
   }

@@ -38,6 +38,8 @@ enum drv_outcome {
   DRV_SIGNALLED = 2,   /* killed by a signal of its own doing (a crash) */
   DRV_TIMED_OUT = 3,   /* killed at the deadline */
   DRV_FORK_FAILED = 4, /* no child ran; error holds the errno */
+  DRV_WAIT_FAILED = 6, /* the child (pid) ran, but waiting for it failed: error holds the errno (ECHILD:
+                          the target's own code reaped it); no status is known */
 };
 
 struct drv_result {

@@ -88,9 +88,9 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
   } else if (r->outcome == DRV_TIMED_OUT) {
     type = "timeout";
     snprintf(message, sizeof message, "timed out: no result within %u ms", o->timeout_ms);
-  } else if (r->outcome == DRV_FORK_FAILED) {
+  } else if (r->outcome == DRV_FORK_FAILED || r->outcome == DRV_WAIT_FAILED) {
     errors++;
-    fputs(">\n      <error type=\"fork\" message=\"", cases);
+    fprintf(cases, ">\n      <error type=\"%s\" message=\"", r->outcome == DRV_FORK_FAILED ? "fork" : "wait");
     xml(cases, strerror(r->error));
     fputs("\"/>\n    </testcase>\n", cases);
     return;

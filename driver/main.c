@@ -279,7 +279,7 @@ static int stop_reason(struct drv *d) {
 
 /* Whether reporting r prints a line where the progress line is. */
 static int prints(const struct cli_opts *o, const struct drv_result *r) {
-  if (o->quiet) return r->outcome == DRV_FORK_FAILED;
+  if (o->quiet) return r->outcome == DRV_FORK_FAILED || r->outcome == DRV_WAIT_FAILED;
   if (o->json) return isatty(1);
   return o->verbose || r->outcome != DRV_EXITED;
 }

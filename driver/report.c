@@ -78,6 +78,7 @@ static const char *outcome_name(enum drv_outcome o) {
   case DRV_SIGNALLED: return "crashed";
   case DRV_TIMED_OUT: return "timeout";
   case DRV_FORK_FAILED: return "fork_failed";
+  case DRV_WAIT_FAILED: return "error";
   }
   return "unknown";
 }
@@ -88,6 +89,7 @@ const char *cli_outcome_text(const struct drv_result *r, char *buf, size_t cap) 
   case DRV_SIGNALLED: snprintf(buf, cap, "crashed (%s)", cli_signame(r->signal)); break;
   case DRV_TIMED_OUT: snprintf(buf, cap, "timed out"); break;
   case DRV_FORK_FAILED: snprintf(buf, cap, "fork failed (%s)", strerror(r->error)); break;
+  case DRV_WAIT_FAILED: snprintf(buf, cap, "wait failed (%s)", strerror(r->error)); break;
   }
   return buf;
 }
@@ -105,6 +107,12 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
   if (r->outcome == DRV_FORK_FAILED) {
     fputs(",\"error\":", stdout);
     json_string(strerror(r->error));
+  }
+  if (r->outcome == DRV_WAIT_FAILED) {
+    char why[128];
+    snprintf(why, sizeof why, "wait for pid %d: %s", r->pid, strerror(r->error));
+    fputs(",\"error\":", stdout);
+    json_string(why);
   }
   if (plain) {
     char text[64];
@@ -133,8 +141,13 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
   case DRV_SIGNALLED: t->crashed++; break;
   case DRV_TIMED_OUT: t->timed_out++; break;
   case DRV_FORK_FAILED: t->fork_failed++; break;
+  case DRV_WAIT_FAILED: t->errors++; break;
   }
   const char *name = input ? input : "-";
+  /* Said whatever the options: the run has an execution whose outcome nobody knows. */
+  if (r->outcome == DRV_WAIT_FAILED)
+    cli_error("wait for the child of %s (pid %d): %s%s", name, r->pid, strerror(r->error),
+              r->error == ECHILD ? " (the target's own code reaped it, or made the kernel do so)" : "");
   if (o->json) {
     json_result(input, run, r, plain);
   } else if (r->outcome == DRV_SIGNALLED) {
@@ -143,6 +156,7 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
     if (!o->quiet) printf("timeout %s: no result within %u ms\n", name, o->timeout_ms);
   } else if (r->outcome == DRV_FORK_FAILED) {
     cli_error("fork for %s: %s", name, strerror(r->error));
+
   } else if (o->verbose) {
     printf("exit %s: %d (%llu us)\n", name, r->exit_code, (unsigned long long)r->wall_us);
   }

@@ -25,6 +25,9 @@
 
 extern char **environ;
 
+/* Enough for any pid (the kernel's limit is 2^22). */
+#define PID_DIGITS 10
+
 static int fail(struct drv_spawn *sp, const char *fmt, ...) {
   int saved = errno;
   va_list ap;
@@ -87,7 +90,7 @@ static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
                                       FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
                                       FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT,
-                                      FIFO_ENV_BIND_NOW};
+                                      FIFO_ENV_BIND_NOW,     FIFO_ENV_TARGET_PID};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
@@ -178,6 +181,7 @@ int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const 
            asprintf(&extra[n++], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
            (!start || asprintf(&extra[n++], FIFO_ENV_START "=%s", start) >= 0) &&
            (!input || asprintf(&extra[n++], FIFO_ENV_INPUT "=%s", input) >= 0) &&
+           asprintf(&extra[n++], FIFO_ENV_TARGET_PID "=%0*d", PID_DIGITS, 0) >= 0 &&
            (!bind_now ||
             (asprintf(&extra[n++], "LD_BIND_NOW=1") >= 0 && asprintf(&extra[n++], FIFO_ENV_BIND_NOW "=1") >= 0));
   char **envp = ok ? build_env(extra, n) : NULL;
@@ -185,7 +189,17 @@ int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const 
   if (!envp) return -1;
   free_env(sp->envp);
   sp->envp = envp;
+  sp->pid_digits = NULL;
+  for (char **e = envp; *e; e++)
+    if (!strncmp(*e, FIFO_ENV_TARGET_PID "=", sizeof FIFO_ENV_TARGET_PID)) sp->pid_digits = *e + sizeof FIFO_ENV_TARGET_PID;
   return 0;
+}
+
+/* In the child, before exec: its own pid into FIFO_ENV_TARGET_PID's digits (no allocation after fork). */
+static void put_pid(char *digits) {
+  if (!digits) return;
+  unsigned long pid = (unsigned long)getpid();
+  for (int i = PID_DIGITS - 1; i >= 0; i--, pid /= 10) digits[i] = (char)('0' + pid % 10);
 }
 
 static __attribute__((noreturn)) void become_target(struct drv_spawn *sp, pid_t parent, int errw) {
@@ -200,6 +214,7 @@ static __attribute__((noreturn)) void become_target(struct drv_spawn *sp, pid_t 
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  put_pid(sp->pid_digits);
   if (!err) {
     execve(sp->exe, sp->argv, sp->envp);
     err = errno;

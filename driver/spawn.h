@@ -16,6 +16,7 @@ struct drv_spawn {
   int null_fd;   /* /dev/null */
   int stdout_fd; /* fd 1: /dev/null, or the caller's stdout when asked */
   int stderr_fd; /* fd 2: a memfd in append mode, read after a crash */
+  char *pid_digits; /* in envp: where the child writes its pid, or NULL */
   char err[640];
 };
 

@@ -22,6 +22,9 @@
 /* "1": the driver set LD_BIND_NOW=1 so that the dynamic loader binds every symbol once, in the server,
  * instead of again in every child; the server removes LD_BIND_NOW with its own variables. */
 #define FIFO_ENV_BIND_NOW "FORKSRV_BIND_NOW"
+/* The pid of the process the driver started, in decimal: only that process (or what it execs) starts
+ * a server; a descendant that inherited the variables before the fork point runs as it would. */
+#define FIFO_ENV_TARGET_PID "FORKSRV_TARGET_PID"
 /* What the dynamic loader says when a symbol cannot be bound: with LD_BIND_NOW, at start-up. */
 #define FIFO_UNDEFINED_SYMBOL "undefined symbol"
 
@@ -70,6 +73,8 @@ enum fifo_reason {
   FIFO_FORK_FAILED = 4, /* no child: error holds -errno of the fork */
   FIFO_RESEND = 5,      /* not an outcome: the persistent child that would have read request seq died
                            between inputs, so it may be lost; send it again (status: how that child died) */
+  FIFO_WAIT_FAILED = 6, /* the child pid ran, but waiting for it failed: error holds -errno (ECHILD:
+                           something else in the target reaped it); no status is known */
 };
 
 struct fifo_hello {
@@ -189,6 +194,8 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
     return r->pid > 0 && (r->status & 0x7f) != 0 && (r->status & 0x7f) != 0x7f ? 0 : -1;
   case FIFO_FORK_FAILED:
     return r->pid == 0 && r->error < 0 ? 0 : -1;
+  case FIFO_WAIT_FAILED:
+    return r->pid > 0 && r->error < 0 ? 0 : -1;
   case FIFO_RESEND:
     return r->pid > 0 ? 0 : -1;
   default:

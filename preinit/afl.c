@@ -59,12 +59,13 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
   if (pid <= 0) return; /* the child, or no fork: run the target here, unmarked */
   struct fsrv_exec ex;
   fsrv_await(s, (int)pid, 0, 0, &ex);
+  if (ex.wait_error) sys_exit_group(127);
   mark_outcome(map, ex.status);
   int sig = ex.status & 0x7f;
   if (sig) {
-    struct { unsigned long handler, flags, restorer; uint64_t mask; } dfl = {0, 0, 0, 0};
+    struct sys_sigaction dfl = {0, 0, 0, 0};
     uint64_t bit = 1ull << (sig - 1);
-    sys4(__NR_rt_sigaction, sig, &dfl, 0, 8);
+    sys_sigaction(sig, &dfl, 0);
     sys_sigprocmask(1 /* SIG_UNBLOCK */, &bit, 0);
     sys_kill(s->pid, sig);
     sys_exit_group(128 + sig);
@@ -83,7 +84,8 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     if (live && was_killed) {
       /* afl-fuzz killed the parked child at its timeout: reap it before anything else. */
       int st;
-      while (sys_wait4(live, &st, __WALL, 0) == -EINTR) {}
+      struct rusage ru;
+      fsrv_reap(s, live, &st, &ru);
       live = 0;
     }
     long pid = fsrv_next_child(s, live);
@@ -95,6 +97,8 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
     fsrv_await(s, (int)pid, 0, 0, &ex);
+    /* AFL++'s protocol has no word for a child that cannot be waited for: a status would be a lie. */
+    if (ex.wait_error) fsrv_peer_gone(s, 0);
     if (ex.stopped) {
       live = (int)pid;
       mark_outcome(map, 0);

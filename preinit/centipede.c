@@ -24,6 +24,7 @@ void fsrv_centipede_loop(struct fsrv *s, int ack) {
     if (ack && fsrv_write_full(s->rep, &trigger, 1) != 1) fsrv_peer_gone(s, (int)pid);
     struct fsrv_exec ex;
     fsrv_await(s, (int)pid, 0, 0, &ex);
+    if (ex.wait_error) fsrv_peer_gone(s, 0); /* no status to give: Centipede sees the FIFO close */
     if (fsrv_write_full(s->rep, &ex.status, sizeof ex.status) != sizeof ex.status) fsrv_peer_gone(s, 0);
   }
 }

@@ -23,6 +23,11 @@ static void send_result(struct fsrv *s, struct fifo_result *res, int live) {
 
 static void fill_exec(struct fifo_result *res, int pid, const struct fsrv_exec *ex) {
   res->pid = pid;
+  if (ex->wait_error) {
+    res->reason = FIFO_WAIT_FAILED;
+    res->error = (int32_t)ex->wait_error;
+    return;
+  }
   res->status = ex->status;
   res->reason = reason_of(res, ex);
   res->wall_us = ex->wall_us;

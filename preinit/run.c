@@ -37,12 +37,93 @@ struct fsrv *fsrv_current;
 /* The vDSO's clock_gettime, found once: two system calls fewer per execution. */
 static long (*vdso_clock_gettime)(long clock, struct timespec *ts);
 
-/* A server that cannot start leaves the target as it found it: its signal mask, and a subreaper only
- * if it was one. */
+/* A server that cannot start leaves the target as it found it: its signal mask, its SIGCHLD
+ * disposition, and a subreaper only if it was one. */
 static long undo_setup(struct fsrv *s, long err, int mask_blocked, int was_subreaper) {
   if (mask_blocked) sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
+  if (s->restore_chld) sys_sigaction(SYS_SIGCHLD, &s->old_chld, 0);
   if (!was_subreaper) sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 0, 0);
   return err;
+}
+
+/* Calls each(s, pid) for every pid listed in a /proc .../children file. Returns how many. */
+static long each_pid(const char *path, int (*each)(struct fsrv *s, int pid), struct fsrv *s) {
+  char buf[4096];
+  long fd = sys_open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  long n = 0, pid = 0;
+  int in_number = 0;
+  for (;;) {
+    long r = sys_read((int)fd, buf, sizeof buf);
+    if (r == -EINTR) continue;
+    if (r <= 0) break;
+    for (long i = 0; i < r; i++) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+        in_number = 1;
+      } else if (in_number) {
+        if (pid > 0) n += each(s, (int)pid);
+        pid = 0;
+        in_number = 0;
+      }
+    }
+  }
+  if (in_number && pid > 0) n += each(s, (int)pid);
+  sys_close((int)fd);
+  return n;
+}
+
+static int kept(const struct fsrv *s, int pid) {
+  for (unsigned i = 0; i < s->nkeep; i++)
+    if (s->keep[i] == pid) return 1;
+  return 0;
+}
+
+static int keep_pid(struct fsrv *s, int pid) {
+  if (s->nkeep == FSRV_KEEP_MAX || kept(s, pid)) return 0;
+  s->keep[s->nkeep++] = pid;
+  return 1;
+}
+
+/* "/proc/<pid>/task/<pid>/children": the children of a process's main thread. */
+static void children_path(int pid, char out[64]) {
+  char digits[24];
+  const char *d = fsrv_decimal((unsigned long)pid, digits);
+  const char *parts[] = {"/proc/", d, "/task/", d, "/children", 0};
+  size_t n = 0;
+  for (const char *const *p = parts; *p; p++)
+    for (const char *c = *p; *c; c++) out[n++] = *c;
+  out[n] = '\0';
+}
+
+/* What the target started before the fork point: the server thread's children, and theirs, as far
+ * as FSRV_KEEP_MAX goes (a grandchild becomes the server's child if its parent dies). */
+static void keep_existing(struct fsrv *s) {
+  s->nkeep = 0;
+  each_pid("/proc/thread-self/children", keep_pid, s);
+  for (unsigned i = 0; i < s->nkeep; i++) {
+    char path[64];
+    children_path(s->keep[i], path);
+    each_pid(path, keep_pid, s);
+  }
+}
+
+static void forget(struct fsrv *s, int pid) {
+  for (unsigned i = 0; i < s->nkeep; i++)
+    if (s->keep[i] == pid) s->keep[i] = s->keep[--s->nkeep];
+}
+
+/* SIG_IGN or SA_NOCLDWAIT on SIGCHLD make the kernel reap the server's children itself, and wait4
+ * then finds none: the server waits with the default disposition. */
+static long own_sigchld(struct fsrv *s) {
+  s->restore_chld = 0;
+  long r = sys_sigaction(SYS_SIGCHLD, 0, &s->old_chld);
+  if (r < 0) return r;
+  if (s->old_chld.handler != SYS_SIG_IGN && !(s->old_chld.flags & SYS_SA_NOCLDWAIT)) return 0;
+  struct sys_sigaction dfl = {0, 0, 0, 0};
+  r = sys_sigaction(SYS_SIGCHLD, &dfl, 0);
+  if (r == 0) s->restore_chld = 1;
+  return r;
 }
 
 /* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
@@ -71,6 +152,8 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();
+  s->child_fd = -1;
+  s->threads = fsrv_count_threads();
   /* The slot glibc registered with set_tid_address is its thread descriptor's tid: the child's copy
    * must hold the child's tid, or raise() and abort() would aim at the server's thread. */
   int *slot = 0;
@@ -85,6 +168,9 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   sys_prctl(SYS_PR_GET_CHILD_SUBREAPER, (long)&was_subreaper, 0);
   r = sys_prctl(SYS_PR_SET_CHILD_SUBREAPER, 1, 0);
   if (r < 0) return r;
+  r = own_sigchld(s);
+  if (r < 0) return undo_setup(s, r, 0, was_subreaper);
+  keep_existing(s);
   /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. SIGCHLD
    * is read from a signalfd: one fd for the server's whole life, where a pidfd per child cost an fd's
    * making and closing per execution (about 2 us on a trivial target). */
@@ -114,6 +200,7 @@ static void become_target(struct fsrv *s) {
     sys_close(s->chld_fd);
   }
   if (s->robust_head) sys_set_robust_list(s->robust_head, s->robust_len);
+  if (s->restore_chld) sys_sigaction(SYS_SIGCHLD, &s->old_chld, 0);
   if (s->restore_mask) sys_sigprocmask(SYS_SIG_SETMASK, &s->old_mask, 0);
   sys_prctl(SYS_PR_SET_PDEATHSIG, SYS_SIGKILL, 0);
   /* The server may have died between fork and prctl: then nobody would ever reap us. */
@@ -131,8 +218,10 @@ void fsrv_no_parking(struct fsrv *s) {
 
 /* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno. */
 long fsrv_fork(struct fsrv *s) {
-  long pid = sys_fork(s->tid_slot);
+  int pidfd = -1;
+  long pid = sys_fork(s->tid_slot, s->threads > 1 ? &pidfd : 0);
   if (pid == 0) become_target(s);
+  if (pid > 0) s->child_fd = pidfd;
   return pid;
 }
 
@@ -156,45 +245,24 @@ static void drop_unused_go(struct fsrv *s) {
   if (sys_ppoll(&go, 1, &now) == 1) sys_read(s->go_fd, &count, sizeof count);
 }
 
-/* Kills every live child of the server (they are all unreaped, so their pids are still theirs). Returns
- * how many it signalled. */
-static long kill_children(void) {
-  char buf[4096];
-  long fd = sys_open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  long killed = 0, pid = 0;
-  int in_number = 0;
-  for (;;) {
-    long r = sys_read((int)fd, buf, sizeof buf);
-    if (r == -EINTR) continue;
-    if (r <= 0) break;
-    for (long i = 0; i < r; i++) {
-      if (buf[i] >= '0' && buf[i] <= '9') {
-        pid = pid * 10 + (buf[i] - '0');
-        in_number = 1;
-      } else if (in_number) {
-        if (pid > 0 && sys_kill((int)pid, SYS_SIGKILL) == 0) killed++;
-        pid = 0;
-        in_number = 0;
-      }
-    }
-  }
-  if (in_number && pid > 0 && sys_kill((int)pid, SYS_SIGKILL) == 0) killed++;
-  sys_close((int)fd);
-  return killed;
-}
+static int kill_unkept(struct fsrv *s, int pid) { return !kept(s, pid) && sys_kill(pid, SYS_SIGKILL) == 0; }
 
 /* After the target child is reaped, its descendants that outlived it are the server's children (it is
- * their subreaper). One wait4 tells whether any exist; only then is there more to do. */
-static void sweep(void) {
+ * their subreaper), beside what the target started before the fork point, which is left alone. One
+ * wait4 tells whether any child is left at all; only then is there more to do. __WNOTHREAD: with
+ * threads at the fork point, the other threads' children are theirs. */
+static void sweep(struct fsrv *s) {
   int st;
   for (;;) {
-    long r = sys_wait4(-1, &st, WNOHANG | __WALL, 0);
+    long r = sys_wait4(-1, &st, WNOHANG | __WALL | __WNOTHREAD, 0);
+    if (r > 0) forget(s, (int)r);
     if (r > 0 || r == -EINTR) continue;
     if (r != 0) return; /* ECHILD: nothing left */
-    if (kill_children() == 0) return;
-    do r = sys_wait4(-1, &st, __WALL, 0);
+    /* Every unreaped child's pid is its own, so signalling one cannot reach another process. */
+    if (each_pid("/proc/thread-self/children", kill_unkept, s) == 0) return;
+    do r = sys_wait4(-1, &st, __WALL | __WNOTHREAD, 0);
     while (r == -EINTR);
+    if (r > 0) forget(s, (int)r);
   }
 }
 
@@ -204,21 +272,35 @@ static void kill_child(int pid) {
   sys_kill(-pid, SYS_SIGKILL);
 }
 
-static void reap(int pid, int *status, struct rusage *ru) {
+static void child_reaped(struct fsrv *s) {
+  if (s->child_fd >= 0) sys_close(s->child_fd);
+  s->child_fd = -1;
+}
+
+long fsrv_reap(struct fsrv *s, int pid, int *status, struct rusage *ru) {
   long r;
   do r = sys_wait4(pid, status, __WALL, ru);
   while (r == -EINTR);
+  child_reaped(s);
+  return r < 0 ? r : 0;
 }
 
-/* SIGCHLD came: whether it was the child's end, which is then reaped into ex. It may have been
- * another's (a descendant the server adopted): then the child is still running. */
+/* The fd that becomes readable when the child ends: its pidfd, or SIGCHLD's signalfd. */
+static int child_end_fd(const struct fsrv *s) { return s->child_fd >= 0 ? s->child_fd : s->chld_fd; }
+
+/* The child's end was signalled: whether it did end, which is then reaped into ex. A SIGCHLD may have
+ * been another's (a descendant the server adopted): then the child is still running. A wait that
+ * fails (the child is gone: something else reaped it) ends the execution with that error. */
 static int ended(struct fsrv *s, int pid, struct fsrv_exec *ex) {
   char drain[512]; /* SIGCHLD is pending once however many children ended: one record */
-  sys_read(s->chld_fd, drain, sizeof drain);
+  if (s->child_fd < 0) sys_read(s->chld_fd, drain, sizeof drain);
   long r;
   do r = sys_wait4(pid, &ex->status, WNOHANG | __WALL, &ex->ru);
   while (r == -EINTR);
-  return r != 0;
+  if (r == 0) return 0;
+  child_reaped(s);
+  if (r < 0) ex->wait_error = r;
+  return 1;
 }
 
 void fsrv_peer_gone(struct fsrv *s, int pid) {
@@ -226,9 +308,11 @@ void fsrv_peer_gone(struct fsrv *s, int pid) {
     int st;
     struct rusage ru;
     kill_child(pid);
-    reap(pid, &st, &ru);
+    fsrv_reap(s, pid, &st, &ru);
   }
-  sweep();
+  /* The run is over: what the target started before the fork point goes too. */
+  s->nkeep = 0;
+  sweep(s);
   sys_close(s->req);
   sys_close(s->rep);
   sys_exit_group(0);
@@ -239,12 +323,13 @@ void fsrv_peer_gone(struct fsrv *s, int pid) {
 #define DIRECT_LOOK_MS 50
 
 uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
-  struct pollfd fds[2] = {{s->chld_fd, POLLIN, 0}, {s->req, 0, 0}};
+  struct pollfd fds[2] = {{child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}};
   struct fsrv_slot *slot = s->slot;
   uint32_t look_ms = DIRECT_LOOK_MS;
   uint64_t word;
   ex->timed_out = 0;
   ex->stopped = 0;
+  ex->wait_error = 0;
   for (;;) {
     word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
     uint64_t start = slot->start_us, wait_us = (uint64_t)look_ms * 1000;
@@ -258,7 +343,7 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
         if (!__atomic_compare_exchange_n(&slot->word, &word, killed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
         word = killed;
         kill_child(pid);
-        reap(pid, &ex->status, &ex->ru);
+        ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
         ex->timed_out = 1;
         break;
       }
@@ -271,12 +356,12 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
     if (r > 0 && ended(s, pid, ex)) break;
     if (r > 0) continue;
     kill_child(pid);
-    reap(pid, &ex->status, &ex->ru);
+    ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
     break;
   }
   word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
   ex->wall_us = fsrv_now_us() - slot->start_us;
-  sweep();
+  sweep(s);
   return word;
 }
 
@@ -290,9 +375,10 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
   struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
    * the driver sent ahead. */
-  struct pollfd fds[3] = {{s->chld_fd, POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
+  struct pollfd fds[3] = {{child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
   ex->timed_out = 0;
   ex->stopped = 0;
+  ex->wait_error = 0;
   for (;;) {
     /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
     long r = sys_ppoll(fds, s->loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
@@ -320,10 +406,10 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
     kill_child(pid);
     if (s->loop_fd >= 0) sys_read(s->loop_fd, &count, sizeof count);
     ex->timed_out = r == 0;
-    reap(pid, &ex->status, &ex->ru);
+    ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
     break;
   }
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
   drop_unused_go(s);
-  sweep();
+  sweep(s);
 }

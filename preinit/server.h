@@ -88,6 +88,7 @@ FSRV_HIDDEN int fsrv_move_up(int fd, int min);
 FSRV_HIDDEN void fsrv_proc_fd_path(int pid, int fd, char out[48]);
 
 /* --- one execution (run.c) --- */
+#define FSRV_KEEP_MAX 64
 struct fsrv {
   int req;          /* requests in */
   int rep;          /* results out */
@@ -103,6 +104,19 @@ struct fsrv {
   int went;         /* this execution's child was a parked one, sent on with go_fd */
   int chld_fd;      /* a signalfd for SIGCHLD, blocked in the server: readable when a child ended */
   struct fsrv_slot *slot; /* shared with direct persistent children (native protocol), or 0 */
+  /* Threads ran at the fork point: SIGCHLD may go to any of them, so each child is watched through a
+   * pidfd of its own instead (child_fd), and waits look at the server thread's children only. */
+  long threads;
+  int child_fd;     /* the current child's pidfd, or -1 */
+  /* The target's SIGCHLD disposition, when it was one (SIG_IGN, SA_NOCLDWAIT) under which the kernel
+   * reaps children itself: the server sets the default, and each child gets the target's back. */
+  int restore_chld;
+  struct sys_sigaction old_chld;
+  /* The processes the target started before the fork point (its children and theirs): the sweep
+   * after each execution leaves them alone. Unreaped children's pids cannot be recycled; a kept pid
+   * is forgotten when the server reaps it. */
+  int keep[FSRV_KEEP_MAX];
+  unsigned nkeep;
 };
 
 /* What a persistent child of the native protocol and the server share (one MAP_SHARED page): the
@@ -128,6 +142,7 @@ struct fsrv_slot {
 
 struct fsrv_exec {
   int status; /* raw wait status */
+  long wait_error;  /* 0, or -errno of a wait that failed (ECHILD: something else reaped the child) */
   int timed_out;
   int stopped;      /* a persistent child finished an input and parked itself; it lives on */
   uint64_t wall_us;
@@ -151,6 +166,8 @@ FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64
  * end, which names the input it ended on. */
 FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
+/* Reaps the server's child pid (blocking); its pidfd, if any, is closed. 0, or -errno of the wait. */
+FSRV_HIDDEN long fsrv_reap(struct fsrv *s, int pid, int *status, struct rusage *ru);
 FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 

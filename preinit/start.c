@@ -15,7 +15,8 @@
 
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
-enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, BIND_NOW, NOURS,
+enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, BIND_NOW, TARGET_PID,
+       NOURS,
        AFL_SHM_ID = NOURS, AFL_MAP_SIZE, LD_AUDIT, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
@@ -29,6 +30,7 @@ static struct fsrv_env_var vars[NVARS] = {
     [START] = {.name = FIFO_ENV_START},
     [INPUT] = {.name = FIFO_ENV_INPUT},
     [BIND_NOW] = {.name = FIFO_ENV_BIND_NOW},
+    [TARGET_PID] = {.name = FIFO_ENV_TARGET_PID},
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
     [LD_AUDIT] = {.name = "LD_AUDIT"},
@@ -43,8 +45,17 @@ static struct {
   int served;          /* this process is a child of a server that started */
   char **envp;
   char input[FSRV_PATH_MAX]; /* FORKSRV_INPUT, kept when the environment is scrubbed */
-  long driver;               /* the driver's pid, from the FIFOs' /proc paths, or 0 */
 } self;
+
+/* Whether this process is the one the driver started (or what it exec'd): not a descendant that
+ * inherited the variables, such as a constructor's system(), before the server scrubbed them. */
+static int is_target(void) {
+  if (!vars[TARGET_PID].found) return 1;
+  long pid = 0;
+  const char *p = vars[TARGET_PID].value;
+  for (; *p >= '0' && *p <= '9' && pid < 1L << 40; p++) pid = pid * 10 + (*p - '0');
+  return *p == '\0' && pid == sys_getpid();
+}
 
 static void fsrv_copy(char *to, const char *from, size_t cap) {
   size_t i = 0;
@@ -78,6 +89,12 @@ static void look(char **envp, unsigned early) {
     self.proto = AFL;
   else if (fsrv_afl_oneshot_wanted(&env))
     self.proto = AFL_ONESHOT;
+  if (self.proto == NATIVE && !is_target()) {
+    /* It binds as the target's descendants do once the server scrubs the driver's LD_BIND_NOW. */
+    static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
+    if (vars[BIND_NOW].found) fsrv_env_scrub(envp, &bind_now, 1);
+    self.proto = NONE;
+  }
   if (self.proto == NONE) return;
   self.pending = has(START, "main") ? FIFO_START_MAIN : has(START, "deferred") ? FIFO_START_DEFERRED : early;
   /* The input start point needs its hooks (libforksrv_input.so) and forksrv's own protocol. */
@@ -85,10 +102,6 @@ static void look(char **envp, unsigned early) {
     self.pending = FIFO_START_INPUT;
     fsrv_copy(self.input, vars[INPUT].value, sizeof self.input);
   }
-  /* forksrv's driver names its FIFOs /proc/<driver pid>/fd/N: the target is its child. */
-  const char *p = vars[REQUEST].value;
-  if (self.proto == NATIVE && p[0] == '/' && p[1] == 'p' && p[2] == 'r' && p[3] == 'o' && p[4] == 'c' && p[5] == '/')
-    for (p += 6; *p >= '0' && *p <= '9'; p++) self.driver = self.driver * 10 + (*p - '0');
 }
 
 static void say_setup_failed(int debug, long err) {
@@ -97,12 +110,11 @@ static void say_setup_failed(int debug, long err) {
 }
 
 /* A fork taken with threads alive keeps only the forking thread in the child: say so, once. */
-static void warn_threads(void) {
-  long n = fsrv_count_threads();
+static void warn_threads(long n) {
   if (n <= 1) return;
   static const char line[] =
       "forksrv: warning: threads are running where the fork server starts; each child keeps only the "
-      "thread that forked, so inputs may hang or misbehave (start the server before threads are created)\n";
+      "thread that forked, so inputs may misbehave (start the server before threads are created)\n";
   sys_write(2, line, sizeof line - 1);
 }
 
@@ -120,7 +132,6 @@ static int serve(unsigned start) {
    * they would without forksrv. */
   static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
   if (vars[BIND_NOW].found) fsrv_env_scrub(self.envp, &bind_now, 1);
-  warn_threads();
   resolve_before_forking();
   static struct fsrv s;
   long r;
@@ -132,6 +143,7 @@ static int serve(unsigned start) {
       say_setup_failed(debug, r);
       return self.served = 0;
     }
+    warn_threads(s.threads);
     struct fsrv_afl_env env = afl_env();
     if (afl)
       fsrv_afl_loop(&s, &env);
@@ -166,6 +178,7 @@ static int serve(unsigned start) {
     sys_close((int)rep);
     return self.served = 0;
   }
+  warn_threads(s.threads);
   if (self.proto == NATIVE)
     fsrv_native_loop(&s);
   else
@@ -201,9 +214,6 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
  * NULL when no server waits for that start point. */
 __attribute__((visibility("default"))) const char *forksrv_input_spec(void) {
   if (self.pending != FIFO_START_INPUT || self.served) return 0;
-  /* A process the target started, which inherited the variables (a wrapper script's helpers), is not
-   * where the server belongs: it would answer for the target. Only the driver's own child watches. */
-  if (self.driver && sys_getppid() != self.driver) return 0;
   return self.input;
 }
 

@@ -69,6 +69,9 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_AT_PHNUM 5
 #define SYS_AT_SYSINFO_EHDR 33
 #define SYS_AT_SECURE 23
+#define SYS_SIG_IGN 1ul
+#define SYS_SA_NOCLDWAIT 2ul
+#define SYS_CLONE_PIDFD 0x1000ul
 
 
 static inline long sys_read(int fd, void *buf, size_t n) { return sys3(__NR_read, fd, buf, n); }
@@ -91,6 +94,16 @@ static inline long sys_ppoll(struct pollfd *fds, unsigned n, struct timespec *ti
 }
 static inline long sys_clock_gettime(int clock, struct timespec *ts) { return sys2(__NR_clock_gettime, clock, ts); }
 static inline long sys_nanosleep(const struct timespec *ts) { return sys2(__NR_nanosleep, ts, 0); }
+/* The kernel's struct sigaction for rt_sigaction (x86_64 and aarch64 both have sa_restorer). */
+struct sys_sigaction {
+  unsigned long handler;
+  unsigned long flags;
+  unsigned long restorer;
+  uint64_t mask;
+};
+static inline long sys_sigaction(int sig, const struct sys_sigaction *act, struct sys_sigaction *old) {
+  return sys4(__NR_rt_sigaction, sig, act, old, 8);
+}
 static inline long sys_sigprocmask(int how, const uint64_t *set, uint64_t *old) {
   return sys4(__NR_rt_sigprocmask, how, set, old, 8);
 }
@@ -115,13 +128,14 @@ static inline long sys_fstat(int fd, struct statx *st) {
 }
 
 /* fork as glibc's own _Fork does it, so that libc in the child stays coherent: the kernel writes the
- * child's tid into the thread descriptor (ctid). */
-static inline long sys_fork(int *ctid) {
-  unsigned long flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SYS_SIGCHLD;
+ * child's tid into the thread descriptor (ctid). With pidfd non-null, the parent also gets a pidfd of
+ * the child there (CLONE_PIDFD, Linux 5.2), made close-on-exec by the kernel. */
+static inline long sys_fork(int *ctid, int *pidfd) {
+  unsigned long flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SYS_SIGCHLD | (pidfd ? SYS_CLONE_PIDFD : 0);
 #if defined(__x86_64__)
-  return sys5(__NR_clone, flags, 0, 0, ctid, 0);
+  return sys5(__NR_clone, flags, 0, pidfd, ctid, 0);
 #else
-  return sys5(__NR_clone, flags, 0, 0, 0, ctid);
+  return sys5(__NR_clone, flags, 0, pidfd, 0, ctid);
 #endif
 }
 

@@ -57,19 +57,62 @@ outcomes() {
   sed -E 's/"pid":[0-9]+,//; s/,"wall_us":[0-9]+,"maxrss_kb":[0-9]+//'
 }
 
-# same_as_plain [FORKSRV OPTIONS] -- TARGET ARGS: runs the same inputs with the server and with
-# --no-server, asserts equal outcomes line by line and equal exit statuses, and leaves the server's
-# JSON lines in $output and its exit status in $status.
+# direct_outcomes [FORKSRV OPTIONS] -- TARGET ARGS: each input that forksrv would run (-i files and
+# directories, -n, -t), run once per run directly, as the shell runs it (tests/tools/direct), printed
+# as outcomes() prints forksrv's --json lines: the reference that shares none of forksrv's plumbing.
+direct_outcomes() {
+  local inputs=() runs=1 timeout=1000 arg path r
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    arg=$1
+    shift
+    case $arg in
+    -i) inputs+=("$1") ;;
+    -n) runs=$1 ;;
+    -t) timeout=$1 ;;
+    -j | --cpu | --crashes | --start | --junit | --shard | --preload | --verify | --startup-timeout | --input-name) ;;
+    *) continue ;;
+    esac
+    shift
+  done
+  shift
+  local empty="$BATS_TEST_TMPDIR/direct-empty"
+  : >"$empty"
+  {
+    if [ ${#inputs[@]} -eq 0 ]; then
+      echo "null $empty"
+    else
+      for arg in "${inputs[@]}"; do
+        if [ -d "$arg" ]; then
+          find "$arg" -mindepth 1 -name '.*' -prune -o \( -type f -o \( -type l -xtype f \) \) -print | LC_ALL=C sort
+        else
+          echo "$arg"
+        fi
+      done | sed 's/.*/"&" &/'
+    fi
+  } | while read -r name path; do
+    for r in $(seq "$runs"); do
+      echo "{\"input\":$name,\"run\":$r,$("$T/tools/direct" "$timeout" "$path" -- "$@")}"
+    done
+  done
+}
+
+# same_as_plain [FORKSRV OPTIONS] -- TARGET ARGS: runs the same inputs directly (direct_outcomes),
+# with the server and with --no-server, asserts that both of forksrv's modes give the direct run's
+# outcomes line by line and the same exit status, and leaves the server's JSON lines in $output and
+# its exit status in $status.
 same_as_plain() {
+  local direct_out
+  direct_out=$(direct_outcomes "$@")
   run --separate-stderr "$FORKSRV" --no-server --json "$@"
   local plain_status=$status plain_out
   plain_out=$(outcomes <<<"$output")
   run --separate-stderr "$FORKSRV" --json "$@"
   local server_out
   server_out=$(outcomes <<<"$output")
-  if [ "$server_out" != "$plain_out" ] || [ "$status" -ne "$plain_status" ]; then
+  if [ "$server_out" != "$direct_out" ] || [ "$plain_out" != "$direct_out" ] || [ "$status" -ne "$plain_status" ]; then
     echo "server (status $status):"; echo "$server_out"
-    echo "plain fork+exec (status $plain_status):"; echo "$plain_out"
+    echo "--no-server (status $plain_status):"; echo "$plain_out"
+    echo "run directly:"; echo "$direct_out"
     return 1
   fi
 }

@@ -113,7 +113,7 @@ codes() {
 
 @test "a server starting where threads already run warns once, naming the risk" {
   run -0 --separate-stderr "$FORKSRV" --start main -n 3 -- "$T/threads"
-  [ "$stderr_lines" = "forksrv: warning: threads are running where the fork server starts; each child keeps only the thread that forked, so inputs may hang or misbehave (start the server before threads are created)" ]
+  [ "$stderr_lines" = "forksrv: warning: threads are running where the fork server starts; each child keeps only the thread that forked, so inputs may misbehave (start the server before threads are created)" ]
   [ "$(grep -c warning <<<"$stderr")" -eq 1 ]
   # Started early, before the target's constructor made its thread: no warning.
   run -0 --separate-stderr "$FORKSRV" -n 3 -- "$T/threads"
