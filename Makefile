@@ -35,6 +35,9 @@ PREINIT_HDR = preinit/server.h preinit/sys.h fifo/protocol.h
 
 CLIENT_OBJ = \
 	$(B)/driver/client.o \
+	$(B)/driver/infile.o \
+	$(B)/driver/plain.o \
+	$(B)/driver/rundir.o \
 	$(B)/driver/spawn.o
 CLI_OBJ = \
 	$(B)/driver/check.o \
@@ -43,8 +46,10 @@ CLI_OBJ = \
 	$(B)/driver/main.o \
 	$(B)/driver/progress.o \
 	$(B)/driver/pin.o \
-	$(B)/driver/report.o
-DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h fifo/protocol.h
+	$(B)/driver/report.o \
+	$(B)/driver/targets.o
+DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h driver/infile.h driver/plain.h \
+	driver/rundir.h fifo/protocol.h
 
 PC = $(B)/pkgconfig/forksrv.pc $(B)/pkgconfig/forksrv-main.pc $(B)/pkgconfig/forksrv-client.pc
 

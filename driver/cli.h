@@ -5,8 +5,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "forksrv_client.h"
+
+#define DRV_MAX_JOBS 1024
 
 struct cli_opts {
   char **inputs; /* -i arguments, in the order given */
@@ -25,6 +28,8 @@ struct cli_opts {
   unsigned long verify;  /* --verify N: every N-th input also by plain fork+exec, or 0 */
   const char *crashes;
   const char *preload;
+  const char *input_name; /* --input-name NAME, or NULL: "input" and the input's extension */
+  int by_path;            /* an argument of the target holds '@@' */
   char **target;
 };
 
@@ -43,19 +48,42 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 uint64_t cli_now_us(void);
 
+/* A job's targets, one per input file name (targets.c). */
+#define CLI_MAX_TARGETS 16
+#define CLI_MAX_EXT 32
+struct cli_targets {
+  const struct cli_opts *o;
+  struct drv_config cfg;
+  struct {
+    char name[256];
+    struct drv *d;
+    unsigned long used;
+  } t[CLI_MAX_TARGETS];
+  int n;
+  unsigned long clock;
+};
+/* The input file's name for input (a path, or NULL for the empty input). */
+void cli_input_name(const struct cli_opts *o, const char *input, char *out, size_t cap);
+/* The target for input, started (warnings said when say) if none runs under its name; NULL with err. */
+struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, char *err, size_t cap);
+void cli_targets_stop(struct cli_targets *ts);
+
 int cli_collect(struct cli_inputs *in, const char *arg);
 void cli_shard(struct cli_inputs *in, unsigned i, unsigned n);
-int cli_read_input(const char *path, char **buf, size_t *len);
+/* mode and mtime: the file's, for the target's own copy of it. */
+int cli_read_input(const char *path, char **buf, size_t *len, unsigned *mode, struct timespec *mtime);
 void cli_free_inputs(struct cli_inputs *in);
 
 /* plain: the same input's result by plain fork+exec (--verify), or NULL. */
+/* output_diff: with plain, how the two runs' stdout or stderr differ, or NULL. */
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
-                const struct drv_result *r, const struct drv_result *plain);
+                const struct drv_result *r, const struct drv_result *plain, const char *output_diff);
 const char *cli_outcome_text(const struct drv_result *r, char *buf, size_t cap);
 int cli_same_outcome(const struct drv_result *a, const struct drv_result *b);
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
-void cli_copy_stderr(int stderr_fd);
+/* --show-output with a capture: what the execution wrote there, passed on to our own fd. */
+void cli_copy_capture(int capture_fd, int to_fd);
 char *cli_stderr_tail(int stderr_fd, size_t cap);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
 const char *cli_signame(int sig);
@@ -66,7 +94,7 @@ int cli_check(const struct cli_opts *o);
 /* --junit (junit.c) */
 int cli_junit_open(void);
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const struct drv_result *plain, const char *stderr_text);
+                    const struct drv_result *plain, const char *output_diff, const char *stderr_text);
 void cli_junit_error(const struct cli_opts *o, const char *input, const char *why);
 int cli_junit_write(const struct cli_opts *o, double secs);
 

@@ -1,9 +1,9 @@
-/* The client side of forksrv: makes two FIFOs in a private directory, opens its ends and removes
- * them from disk at once (the server opens them through /proc/<driver pid>/fd, so even a SIGKILL of
- * the driver leaves nothing behind), starts the target with the preload, waits for the hello, and
- * then runs inputs through the server.
- * With no_server it runs the same inputs by fork+exec instead, with the same files on fds 0-2, so
- * that the two can be compared input for input. This process signals only its own unreaped children. */
+/* The client side of forksrv: the input file (infile.c), and two back ends over it. The server: two
+ * FIFOs made in the input's private directory, opened and removed from disk at once (the server opens
+ * them through /proc/<driver pid>/fd), the target started with the preload, its hello awaited, then
+ * one request and one result per input. The plain one (plain.c): fork+exec per input, for no_server
+ * and for drv_run_plain, with the same files on fds 0-2 and the same input path, so that the two can
+ * be compared input for input. This process signals only its own unreaped children. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -26,6 +26,8 @@
 
 #include "../fifo/protocol.h"
 #include "forksrv_client.h"
+#include "infile.h"
+#include "plain.h"
 #include "spawn.h"
 
 #ifndef FORKSRV_LIBDIR
@@ -41,25 +43,22 @@
 struct drv {
   struct drv_config cfg;
   struct drv_spawn sp;
-  int input_fd;  /* a memfd holding the current input */
-  size_t input_len;
-  int file_mode; /* the input is passed as a path ("@@"), not as stdin */
+  struct drv_infile in;
   int req, rep;
   int server_pid, server_pidfd;
   unsigned start_point;
   char warnings[1024];
   char note[256];     /* the server's "forksrv: note: " line (the input start's trigger) */
   int starting_at;    /* the start point being tried (enum drv_start) */
+  int no_deferred;    /* start where asked even if the target calls forksrv_start() */
   int bind_fallback;  /* binding lazily: the target could not start with LD_BIND_NOW=1 */
+  /* How the last start ended without a hello: the target's own end (early_status), a notice. */
+  int ended_early, early_status;
+  struct fifo_notice notice;
+  int noticed;
   uint32_t seq;
-  /* The input in flight (drv_submit to drv_collect): */
-  int busy;
-  int settled;              /* its result is already known (a --no-server fork that failed) */
-  struct drv_result early;  /* that result */
-  uint64_t deadline_us;     /* when to stop waiting for it (0: never) */
   struct fifo_request rq;
-  struct drv_spawn_job job; /* --no-server: its process */
-  char dir[PATH_MAX]; /* the private FIFO directory; "" once removed */
+  struct drv_plain plain;
   char err[1024];
 };
 
@@ -73,36 +72,26 @@ static int fail(struct drv *d, const char *fmt, ...) {
   return -1;
 }
 
-static void remove_dir(struct drv *d) {
-  char path[PATH_MAX + 8];
-  if (!d->dir[0]) return;
-  snprintf(path, sizeof path, "%s/req", d->dir);
-  unlink(path);
-  snprintf(path, sizeof path, "%s/rep", d->dir);
-  unlink(path);
-  rmdir(d->dir);
-  d->dir[0] = '\0';
-}
-
+/* Made in the input's own directory and removed again before the target starts: the server opens
+ * them through our fds. Our reader first, so the server's non-blocking open for writing finds it;
+ * our request end is read-write so that it never blocks and never needs a reader yet. */
 static int make_fifos(struct drv *d, char *req, char *rep, size_t cap) {
-  const char *tmp = getenv("TMPDIR");
-  if (!tmp || !*tmp) tmp = "/tmp";
-  char dir[PATH_MAX];
-  if (snprintf(dir, sizeof dir, "%s/forksrv.XXXXXX", tmp) >= (int)sizeof dir)
-    return fail(d, "mkdtemp %s/forksrv.XXXXXX: %s", tmp, strerror(ENAMETOOLONG));
-  if (!mkdtemp(dir)) return fail(d, "mkdtemp %s/forksrv.XXXXXX: %s", tmp, strerror(errno));
-  strcpy(d->dir, dir);
-  snprintf(req, cap, "%s/req", dir);
-  snprintf(rep, cap, "%s/rep", dir);
-  if (mkfifo(req, 0600) < 0) return fail(d, "mkfifo %s: %s", req, strerror(errno));
-  if (mkfifo(rep, 0600) < 0) return fail(d, "mkfifo %s: %s", rep, strerror(errno));
-  /* Our reader first, so the server's non-blocking open for writing finds it; our request end is
-   * opened read-write so that it never blocks and never needs a reader yet. */
-  d->rep = drv_fd_above_stdio(open(rep, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (d->rep < 0) return fail(d, "open %s: %s", rep, strerror(errno));
-  d->req = drv_fd_above_stdio(open(req, O_RDWR | O_CLOEXEC));
-  if (d->req < 0) return fail(d, "open %s: %s", req, strerror(errno));
-  remove_dir(d);
+  static const char *const names[2] = {".forksrv-req", ".forksrv-rep"};
+  for (int i = 0; i < 2; i++) {
+    if (mkfifoat(d->in.dirfd, names[i], 0600) < 0) {
+      fail(d, "mkfifo %s/%s: %s", d->in.dir, names[i], strerror(errno));
+      unlinkat(d->in.dirfd, names[0], 0);
+      return -1;
+    }
+  }
+  d->rep = drv_fd_above_stdio(openat(d->in.dirfd, names[1], O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+  int rep_errno = errno;
+  d->req = drv_fd_above_stdio(openat(d->in.dirfd, names[0], O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  int req_errno = errno;
+  unlinkat(d->in.dirfd, names[0], 0);
+  unlinkat(d->in.dirfd, names[1], 0);
+  if (d->rep < 0) return fail(d, "open %s/%s: %s", d->in.dir, names[1], strerror(rep_errno));
+  if (d->req < 0) return fail(d, "open %s/%s: %s", d->in.dir, names[0], strerror(req_errno));
   snprintf(req, cap, "/proc/%d/fd/%d", (int)getpid(), d->req);
   snprintf(rep, cap, "/proc/%d/fd/%d", (int)getpid(), d->rep);
   return 0;
@@ -131,10 +120,12 @@ static int find_preload(struct drv *d, char *out, size_t cap) {
 }
 
 /* The last line of the target's stderr worth showing: forksrv's own reason if the server gave one,
- * else the last non-empty line (the dynamic loader's message, a sanitizer's summary). */
+ * else the last non-empty line (the dynamic loader's message, a sanitizer's summary). "" when the
+ * target's stderr is the caller's own (--show-output): the line was seen there. */
 static void stderr_gist(int fd, char *out, size_t cap) {
   char buf[8192];
   out[0] = '\0';
+  if (fd < 0) return;
   off_t size = lseek(fd, 0, SEEK_END);
   off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)(sizeof buf - 1) : 0;
   ssize_t n = pread(fd, buf, sizeof buf - 1, from);
@@ -185,10 +176,8 @@ static void describe_status(int status, char *out, size_t cap) {
 static int startup_failed(struct drv *d, const char *what, int status) {
   char how[64], gist[400];
   describe_status(status, how, sizeof how);
-  stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+  stderr_gist(d->sp.stderr_capture, gist, sizeof gist);
   const char *reason = strstr(gist, "server not started") ? NULL : no_server_reason(d->sp.exe);
-  if (!reason && d->starting_at == DRV_START_INPUT && !strstr(gist, FIFO_INPUT_FALLBACK))
-    reason = "it never touched its input in a call --start input sees (try --start main)";
   if (reason) return fail(d, "%s (%s): %s", what, how, reason);
   if (gist[0]) return fail(d, "%s (%s): %s", what, how, gist);
   return fail(d, "%s (%s)", what, how);
@@ -217,7 +206,8 @@ static int end_server(struct drv *d, int grace_ms) {
 /* What the server said on stderr before its hello, kept for the caller: lines "forksrv: warning: ...". */
 static void collect_warnings(struct drv *d) {
   char buf[4096];
-  ssize_t n = pread(d->sp.stderr_fd, buf, sizeof buf - 1, 0);
+  if (d->sp.stderr_capture < 0) return;
+  ssize_t n = pread(d->sp.stderr_capture, buf, sizeof buf - 1, 0);
   size_t used = 0;
   if (n <= 0) return;
   buf[n] = '\0';
@@ -247,6 +237,8 @@ static int calls_forksrv_start(const char *exe) {
   return found;
 }
 
+/* The server's first message: its hello, or a notice that it may not start where it was asked to (the
+ * target then ends). */
 static int await_hello(struct drv *d) {
   unsigned limit = d->cfg.startup_timeout_ms ? d->cfg.startup_timeout_ms : DEFAULT_STARTUP_MS;
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
@@ -268,6 +260,8 @@ static int await_hello(struct drv *d) {
       close(d->server_pidfd);
       d->server_pid = 0;
       d->server_pidfd = -1;
+      d->ended_early = 1;
+      d->early_status = status;
       return startup_failed(d, "target exited before the handshake", status);
     }
     struct timespec t1;
@@ -276,7 +270,7 @@ static int await_hello(struct drv *d) {
     if (left <= 0) {
       end_server(d, 0);
       char gist[400];
-      stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+      stderr_gist(d->sp.stderr_capture, gist, sizeof gist);
       const char *reason = strstr(gist, "server not started") ? gist : no_server_reason(d->sp.exe);
       if (!reason) reason = gist[0] ? gist : "the target is still starting, or hangs before its constructors run";
       return fail(d, "no handshake within %u ms (--startup-timeout): %s", limit, reason);
@@ -285,6 +279,11 @@ static int await_hello(struct drv *d) {
   unsigned char buf[FIFO_HELLO_SIZE];
   ssize_t n = read(d->rep, buf, sizeof buf);
   struct fifo_hello h;
+  if (n == (ssize_t)sizeof buf && fifo_decode_notice(buf, &d->notice) == 0 && d->notice.pid == d->server_pid) {
+    d->noticed = 1;
+    int status = end_server(d, STOP_GRACE_MS);
+    return startup_failed(d, "the server refused to start there", status < 0 ? SIGKILL : status);
+  }
   if (n != (ssize_t)sizeof buf || fifo_decode_hello(buf, &h) < 0) {
     end_server(d, 0);
     return fail(d, "handshake: the target sent something that is not a forksrv hello (%zd bytes)", n);
@@ -328,22 +327,19 @@ static int binds_now(const struct drv *d) {
 
 static int start_at(struct drv *d, int start_point) {
   d->starting_at = start_point;
-  char req[PATH_MAX + 8], rep[PATH_MAX + 8], preload[2 * PATH_MAX + 32], input[64];
+  d->ended_early = d->noticed = 0;
+  char req[64], rep[64], preload[2 * PATH_MAX + 32];
   if (find_preload(d, preload, PATH_MAX) < 0) return -1;
-  const char *start = calls_forksrv_start(d->sp.exe) ? "deferred"
-                      : start_point == DRV_START_MAIN  ? "main"
-                      : start_point == DRV_START_INPUT ? "input"
-                                                       : NULL;
-  int by_input = start && !strcmp(start, "input");
-  if (by_input) {
-    if (with_input_hooks(d, preload, sizeof preload) < 0) return -1;
-    if (d->file_mode)
-      snprintf(input, sizeof input, "/proc/%d/fd/%d", (int)getpid(), d->input_fd);
-    else
-      snprintf(input, sizeof input, "stdin");
-  }
+  const char *start = !d->no_deferred && calls_forksrv_start(d->sp.exe) ? "deferred"
+                      : start_point == DRV_START_MAIN                     ? "main"
+                      : start_point == DRV_START_INPUT                    ? "input"
+                                                                          : NULL;
+  if (start && !strcmp(start, "input") && with_input_hooks(d, preload, sizeof preload) < 0) return -1;
+  /* The input has been read by nobody yet: a late start point checks that with its atime. */
+  struct timespec times[2] = {{FIFO_UNREAD_ATIME, 0}, {0, UTIME_OMIT}};
+  if (futimens(d->in.fd, times) < 0) return fail(d, "set the atime of %s: %s", d->in.path, strerror(errno));
   if (make_fifos(d, req, rep, sizeof req) < 0) return -1;
-  if (drv_spawn_env(&d->sp, req, rep, preload, start, by_input ? input : NULL, binds_now(d)) < 0)
+  if (drv_spawn_env(&d->sp, req, rep, preload, start, d->in.path, !d->in.by_path, binds_now(d)) < 0)
     return fail(d, "environment: %s", strerror(errno));
   int err = 0;
   d->server_pid = drv_spawn(&d->sp, &err);
@@ -356,52 +352,69 @@ static int start_at(struct drv *d, int start_point) {
   return await_hello(d);
 }
 
-/* Closes what a failed start left, for the next try, and keeps the failure's gist as a warning: its
- * line, between before and after. */
-static int start_again(struct drv *d, int start_point, const char *before, const char *after) {
+/* Closes what a failed start left, for the next try, and keeps a warning: the failure's gist between
+ * before and after, or the line given. */
+static int start_again(struct drv *d, int start_point, const char *before, const char *after, const char *line) {
   char gist[400];
-  stderr_gist(d->sp.stderr_fd, gist, sizeof gist);
+  stderr_gist(d->sp.stderr_capture, gist, sizeof gist);
   size_t used = strlen(d->warnings);
-  snprintf(d->warnings + used, sizeof d->warnings - used, "%s%s%s\n", before, gist, after);
+  if (line)
+    snprintf(d->warnings + used, sizeof d->warnings - used, "%s\n", line);
+  else if (gist[0])
+    snprintf(d->warnings + used, sizeof d->warnings - used, "%s%s%s\n", before, gist, after);
   if (d->req >= 0) close(d->req);
   if (d->rep >= 0) close(d->rep);
   d->req = d->rep = -1;
-  remove_dir(d);
-  if (ftruncate(d->sp.stderr_fd, 0) < 0) return fail(d, "truncate stderr capture: %s", strerror(errno));
+  if (d->sp.stderr_capture >= 0 && ftruncate(d->sp.stderr_capture, 0) < 0)
+    return fail(d, "truncate stderr capture: %s", strerror(errno));
+  if (d->sp.stdout_capture >= 0 && ftruncate(d->sp.stdout_capture, 0) < 0)
+    return fail(d, "truncate stdout capture: %s", strerror(errno));
   return start_at(d, start_point);
 }
 
-/* The input start point refuses where a fork would not be safe (threads, a filled stdin buffer) and
- * says so; then the target starts again with the server at main. A target that LD_BIND_NOW keeps from
- * starting (it needs a symbol no library has, which lazy binding would only look for when called)
- * starts again with lazy binding. Either refusal is kept as a warning. */
+/* Where a start fails, the next that may work. A notice names it: the input start point refuses where
+ * a fork would not be safe (threads, a filled stdin buffer: then main), and any late one where the
+ * input was read before it (then the entry). A target that ends before it touches its input (a
+ * usage error, an exec of something the hooks do not reach) starts at the entry, where each input
+ * gets the outcome a direct run gives. A target that LD_BIND_NOW keeps from starting (a symbol no
+ * library has, which lazy binding only looks for when called) starts again with lazy binding. */
 static int start_server(struct drv *d) {
   int r = start_at(d, d->cfg.start);
-  if (r < 0 && binds_now(d) && strstr(d->err, FIFO_UNDEFINED_SYMBOL)) {
-    d->bind_fallback = 1;
-    r = start_again(d, d->cfg.start, "forksrv: warning: with LD_BIND_NOW=1: ",
-                    "; binding lazily instead, in every child (slower)");
+  for (int tries = 0; r < 0 && tries < 4; tries++) {
+    int exited = d->ended_early && WIFEXITED(d->early_status);
+    if (binds_now(d) && !d->noticed &&
+        (strstr(d->err, FIFO_UNDEFINED_SYMBOL) || (d->sp.stderr_capture < 0 && exited && WEXITSTATUS(d->early_status) == 127))) {
+      d->bind_fallback = 1;
+      r = start_again(d, d->starting_at, "forksrv: warning: with LD_BIND_NOW=1: ",
+                      "; binding lazily instead, in every child (slower)", NULL);
+    } else if (d->noticed && d->notice.code != FIFO_NOTICE_READ_EARLY && d->starting_at == DRV_START_INPUT) {
+      r = start_again(d, DRV_START_MAIN, "", "", NULL);
+    } else if (d->noticed && d->notice.code == FIFO_NOTICE_READ_EARLY && d->starting_at != DRV_START_EARLY) {
+      d->no_deferred = 1;
+      r = start_again(d, DRV_START_EARLY, "", "", NULL);
+    } else if (d->ended_early && d->starting_at == DRV_START_INPUT) {
+      char how[64], line[256];
+      describe_status(d->early_status, how, sizeof how);
+      snprintf(line, sizeof line,
+               "forksrv: note: --start input: the target ended (%s) before it touched its input; it starts at its entry instead",
+               how);
+      r = start_again(d, DRV_START_EARLY, "", "", line);
+    } else {
+      break;
+    }
   }
-  if (r == 0 || d->cfg.start != DRV_START_INPUT || !strstr(d->err, FIFO_INPUT_FALLBACK)) return r;
-  return start_again(d, DRV_START_MAIN, "", "");
+  return r;
 }
 
 /* Frees d and everything it made. With its request FIFO closed the server kills any running child,
  * reaps everything and exits; returns -1 if it had to be killed instead. */
 static int release(struct drv *d) {
-  if (d->busy && d->cfg.no_server && d->job.pid > 0) {
-    /* Unreaped, so the pid and the group are still its own. */
-    kill(d->job.pid, SIGKILL);
-    kill(-d->job.pid, SIGKILL);
-    while (waitpid(d->job.pid, NULL, 0) < 0 && errno == EINTR) {}
-    close(d->job.pidfd);
-  }
+  drv_plain_stop(&d->plain);
   if (d->req >= 0) close(d->req);
   if (d->rep >= 0) close(d->rep);
   int status = end_server(d, STOP_GRACE_MS);
-  remove_dir(d);
   drv_spawn_free(&d->sp);
-  if (d->input_fd >= 0) close(d->input_fd);
+  drv_infile_close(&d->in);
   free(d);
   return status < 0 ? -1 : 0;
 }
@@ -413,11 +426,16 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
     return NULL;
   }
   d->cfg = *cfg;
-  d->req = d->rep = d->server_pidfd = d->input_fd = -1;
-  d->job.pid = d->job.pidfd = -1;
-  d->input_fd = drv_fd_above_stdio(memfd_create("forksrv-input", MFD_CLOEXEC));
-  int ok = d->input_fd >= 0 ? 0 : fail(d, "memfd_create: %s", strerror(errno));
-  if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->input_fd, cfg->show_output, &d->file_mode) < 0) ok = fail(d, "%s", d->sp.err);
+  d->req = d->rep = d->server_pidfd = -1;
+  d->plain.req = d->plain.rep = d->plain.pidfd = -1;
+  d->in.fd = d->in.dirfd = d->in.stdin_fd = -1;
+  d->sp.stdin_fd = d->sp.null_fd = d->sp.stdout_fd = d->sp.stderr_fd = d->sp.stdout_capture = d->sp.stderr_capture = -1;
+  int by_path = drv_takes_path(cfg->argv);
+  int ok = drv_infile_open(&d->in, cfg->input_name ? cfg->input_name : "input", by_path, d->err, sizeof d->err);
+  if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->in.path, by_path ? -1 : d->in.stdin_fd, cfg->show_output,
+                                cfg->capture_stdout, cfg->capture_stderr) < 0)
+    ok = fail(d, "%s", d->sp.err);
+  if (ok == 0 && cfg->no_server) ok = drv_plain_start(&d->plain, &d->sp, d->err, sizeof d->err);
   if (ok == 0 && !cfg->no_server) ok = start_server(d);
   if (ok < 0) {
     snprintf(err, errlen, "%s", d->err);
@@ -427,22 +445,13 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
   return d;
 }
 
+/* Before each execution: a pristine input file, and captures that hold only what this one writes. */
 static int put_input(struct drv *d, const void *input, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pwrite(d->input_fd, (const char *)input + done, len - done, (off_t)done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(d, "write input: %s", strerror(errno));
-    done += (size_t)n;
-  }
-  if (len != d->input_len && ftruncate(d->input_fd, (off_t)len) < 0)
-    return fail(d, "truncate input: %s", strerror(errno));
-  d->input_len = len;
-  /* Every child shares this file offset through fd 0; the last one left it wherever it stopped. */
-  if (!d->file_mode && lseek(d->input_fd, 0, SEEK_SET) < 0) return fail(d, "rewind input: %s", strerror(errno));
-  /* Only this run's stderr should be there afterwards; O_APPEND puts the children's writes at the end. */
-  if (lseek(d->sp.stderr_fd, 0, SEEK_END) > 0 && ftruncate(d->sp.stderr_fd, 0) < 0)
-    return fail(d, "truncate stderr capture: %s", strerror(errno));
+  if (drv_infile_put(&d->in, input, len, d->err, sizeof d->err) < 0) return -1;
+  int caps[2] = {d->sp.stdout_capture, d->sp.stderr_capture};
+  for (int i = 0; i < 2; i++)
+    if (caps[i] >= 0 && lseek(caps[i], 0, SEEK_END) > 0 && ftruncate(caps[i], 0) < 0)
+      return fail(d, "truncate %s capture: %s", i ? "stderr" : "stdout", strerror(errno));
   return 0;
 }
 
@@ -456,7 +465,7 @@ static void fill_result(struct drv_result *res, const struct fifo_result *r) {
   res->utime_us = r->utime_us;
   res->stime_us = r->stime_us;
   res->maxrss_kb = r->maxrss_kb;
-  if (r->reason != FIFO_FORK_FAILED && r->reason != FIFO_WAIT_FAILED) {
+  if (r->reason == FIFO_EXITED || r->reason == FIFO_SIGNALLED || r->reason == FIFO_TIMED_OUT) {
     res->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 0;
     res->signal = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
   }
@@ -480,11 +489,11 @@ static int send_request(struct drv *d, const struct fifo_request *rq) {
 
 /* One result, as fifo/protocol.h describes the exchange: duplicates of earlier ones are dropped, and
  * a request lost with a persistent child is sent again. */
-static int server_result(struct drv *d, struct drv_result *res) {
+static int server_result(struct drv *d, uint64_t deadline_us, struct drv_result *res) {
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
   for (;;) {
     int r;
-    do r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, drv_ms_until(d->deadline_us));
+    do r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, drv_ms_until(deadline_us));
     while (r < 0 && errno == EINTR);
     if (r > 0 && p[2].revents) {
       errno = EINTR;
@@ -500,7 +509,8 @@ static int server_result(struct drv *d, struct drv_result *res) {
     if (n == 0) return server_gone(d);
     struct fifo_result out;
     /* Serial arithmetic: seqs wrap after 2^32 requests, which a fuzzer reaches in a day. */
-    if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || (int32_t)(out.seq - d->rq.seq) > 0) {
+    if (n != (ssize_t)sizeof buf || fifo_decode_result(buf, &out) < 0 || out.reason == FIFO_EXEC_FAILED ||
+        (int32_t)(out.seq - d->rq.seq) > 0) {
       end_server(d, 0);
       return fail(d, "malformed result from the server (%zd bytes); killed it", n);
     }
@@ -514,84 +524,38 @@ static int server_result(struct drv *d, struct drv_result *res) {
   }
 }
 
-int drv_submit(struct drv *d, const void *input, size_t len) {
-  if (d->busy) return fail(d, "an input is already in flight");
-  if (!d->cfg.no_server && d->server_pid <= 0) return fail(d, "no server");
-  if (put_input(d, input, len) < 0) return -1;
-  uint32_t timeout_ms = d->cfg.timeout_ms;
-  d->settled = 0;
-  if (d->cfg.no_server) {
-    if (drv_spawn_begin(&d->sp, &d->job, &d->early) < 0) return fail(d, "%s", d->sp.err);
-    d->settled = d->job.pid < 0;
-  } else {
-    d->rq = (struct fifo_request){.seq = ++d->seq, .timeout_ms = timeout_ms};
-    if (send_request(d, &d->rq) < 0) return -1;
-    if (timeout_ms) timeout_ms += ANSWER_GRACE_MS; /* the server enforces the timeout; this is for a hung server */
+static int plain_result(struct drv *d, struct drv_result *res) {
+  struct fifo_result out;
+  if (!d->plain.helper && drv_plain_start(&d->plain, &d->sp, d->err, sizeof d->err) < 0) return -1;
+  if (drv_plain_run(&d->plain, d->cfg.timeout_ms, d->cfg.cancel_fd, &out, d->err, sizeof d->err) < 0) return -1;
+  if (out.reason == FIFO_EXEC_FAILED) {
+    errno = -out.error;
+    return fail(d, "cannot execute %s: %s", d->sp.argv[0], strerror(-out.error));
   }
-  d->deadline_us = timeout_ms ? drv_now_us() + timeout_ms * 1000ull : 0;
-  d->busy = 1;
-  return 0;
-}
-
-int drv_collect(struct drv *d, struct drv_result *res) {
-  if (!d->busy) return fail(d, "no input in flight");
-  d->busy = 0;
-  if (d->settled) {
-    *res = d->early;
-    return 0;
-  }
-  if (!d->cfg.no_server) return server_result(d, res);
-  if (drv_spawn_end(&d->sp, &d->job, d->deadline_us, d->cfg.cancel_fd, res) < 0) return fail(d, "%s", d->sp.err);
+  fill_result(res, &out);
   return 0;
 }
 
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {
-  if (drv_submit(d, input, len) < 0) return -1;
-  return drv_collect(d, res);
+  if (d->cfg.no_server) return drv_run_plain(d, input, len, res);
+  if (d->server_pid <= 0) return fail(d, "no server");
+  if (put_input(d, input, len) < 0) return -1;
+  d->rq = (struct fifo_request){.seq = ++d->seq, .timeout_ms = d->cfg.timeout_ms};
+  if (send_request(d, &d->rq) < 0) return -1;
+  /* The server enforces the timeout; this is for a hung server. */
+  uint64_t deadline = d->cfg.timeout_ms ? drv_now_us() + (d->cfg.timeout_ms + ANSWER_GRACE_MS) * 1000ull : 0;
+  return server_result(d, deadline, res);
 }
 
-int drv_wait_any(struct drv *const *ds, size_t n) {
-  struct pollfd p[2 * DRV_MAX_JOBS + 1];
-  size_t owner[2 * DRV_MAX_JOBS];
-  if (n == 0 || n > DRV_MAX_JOBS) {
-    errno = EINVAL;
-    return -1;
-  }
-  for (;;) {
-    uint64_t now = drv_now_us(), first = 0;
-    nfds_t np = 0;
-    for (size_t i = 0; i < n; i++) {
-      struct drv *d = ds[i];
-      if (!d->busy) continue;
-      /* Settled, or past its deadline: drv_collect has the rest to do, without waiting. */
-      if (d->settled || (d->deadline_us && now >= d->deadline_us)) return (int)i;
-      if (d->deadline_us && (!first || d->deadline_us < first)) first = d->deadline_us;
-      if (d->cfg.no_server) {
-        p[np] = (struct pollfd){d->job.pidfd, POLLIN, 0}, owner[np++] = i;
-      } else {
-        p[np] = (struct pollfd){d->rep, POLLIN, 0}, owner[np++] = i;
-        p[np] = (struct pollfd){d->server_pidfd, POLLIN, 0}, owner[np++] = i;
-      }
-    }
-    if (np == 0) {
-      errno = EINVAL;
-      return -1;
-    }
-    int cancel_fd = ds[0]->cfg.cancel_fd;
-    if (cancel_fd >= 0) p[np] = (struct pollfd){cancel_fd, POLLIN, 0};
-    int r = poll(p, np + (cancel_fd >= 0), drv_ms_until(first));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -1;
-    if (cancel_fd >= 0 && p[np].revents) {
-      errno = EINTR;
-      return -1;
-    }
-    for (nfds_t k = 0; k < np; k++)
-      if (p[k].revents) return (int)owner[k];
-  }
+int drv_run_plain(struct drv *d, const void *input, size_t len, struct drv_result *res) {
+  if (put_input(d, input, len) < 0) return -1;
+  return plain_result(d, res);
 }
 
-int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_fd; }
+void drv_input_attrs(struct drv *d, unsigned mode, struct timespec mtime) { drv_infile_attrs(&d->in, mode, mtime); }
+const char *drv_input_path(const struct drv *d) { return d->in.path; }
+int drv_stderr_fd(const struct drv *d) { return d->sp.stderr_capture; }
+int drv_stdout_fd(const struct drv *d) { return d->sp.stdout_capture; }
 int drv_server_pid(const struct drv *d) { return d->server_pid > 0 ? d->server_pid : 0; }
 const char *drv_start_point(const struct drv *d) {
   switch (d->start_point) {

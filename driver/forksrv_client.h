@@ -8,23 +8,30 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum drv_start {
   DRV_START_EARLY = 0, /* at the library's constructor (preload) or .preinit_array (static) */
   DRV_START_MAIN = 1,  /* just before main, after every constructor */
   DRV_START_INPUT = 2, /* inside the target's first call that touches its input (libforksrv_input.so,
-                          found beside the preload); where that cannot be, at main */
+                          found beside the preload); where that cannot be, at main, or at the entry
+                          for a target that ends before it touches its input */
 };
 
 struct drv_config {
-  char *const *argv;           /* target and arguments; "@@" within an argument becomes the input's path */
+  char *const *argv;           /* target and arguments; "@@" within an argument becomes the input file's
+                                  path, else that file is the target's stdin */
+  const char *input_name;      /* the input file's name ("x.c": a compiler dispatches on it), alone in a
+                                  private directory; NULL: "input" */
   const char *preload;         /* libforksrv.so; NULL: found beside the running program */
   unsigned timeout_ms;         /* per execution, enforced by the server; 0: none */
   unsigned startup_timeout_ms; /* for the handshake; 0: 5000 */
   int no_server;               /* plain fork+exec per execution: the baseline, same results */
   enum drv_start start;        /* where the server starts, unless the target calls forksrv_start() */
-  int show_output;             /* the target's stdout is the caller's, not /dev/null (stderr is always
-                                  captured: see drv_stderr_fd) */
+  int show_output;             /* the target's fds 1 and 2 are the caller's own (a terminal stays one),
+                                  not /dev/null and a capture, unless captured below */
+  int capture_stdout;          /* fd 1 is captured for each execution (drv_stdout_fd) */
+  int capture_stderr;          /* fd 2 is captured even with show_output (drv_stderr_fd) */
   int cancel_fd;               /* when readable, a waiting call gives up (e.g. a signalfd); -1: none */
   int lazy_binding;            /* 1: leave symbol binding lazy, to be done again in every child (slower).
                                   0: the server starts with LD_BIND_NOW=1 (removed for the target's
@@ -62,22 +69,24 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen);
 /* Runs one input. -1: the run could not happen (server died, cancelled: errno EINTR); see drv_error. */
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res);
 
-/* Several targets from one thread (a fuzzer's event loop): start one drv per server, drv_submit an
- * input to each, drv_wait_any for one that has its result, drv_collect it, submit the next. One
- * input in flight per drv; drv_run is drv_submit then drv_collect. drv_wait_any returns the index in
- * ds of a drv whose drv_collect will not wait (done, failed, or past its deadline), or -1 with errno:
- * EINTR when the first drv's cancel_fd became readable, EINVAL when none has an input in flight. */
-#define DRV_MAX_JOBS 1024
-int drv_submit(struct drv *d, const void *input, size_t len);
-int drv_collect(struct drv *d, struct drv_result *res);
-int drv_wait_any(struct drv *const *ds, size_t n);
-/* The target's stderr from the last run: a file descriptor to read from offset 0 with pread. */
+/* The same input by plain fork+exec, with the same input file, fds and environment (without the
+ * server's): what --verify compares with. With no_server, drv_run is this. */
+int drv_run_plain(struct drv *d, const void *input, size_t len, struct drv_result *res);
+/* The permission bits and mtime the input file has from the next run on (the user's own file's);
+ * default 0644 and the time drv_start made it. */
+void drv_input_attrs(struct drv *d, unsigned mode, struct timespec mtime);
+/* The input file's path (what "@@" became). */
+const char *drv_input_path(const struct drv *d);
+/* The target's stderr and stdout from the last run, when captured: fds to read from offset 0 with
+ * pread; -1 when not captured. */
 int drv_stderr_fd(const struct drv *d);
-/* The server's pid (0 with no_server), and where in start-up it took over: "constructor",
- * "preinit", "main" or "deferred" (forksrv_start() in the target). */
+int drv_stdout_fd(const struct drv *d);
+/* The server's pid (0 with no_server), and where in start-up it took over: "entry", "constructor",
+ * "preinit", "main", "deferred" (forksrv_start() in the target) or "input". */
 int drv_server_pid(const struct drv *d);
 const char *drv_start_point(const struct drv *d);
-/* Warnings the server gave at start-up (threads alive at the fork point), one per line, or "". */
+/* Warnings and notes of the start-up (threads alive at the fork point, a start point that fell back),
+ * one per line, or "". */
 const char *drv_warnings(const struct drv *d);
 /* How the target's symbols are bound: "now" (once, in the server, before the first fork), "lazy" (in
  * every child: lazy_binding), "lazy, LD_BIND_NOW failed" (the target could not start with every

@@ -85,7 +85,7 @@ void cli_shard(struct cli_inputs *in, unsigned i, unsigned n) {
 }
 
 /* Returns 0, or an errno; the buffer is reused from one input to the next. */
-int cli_read_input(const char *path, char **buf, size_t *len) {
+int cli_read_input(const char *path, char **buf, size_t *len, unsigned *mode, struct timespec *mtime) {
   /* O_NONBLOCK: a path that became a FIFO since it was listed must not hang the run. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno;
@@ -95,6 +95,8 @@ int cli_read_input(const char *path, char **buf, size_t *len) {
     close(fd);
     return err;
   }
+  *mode = st.st_mode & 0777;
+  *mtime = st.st_mtim;
   size_t cap = (size_t)st.st_size + 1, got = 0;
   char *p = realloc(*buf, cap);
   if (!p) {

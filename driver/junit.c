@@ -72,7 +72,7 @@ static void open_case(const struct cli_opts *o, const char *input, unsigned long
 }
 
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const struct drv_result *plain, const char *stderr_text) {
+                    const struct drv_result *plain, const char *output_diff, const char *stderr_text) {
   tests++;
   open_case(o, input, run, (double)r->wall_us / 1e6);
   char message[192];
@@ -82,6 +82,9 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     type = "mismatch";
     snprintf(message, sizeof message, "%s under the fork server, %s by plain fork+exec",
              cli_outcome_text(r, served_text, sizeof served_text), cli_outcome_text(plain, plain_text, sizeof plain_text));
+  } else if (plain && output_diff) {
+    type = "mismatch";
+    snprintf(message, sizeof message, "%s", output_diff);
   } else if (r->outcome == DRV_SIGNALLED) {
     type = cli_signame(r->signal);
     snprintf(message, sizeof message, "crashed: %s", type);

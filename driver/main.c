@@ -112,7 +112,7 @@ static void shard(const char *arg, struct cli_opts *o) {
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
-         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY, OPT_LAZY };
+         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY, OPT_LAZY, OPT_INPUT_NAME };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
@@ -122,7 +122,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"cpu", required_argument, 0, OPT_CPU},           {"no-pin", no_argument, 0, OPT_NO_PIN},
       {"jobs", required_argument, 0, 'j'},    {"shard", required_argument, 0, OPT_SHARD},
       {"junit", required_argument, 0, OPT_JUNIT},    {"verify", required_argument, 0, OPT_VERIFY},
-      {"lazy-binding", no_argument, 0, OPT_LAZY},
+      {"lazy-binding", no_argument, 0, OPT_LAZY},     {"input-name", required_argument, 0, OPT_INPUT_NAME},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -156,6 +156,11 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_LAZY: o->lazy_binding = 1; break;
+    case OPT_INPUT_NAME:
+      if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, "..") || strlen(optarg) > 255)
+        usage_error("--input-name wants a file name, without '/', not '%s'", optarg);
+      o->input_name = optarg;
+      break;
     case OPT_START:
       if (strcmp(optarg, "early") && strcmp(optarg, "main") && strcmp(optarg, "input"))
         usage_error("--start is 'early', 'main' or 'input', not '%s'", optarg);
@@ -174,6 +179,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
   if (o->shards && !o->ninputs) usage_error("--shard needs inputs (-i)%s", "");
   if (optind >= argc) usage_error("no target given: forksrv [OPTIONS] -- TARGET [ARGS...]%s", "");
   o->target = argv + optind;
+  for (char **a = o->target; *a; a++) o->by_path |= strstr(*a, "@@") != NULL;
 }
 
 /* SIGINT and SIGTERM become readable events on the returned fd; a run in progress gives up when one
@@ -240,16 +246,21 @@ struct run_state {
 /* A job's wait saw the signalfd readable: the signal is read once, after every job has seen it. */
 #define STOPPED_BY_SIGNAL (-2)
 
-/* One target, the thread that runs it, and the input it has loaded. */
+/* A job: its targets (one per input file name), the thread that runs them, and the input it has
+ * loaded, with its file's mode and mtime. */
 struct job {
   struct run_state *s;
-  struct drv *d;
-  struct drv *verifier; /* --verify's plain fork+exec, or NULL */
+  struct cli_targets targets;
+  int first;            /* the first job: it says its targets' start-up warnings */
   int core;             /* pinned to, or -1 */
   pthread_t thread;
   char *buf;
   size_t len;
+  unsigned mode;
+  struct timespec mtime;
   size_t loaded;        /* read from in->paths[loaded - 1] (0: none) */
+  char *out, *err;      /* --verify: the server run's stdout and stderr */
+  size_t out_len, err_len;
 };
 
 /* A result, or an input that could not be read, waiting until everything before it is reported. */
@@ -262,6 +273,7 @@ struct pending {
   char *stderr_tail; /* for --junit's failures */
   int verified;      /* --verify: plain holds the same input's result by plain fork+exec */
   struct drv_result plain;
+  char *output_diff; /* --verify: how their stdout or stderr differ, or NULL */
 };
 
 /* How much of a crash's stderr a JUnit failure carries: a sanitizer's report fits. */
@@ -270,11 +282,34 @@ struct pending {
 /* Results can come out of order by at most this many per job before handing out waits for the rest. */
 #define REORDER_PER_JOB 64
 
-/* Why a call on d failed, said unless it was the signalfd (then main reads the signal). */
-static int stop_reason(struct drv *d) {
+/* Why a call failed, said unless it was the signalfd (then main reads the signal). */
+static int stop_reason(const char *why) {
   if (errno == EINTR) return STOPPED_BY_SIGNAL;
-  cli_error("%s", drv_error(d));
+  cli_error("%s", why);
   return -1;
+}
+
+/* A capture's whole content into *buf (reused); its length. */
+static size_t slurp(int fd, char **buf) {
+  off_t size = fd < 0 ? 0 : lseek(fd, 0, SEEK_END);
+  char *p = realloc(*buf, size > 0 ? (size_t)size : 1);
+  if (!p) return 0;
+  *buf = p;
+  ssize_t n = size > 0 ? pread(fd, p, (size_t)size, 0) : 0;
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* --verify: how one stream of the plain run differs from the server run's, or NULL. */
+static char *stream_diff(const char *what, const char *served, size_t served_len, int plain_fd) {
+  char *plain = NULL, *diff = NULL;
+  size_t plain_len = slurp(plain_fd, &plain), at = 0;
+  while (at < served_len && at < plain_len && served[at] == plain[at]) at++;
+  if (at < served_len || at < plain_len)
+    if (asprintf(&diff, "%s differs from byte %zu on (%zu bytes under the fork server, %zu by plain fork+exec)", what,
+                 at, served_len, plain_len) < 0)
+      diff = NULL;
+  free(plain);
+  return diff;
 }
 
 /* Whether reporting r prints a line where the progress line is. */
@@ -290,15 +325,16 @@ static void report_ready(struct run_state *s) {
   for (struct pending *p; (p = &s->ring[s->next_report % s->window])->kind; s->next_report++) {
     if (p->kind == 1) {
       const struct drv_result *plain = p->verified ? &p->plain : NULL;
-      if (prints(o, &p->r) || (plain && !cli_same_outcome(&p->r, plain))) cli_progress_clear();
-      cli_report(o, s->t, p->name, p->run, &p->r, plain);
-      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->stderr_tail);
+      if (prints(o, &p->r) || (plain && (!cli_same_outcome(&p->r, plain) || p->output_diff))) cli_progress_clear();
+      cli_report(o, s->t, p->name, p->run, &p->r, plain, p->output_diff);
+      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->output_diff, p->stderr_tail);
     } else {
       cli_progress_clear();
       cli_report_error(o, s->t, p->name, strerror(p->err));
       if (o->junit) cli_junit_error(o, p->name, strerror(p->err));
     }
     free(p->stderr_tail);
+    free(p->output_diff);
     *p = (struct pending){0};
     cli_progress(s->t);
   }
@@ -311,7 +347,7 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
   const struct cli_opts *o = s->o;
   *p = (struct pending){.name = name, .run = run};
   if (name && j->loaded != input + 1) {
-    p->err = cli_read_input(name, &j->buf, &j->len);
+    p->err = cli_read_input(name, &j->buf, &j->len, &j->mode, &j->mtime);
     j->loaded = p->err ? 0 : input + 1;
     if (p->err) {
       p->kind = 2;
@@ -319,19 +355,35 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
     }
   }
   size_t len = name ? j->len : 0;
-  if (drv_run(j->d, j->buf, len, &p->r) < 0) return stop_reason(j->d);
+  char why[1024];
+  struct drv *d = cli_target_for(&j->targets, name, j->first, why, sizeof why);
+  if (!d) return stop_reason(why);
+  if (name) drv_input_attrs(d, j->mode, j->mtime);
+  if (drv_run(d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(d));
   p->kind = 1;
   int failed = p->r.outcome == DRV_SIGNALLED || p->r.outcome == DRV_TIMED_OUT;
+  int verify = o->verify && !o->no_server && ticket % o->verify == 0;
+  if (verify) {
+    j->out_len = slurp(drv_stdout_fd(d), &j->out);
+    j->err_len = slurp(drv_stderr_fd(d), &j->err);
+  }
   if (o->show_output || (o->crashes && failed)) {
     pthread_mutex_lock(&s->lock);
-    if (o->show_output) cli_progress_clear(), cli_copy_stderr(drv_stderr_fd(j->d));
-    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(j->d)) < 0) s->t->errors++;
+    if (o->show_output) {
+      /* What was captured for a comparison or a report still reaches the user. */
+      cli_progress_clear();
+      cli_copy_capture(drv_stdout_fd(d), 1);
+      cli_copy_capture(drv_stderr_fd(d), 2);
+    }
+    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(d)) < 0) s->t->errors++;
     pthread_mutex_unlock(&s->lock);
   }
-  if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(j->d), JUNIT_STDERR_MAX);
-  if (j->verifier && ticket % o->verify == 0) {
-    if (drv_run(j->verifier, j->buf, len, &p->plain) < 0) return stop_reason(j->verifier);
+  if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(d), JUNIT_STDERR_MAX);
+  if (verify) {
+    if (drv_run_plain(d, j->buf, len, &p->plain) < 0) return stop_reason(drv_error(d));
     p->verified = 1;
+    p->output_diff = stream_diff("stdout", j->out, j->out_len, drv_stdout_fd(d));
+    if (!p->output_diff) p->output_diff = stream_diff("stderr", j->err, j->err_len, drv_stderr_fd(d));
   }
   return 0;
 }
@@ -437,9 +489,10 @@ static int choose_cores(const struct cli_opts *o, int *cores) {
 
 static void stop_all(struct job *jobs, unsigned n) {
   for (unsigned k = 0; k < n; k++) {
-    if (jobs[k].d && drv_stop(jobs[k].d) < 0) cli_error("the server did not stop when asked; killed it");
-    if (jobs[k].verifier) drv_stop(jobs[k].verifier);
+    cli_targets_stop(&jobs[k].targets);
     free(jobs[k].buf);
+    free(jobs[k].out);
+    free(jobs[k].err);
   }
 }
 
@@ -459,9 +512,6 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
     return -1;
   }
   struct drv_config cfg = cli_config(o, cancel_fd);
-  /* --verify's plain fork+exec runs, with the same files on fds 0-2 and the same environment. */
-  struct drv_config plain = cfg;
-  plain.no_server = 1;
   int cores[64];
   int ncores = choose_cores(o, cores);
   struct job *jobs = calloc(o->jobs, sizeof *jobs);
@@ -481,20 +531,17 @@ static int run(const struct cli_opts *o, const struct cli_inputs *in, struct cli
       cli_error("pinned to core %d", cpu);
     }
     jobs[k].core = cpu;
+    jobs[k].first = k == 0;
+    jobs[k].targets = (struct cli_targets){.o = o, .cfg = cfg};
     char err[1024];
-    if (!stopped && !(jobs[k].d = drv_start(&cfg, err, sizeof err))) {
+    /* The first input's target starts now, so that a target that cannot start ends the run before
+     * any input runs; targets for other input names start when their first input comes. */
+    if (!stopped && !cli_target_for(&jobs[k].targets, o->ninputs && in->n ? in->paths[0] : NULL, k == 0, err, sizeof err)) {
       int sig = errno == EINTR ? signal_taken(sigfd) : 0;
       if (!sig) cli_error("%s", err);
       stopped = sig ? sig : -1;
     }
     if (stopped) break;
-    if (k == 0 && !o->quiet && *drv_warnings(jobs[k].d)) fputs(drv_warnings(jobs[k].d), stderr);
-    if (o->verbose && !o->no_server)
-      cli_error("fork server pid %d started at %s", drv_server_pid(jobs[k].d), drv_start_point(jobs[k].d));
-    if (o->verify && !o->no_server && !(jobs[k].verifier = drv_start(&plain, err, sizeof err))) {
-      cli_error("%s", err);
-      stopped = -1;
-    }
   }
   /* The summary's time and rate are the executions', not the targets' start-up. */
   t->started_us = cli_now_us();

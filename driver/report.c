@@ -32,6 +32,9 @@ struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
       .startup_timeout_ms = o->startup_timeout_ms,
       .no_server = o->no_server,
       .show_output = o->show_output,
+      /* --verify compares both streams; --crashes and --junit keep stderr. */
+      .capture_stdout = o->verify != 0,
+      .capture_stderr = o->verify || o->crashes || o->junit,
       .start = o->start,
       .cancel_fd = cancel_fd,
       .lazy_binding = o->lazy_binding,
@@ -98,7 +101,8 @@ int cli_same_outcome(const struct drv_result *a, const struct drv_result *b) {
   return a->outcome == b->outcome && a->exit_code == b->exit_code && a->signal == b->signal;
 }
 
-static void json_result(const char *input, unsigned long run, const struct drv_result *r, const struct drv_result *plain) {
+static void json_result(const char *input, unsigned long run, const struct drv_result *r, const struct drv_result *plain,
+                        const char *output_diff) {
   fputs("{\"input\":", stdout);
   json_string(input);
   printf(",\"run\":%lu,\"pid\":%d,\"result\":\"%s\"", run, r->pid, outcome_name(r->outcome));
@@ -116,14 +120,18 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
   }
   if (plain) {
     char text[64];
-    printf(",\"verified\":\"%s\"", cli_same_outcome(r, plain) ? "same" : "different");
+    printf(",\"verified\":\"%s\"", cli_same_outcome(r, plain) && !output_diff ? "same" : "different");
     if (!cli_same_outcome(r, plain)) printf(",\"plain\":\"%s\"", cli_outcome_text(plain, text, sizeof text));
+    if (output_diff) {
+      fputs(",\"output\":", stdout);
+      json_string(output_diff);
+    }
   }
   printf(",\"wall_us\":%llu,\"maxrss_kb\":%llu}\n", (unsigned long long)r->wall_us, (unsigned long long)r->maxrss_kb);
 }
 
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
-                const struct drv_result *r, const struct drv_result *plain) {
+                const struct drv_result *r, const struct drv_result *plain, const char *output_diff) {
   t->execs++;
   if (plain) t->verified++;
   if (plain && !cli_same_outcome(r, plain)) {
@@ -132,6 +140,9 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
     t->mismatches++;
     cli_error("MISMATCH %s: %s under the fork server, %s by plain fork+exec", input ? input : "-",
               cli_outcome_text(r, served_text, sizeof served_text), cli_outcome_text(plain, plain_text, sizeof plain_text));
+  } else if (plain && output_diff) {
+    t->mismatches++;
+    cli_error("MISMATCH %s: %s", input ? input : "-", output_diff);
   }
   switch (r->outcome) {
   case DRV_EXITED:
@@ -149,7 +160,7 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
     cli_error("wait for the child of %s (pid %d): %s%s", name, r->pid, strerror(r->error),
               r->error == ECHILD ? " (the target's own code reaped it, or made the kernel do so)" : "");
   if (o->json) {
-    json_result(input, run, r, plain);
+    json_result(input, run, r, plain, output_diff);
   } else if (r->outcome == DRV_SIGNALLED) {
     if (!o->quiet) printf("crash %s: %s\n", name, cli_signame(r->signal));
   } else if (r->outcome == DRV_TIMED_OUT) {
@@ -319,13 +330,13 @@ char *cli_stderr_tail(int stderr_fd, size_t cap) {
   return buf;
 }
 
-/* --show-output: the target's stderr, captured for this execution, passed on to ours. */
-void cli_copy_stderr(int stderr_fd) {
+void cli_copy_capture(int capture_fd, int to_fd) {
   char buf[65536];
   ssize_t n;
+  if (capture_fd < 0) return;
   fflush(stdout);
-  for (off_t at = 0; (n = pread(stderr_fd, buf, sizeof buf, at)) > 0; at += n)
-    if (write_all(2, buf, (size_t)n) < 0) break;
+  for (off_t at = 0; (n = pread(capture_fd, buf, sizeof buf, at)) > 0; at += n)
+    if (write_all(to_fd, buf, (size_t)n) < 0) break;
 }
 
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {

@@ -1,6 +1,7 @@
-/* Process creation for the driver. Exec failures come back as the child's errno through an O_CLOEXEC
- * pipe (EOF means the exec happened), as ChromiumOS spawn_util does. The --no-server run is here too:
- * there the driver is the reaper, so it is the one that may signal the child, before reaping it. */
+/* Starting the target: its command line with '@@' replaced by the input file's path, its two
+ * environments (the caller's for plain runs; with the server's variables and the preload for the
+ * server), and its fds 0-2. Exec failures come back as the child's errno through an O_CLOEXEC pipe
+ * (EOF means the exec happened), as ChromiumOS spawn_util does. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +91,7 @@ static int is_ours(const char *entry) {
   static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
                                       FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
                                       FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT,
-                                      FIFO_ENV_BIND_NOW,     FIFO_ENV_TARGET_PID};
+                                      FIFO_ENV_BIND_NOW,     FIFO_ENV_TARGET_PID,    FIFO_ENV_INPUT_STDIN};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     size_t n = strlen(names[i]);
     if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
@@ -136,9 +137,23 @@ oom:
   return NULL;
 }
 
-int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int show_output, int *file_mode) {
+int drv_takes_path(char *const *argv) {
+  for (; argv && *argv; argv++)
+    if (strstr(*argv, "@@")) return 1;
+  return 0;
+}
+
+/* A capture of fd 1 or 2: a memfd in append mode, so that every child writes at its end. */
+static int capture(struct drv_spawn *sp, const char *name) {
+  int fd = drv_fd_above_stdio(memfd_create(name, MFD_CLOEXEC));
+  if (fd < 0 || fcntl(fd, F_SETFL, O_APPEND) < 0) return fail(sp, "%s capture: %s", name, strerror(errno));
+  return fd;
+}
+
+int drv_spawn_init(struct drv_spawn *sp, char *const *argv, const char *input_path, int stdin_fd, int show_output,
+                   int capture_stdout, int capture_stderr) {
   memset(sp, 0, sizeof *sp);
-  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = -1;
+  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = sp->stdout_capture = sp->stderr_capture = -1;
   if (!argv || !argv[0]) return fail(sp, "no target given");
   sp->exe = resolve(argv[0]);
   struct stat st;
@@ -146,25 +161,29 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
   if (stat(sp->exe, &st) < 0) return fail(sp, "cannot execute %s: %s", argv[0], strerror(errno));
   if (S_ISDIR(st.st_mode)) return fail(sp, "cannot execute %s: %s", argv[0], strerror(EISDIR));
 
-  /* The input as a path: the driver's own fd through /proc, so that nothing exists on disk. */
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), input_fd);
   size_t n = 0;
-  *file_mode = 0;
-  while (argv[n]) *file_mode |= strstr(argv[n++], "@@") != NULL;
+  while (argv[n]) n++;
   if (!(sp->argv = calloc(n + 1, sizeof *sp->argv))) return fail(sp, "calloc: %s", strerror(errno));
   for (size_t i = 0; i < n; i++)
-    if (!(sp->argv[i] = replace_all(argv[i], "@@", path))) return fail(sp, "malloc: %s", strerror(errno));
+    if (!(sp->argv[i] = replace_all(argv[i], "@@", input_path))) return fail(sp, "malloc: %s", strerror(errno));
 
   sp->null_fd = drv_fd_above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (sp->null_fd < 0) return fail(sp, "open /dev/null: %s", strerror(errno));
-  sp->stdin_fd = *file_mode ? sp->null_fd : input_fd;
-  sp->stdout_fd = show_output ? fcntl(1, F_DUPFD_CLOEXEC, 3) : sp->null_fd;
-  if (sp->stdout_fd < 0) return fail(sp, "dup stdout: %s", strerror(errno));
-  sp->stderr_fd = drv_fd_above_stdio(memfd_create("forksrv-stderr", MFD_CLOEXEC));
-  if (sp->stderr_fd < 0 || fcntl(sp->stderr_fd, F_SETFL, O_APPEND) < 0)
-    return fail(sp, "stderr capture: %s", strerror(errno));
-  if (!(sp->envp = build_env(NULL, 0))) return fail(sp, "environment: %s", strerror(errno));
+  sp->stdin_fd = stdin_fd >= 0 ? stdin_fd : sp->null_fd;
+  /* --show-output: the caller's own fds, so that a terminal stays one, unless a capture is wanted. */
+  if (capture_stdout) {
+    if ((sp->stdout_fd = sp->stdout_capture = capture(sp, "forksrv-stdout")) < 0) return -1;
+  } else if (show_output) {
+    if ((sp->stdout_fd = fcntl(1, F_DUPFD_CLOEXEC, 3)) < 0) return fail(sp, "dup stdout: %s", strerror(errno));
+  } else {
+    sp->stdout_fd = sp->null_fd;
+  }
+  if (capture_stderr || !show_output) {
+    if ((sp->stderr_fd = sp->stderr_capture = capture(sp, "forksrv-stderr")) < 0) return -1;
+  } else if ((sp->stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3)) < 0) {
+    return fail(sp, "dup stderr: %s", strerror(errno));
+  }
+  if (!(sp->plain_envp = build_env(NULL, 0))) return fail(sp, "environment: %s", strerror(errno));
   return 0;
 }
 
@@ -172,23 +191,24 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, int input_fd, int sh
  * for the server, so that no child binds a symbol lazily: every lazy binding costs a child page faults in the loader (10 of a trivial
  * child's 20, about a quarter of its cost), and the server's one binding serves them all. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
-                  const char *input, int bind_now) {
+                  const char *input, int input_is_stdin, int bind_now) {
   const char *old = getenv("LD_PRELOAD");
-  char *extra[8] = {NULL};
+  char *extra[12] = {NULL};
   size_t n = 0;
   int ok = asprintf(&extra[n++], FIFO_ENV_REQUEST "=%s", req) >= 0 &&
            asprintf(&extra[n++], FIFO_ENV_REPLY "=%s", rep) >= 0 && asprintf(&extra[n++], FIFO_ENV_DEBUG "=1") >= 0 &&
            asprintf(&extra[n++], "LD_PRELOAD=%s%s%s", old ? old : "", old && *old ? ":" : "", preload) >= 0 &&
            (!start || asprintf(&extra[n++], FIFO_ENV_START "=%s", start) >= 0) &&
-           (!input || asprintf(&extra[n++], FIFO_ENV_INPUT "=%s", input) >= 0) &&
+           asprintf(&extra[n++], FIFO_ENV_INPUT "=%s", input) >= 0 &&
+           (!input_is_stdin || asprintf(&extra[n++], FIFO_ENV_INPUT_STDIN "=1") >= 0) &&
            asprintf(&extra[n++], FIFO_ENV_TARGET_PID "=%0*d", PID_DIGITS, 0) >= 0 &&
            (!bind_now ||
             (asprintf(&extra[n++], "LD_BIND_NOW=1") >= 0 && asprintf(&extra[n++], FIFO_ENV_BIND_NOW "=1") >= 0));
   char **envp = ok ? build_env(extra, n) : NULL;
   for (size_t i = 0; i < n; i++) free(extra[i]);
   if (!envp) return -1;
-  free_env(sp->envp);
-  sp->envp = envp;
+  free_env(sp->server_envp);
+  sp->server_envp = envp;
   sp->pid_digits = NULL;
   for (char **e = envp; *e; e++)
     if (!strncmp(*e, FIFO_ENV_TARGET_PID "=", sizeof FIFO_ENV_TARGET_PID)) sp->pid_digits = *e + sizeof FIFO_ENV_TARGET_PID;
@@ -216,7 +236,7 @@ static __attribute__((noreturn)) void become_target(struct drv_spawn *sp, pid_t 
   sigprocmask(SIG_SETMASK, &none, NULL);
   put_pid(sp->pid_digits);
   if (!err) {
-    execve(sp->exe, sp->argv, sp->envp);
+    execve(sp->exe, sp->argv, sp->server_envp);
     err = errno;
   }
   while (write(errw, &err, sizeof err) < 0 && errno == EINTR) {}
@@ -259,79 +279,16 @@ uint64_t drv_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
-
-int drv_spawn_begin(struct drv_spawn *sp, struct drv_spawn_job *job, struct drv_result *res) {
-  memset(res, 0, sizeof *res);
-  job->started_us = drv_now_us();
-  job->pidfd = -1;
-  int exec_errno;
-  job->pid = drv_spawn(sp, &exec_errno);
-  if (job->pid < 0) {
-    if (exec_errno) return -1;
-    res->outcome = DRV_FORK_FAILED;
-    res->error = errno;
-    return 0;
-  }
-  job->pidfd = (int)syscall(SYS_pidfd_open, job->pid, 0);
-  if (job->pidfd < 0) {
-    int saved = errno;
-    kill(job->pid, SIGKILL);
-    while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR) {}
-    job->pid = -1;
-    errno = saved;
-    return fail(sp, "pidfd_open: %s", strerror(errno));
-  }
-  return 0;
-}
-
-int drv_spawn_end(struct drv_spawn *sp, struct drv_spawn_job *job, uint64_t deadline_us, int cancel_fd,
-                  struct drv_result *res) {
-  memset(res, 0, sizeof *res);
-  struct pollfd p[2] = {{job->pidfd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
-  int r;
-  do r = poll(p, cancel_fd >= 0 ? 2 : 1, drv_ms_until(deadline_us));
-  while (r < 0 && errno == EINTR);
-  int cancelled = r > 0 && p[1].revents;
-  int timed_out = r == 0;
-  pid_t pid = job->pid;
-  if (cancelled || timed_out) kill(pid, SIGKILL);
-  /* The child is still unreaped, so its group id cannot have been recycled. */
-  kill(-pid, SIGKILL);
-  int status = 0;
-  struct rusage ru;
-  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
-  close(job->pidfd);
-  job->pidfd = job->pid = -1;
-  if (cancelled) {
-    errno = EINTR;
-    return fail(sp, "interrupted");
-  }
-  res->pid = pid;
-  res->status = status;
-  res->wall_us = drv_now_us() - job->started_us;
-  res->utime_us = tv_us(ru.ru_utime);
-  res->stime_us = tv_us(ru.ru_stime);
-  res->maxrss_kb = (uint64_t)ru.ru_maxrss;
-  if (WIFEXITED(status)) {
-    res->outcome = DRV_EXITED;
-    res->exit_code = WEXITSTATUS(status);
-  } else {
-    res->signal = WTERMSIG(status);
-    res->outcome = timed_out && res->signal == SIGKILL ? DRV_TIMED_OUT : DRV_SIGNALLED;
-  }
-  return 0;
-}
-
 void drv_spawn_free(struct drv_spawn *sp) {
   free(sp->exe);
   if (sp->argv)
     for (char **a = sp->argv; *a; a++) free(*a);
   free(sp->argv);
-  free_env(sp->envp);
+  free_env(sp->plain_envp);
+  free_env(sp->server_envp);
   if (sp->stdout_fd >= 0 && sp->stdout_fd != sp->null_fd) close(sp->stdout_fd);
-  if (sp->null_fd >= 0) close(sp->null_fd);
   if (sp->stderr_fd >= 0) close(sp->stderr_fd);
+  if (sp->null_fd >= 0) close(sp->null_fd);
   memset(sp, 0, sizeof *sp);
-  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = -1;
+  sp->stdin_fd = sp->null_fd = sp->stdout_fd = sp->stderr_fd = sp->stdout_capture = sp->stderr_capture = -1;
 }

@@ -18,7 +18,8 @@
 #define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
 #define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
 #define FIFO_ENV_START "FORKSRV_START"                   /* "main", "deferred" or "input": start later */
-#define FIFO_ENV_INPUT "FORKSRV_INPUT"                   /* with "input": the @@ path, or "stdin" */
+#define FIFO_ENV_INPUT "FORKSRV_INPUT"                   /* the input file's path */
+#define FIFO_ENV_INPUT_STDIN "FORKSRV_INPUT_STDIN"       /* "1": that file is also the target's stdin */
 /* "1": the driver set LD_BIND_NOW=1 so that the dynamic loader binds every symbol once, in the server,
  * instead of again in every child; the server removes LD_BIND_NOW with its own variables. */
 #define FIFO_ENV_BIND_NOW "FORKSRV_BIND_NOW"
@@ -28,6 +29,10 @@
 /* What the dynamic loader says when a symbol cannot be bound: with LD_BIND_NOW, at start-up. */
 #define FIFO_UNDEFINED_SYMBOL "undefined symbol"
 
+/* The atime (seconds since the epoch) the driver gives the input file before the target starts: a
+ * start point later than the entry that finds another knows the input was read before it. */
+#define FIFO_UNREAD_ATIME 1
+
 /* The string forksrv.h's forksrv_start() puts into a target: the driver, finding it, asks the server
  * to wait for that call instead of starting early. */
 #define FIFO_DEFERRED_SIGNATURE "##FORKSRV_DEFERRED_START##"
@@ -35,6 +40,7 @@
 #define FIFO_MAGIC_HELLO 0x56525346u   /* "FSRV" */
 #define FIFO_MAGIC_REQUEST 0x51525346u /* "FSRQ" */
 #define FIFO_MAGIC_RESULT 0x53525346u  /* "FSRS" */
+#define FIFO_MAGIC_NOTICE 0x4e525346u  /* "FSRN" */
 
 /* The exchange: the driver numbers its requests 1, 2, 3... and has one in flight at a time. The result
  * for it comes from the server or, in persistent mode, from the child itself, which reads the next
@@ -55,11 +61,15 @@ enum fifo_start {
   FIFO_START_ENTRY = 6,
 };
 
-/* What libforksrv_input.so prints, and ends the target with, when it may not fork at the first touch
- * of the input (threads run, stdin's buffer is filled): the driver then starts the target again with
- * the server at main. */
-#define FIFO_INPUT_FALLBACK "falling back to --start main"
-#define FIFO_INPUT_FALLBACK_EXIT 125
+/* A server that may not start where it was asked to sends a notice instead of its hello, and the
+ * target then exits with FIFO_REFUSED_EXIT; the driver starts it again at the start point the notice
+ * names. Its stderr line says the same for people; the driver goes by the notice alone. */
+enum fifo_notice_code {
+  FIFO_NOTICE_INPUT_THREADS = 1,  /* --start input: threads run at the first touch (fall back to main) */
+  FIFO_NOTICE_INPUT_BUFFERED = 2, /* --start input: stdin's stdio buffer holds data (fall back to main) */
+  FIFO_NOTICE_READ_EARLY = 3,     /* the input was read before this start point (fall back to entry) */
+};
+#define FIFO_REFUSED_EXIT 125
 
 /* Feature flags in the hello: what this server does for every execution. */
 #define FIFO_FEAT_TIMEOUT 0x1u /* enforces the request's timeout itself */
@@ -75,6 +85,8 @@ enum fifo_reason {
                            between inputs, so it may be lost; send it again (status: how that child died) */
   FIFO_WAIT_FAILED = 6, /* the child pid ran, but waiting for it failed: error holds -errno (ECHILD:
                            something else in the target reaped it); no status is known */
+  FIFO_EXEC_FAILED = 7, /* from the driver's plain fork+exec helper only: the child pid could not exec
+                           the target; error holds -errno */
 };
 
 struct fifo_hello {
@@ -82,6 +94,12 @@ struct fifo_hello {
   uint32_t features;
   int32_t pid;
   uint32_t start;
+};
+
+struct fifo_notice {
+  uint32_t code;  /* enum fifo_notice_code */
+  int32_t pid;    /* the target's */
+  uint32_t start; /* the start point it was asked for */
 };
 
 struct fifo_request {
@@ -102,6 +120,7 @@ struct fifo_result {
 };
 
 #define FIFO_HELLO_SIZE 16
+#define FIFO_NOTICE_SIZE 16 /* as a hello: the driver reads either as the first message */
 #define FIFO_REQUEST_SIZE 16
 #define FIFO_RESULT_SIZE 56
 
@@ -142,6 +161,23 @@ static inline int fifo_decode_hello(const unsigned char b[FIFO_HELLO_SIZE], stru
   h->pid = (int32_t)fifo_get32(b + 8);
   h->start = fifo_get32(b + 12);
   if (h->pid <= 0) return -1;
+  return 0;
+}
+
+/* notice: magic, code, pid, start */
+static inline void fifo_encode_notice(unsigned char b[FIFO_NOTICE_SIZE], const struct fifo_notice *n) {
+  fifo_put32(b, FIFO_MAGIC_NOTICE);
+  fifo_put32(b + 4, n->code);
+  fifo_put32(b + 8, (uint32_t)n->pid);
+  fifo_put32(b + 12, n->start);
+}
+
+static inline int fifo_decode_notice(const unsigned char b[FIFO_NOTICE_SIZE], struct fifo_notice *n) {
+  if (fifo_get32(b) != FIFO_MAGIC_NOTICE) return -1;
+  n->code = fifo_get32(b + 4);
+  n->pid = (int32_t)fifo_get32(b + 8);
+  n->start = fifo_get32(b + 12);
+  if (n->pid <= 0 || n->code < FIFO_NOTICE_INPUT_THREADS || n->code > FIFO_NOTICE_READ_EARLY) return -1;
   return 0;
 }
 
@@ -195,6 +231,7 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
   case FIFO_FORK_FAILED:
     return r->pid == 0 && r->error < 0 ? 0 : -1;
   case FIFO_WAIT_FAILED:
+  case FIFO_EXEC_FAILED:
     return r->pid > 0 && r->error < 0 ? 0 : -1;
   case FIFO_RESEND:
     return r->pid > 0 ? 0 : -1;

@@ -1,8 +1,10 @@
 /* libforksrv_input.so, the input start point: preloaded after libforksrv.so by `forksrv --start input`,
- * it interposes the libc calls through which a program can touch its input (by the '@@' path, or on
- * stdin) and starts the fork server inside the first that does; each child then makes the real call
- * with its own input. Every other call costs a compare. libc-free like the server: the real functions
- * are found through the link map, all of them before the first fork. */
+ * it interposes the libc calls through which a program can touch its input (by a path, or on stdin)
+ * and starts the fork server inside the first that does; each child then makes the real call with its
+ * own input. A path is the input when it leads to the input file's inode, however it is spelt (a dir
+ * fd, "..", a symlink, a hard link, /proc/self/fd/0): one statx per call until the fork point, none
+ * after. libc-free like the server: the real functions are found through the link map, all of them
+ * before the first fork. */
 #include <stdarg.h>
 
 #include "../fifo/protocol.h"
@@ -14,10 +16,13 @@ typedef unsigned int wint_t;
 typedef int wchar_t;
 
 /* In libforksrv.so. */
-extern const char *forksrv_input_spec(void);
+extern const char *forksrv_input_spec(int *is_stdin);
 extern int forksrv_input_server(void);
+extern __attribute__((noreturn)) void forksrv_input_refuse(unsigned code);
 
-static const char *input_path; /* the '@@' path to watch, or 0 */
+/* The input file's inode, which every path and fd is compared with. */
+static uint32_t input_dev_major, input_dev_minor;
+static uint64_t input_ino;
 static int watch_stdin;
 static volatile int armed;
 static FILE **stdin_var;
@@ -107,7 +112,8 @@ static FILE **stdin_var;
   X(int, fcntl64, (int, int, ...))                                                                \
   X(int, vfscanf, (FILE *, const char *, va_list))                                                \
   X(int, __isoc99_vfscanf, (FILE *, const char *, va_list))                                       \
-  X(int, __isoc23_vfscanf, (FILE *, const char *, va_list))
+  X(int, __isoc23_vfscanf, (FILE *, const char *, va_list))                                       \
+  X(long, syscall, (long, ...))
 
 #define POINTER(ret, name, params) static ret(*real_##name) params;
 HOOKS(POINTER)
@@ -128,7 +134,18 @@ static void *resolve(void **slot, const char *name) {
 #define MAX_ALIASES 8
 static int aliases[MAX_ALIASES], naliases;
 
-static int is_input(const char *path) { return input_path && path && fsrv_streq(path, input_path); }
+static int same_inode(const struct statx *st) {
+  return st->stx_ino == input_ino && st->stx_dev_major == input_dev_major && st->stx_dev_minor == input_dev_minor;
+}
+
+/* Whether path, relative to dfd as the *at calls take it, leads to the input file (links followed:
+ * a stat of a link to it is taken as a touch too, which only forks earlier). */
+static int is_input_at(int dfd, const char *path) {
+  struct statx st;
+  if (!input_ino || !path) return 0;
+  return sys_statx(dfd, path, 0, STATX_INO, &st) == 0 && same_inode(&st);
+}
+static int is_input(const char *path) { return is_input_at(SYS_AT_FDCWD, path); }
 static int is_stdin_fd(int fd) {
   if (!watch_stdin) return 0;
   if (fd == 0) return 1;
@@ -143,12 +160,12 @@ static int alias(int from, int to) {
 static int is_stdin(FILE *f) { return watch_stdin && stdin_var && f && f == *stdin_var; }
 
 __attribute__((constructor)) static void arm(void) {
-  const char *spec = forksrv_input_spec();
-  if (!spec) return;
-  if (fsrv_streq(spec, "stdin"))
-    watch_stdin = 1;
-  else
-    input_path = spec;
+  const char *spec = forksrv_input_spec(&watch_stdin);
+  struct statx st;
+  if (!spec || sys_statx(SYS_AT_FDCWD, spec, 0, STATX_INO, &st) < 0) return;
+  input_ino = st.stx_ino;
+  input_dev_major = st.stx_dev_major;
+  input_dev_minor = st.stx_dev_minor;
   stdin_var = (FILE **)fsrv_next_object("stdin");
   armed = 1;
 }
@@ -193,15 +210,15 @@ static void fire(const char *call) {
   for (unsigned i = 0; i < sizeof reals / sizeof reals[0]; i++)
     if (!*reals[i].real) *reals[i].real = fsrv_next_symbol(reals[i].name);
   long threads = fsrv_count_threads();
-  const char *why = threads > 1 ? "threads are running, and a child would keep only this one"
-                    : stdin_buffered() ? "stdin's stdio buffer already holds data read before it"
-                                       : 0;
+  unsigned code = threads > 1 ? FIFO_NOTICE_INPUT_THREADS : stdin_buffered() ? FIFO_NOTICE_INPUT_BUFFERED : 0;
   char num[24];
-  if (why) {
+  if (code) {
+    const char *why = code == FIFO_NOTICE_INPUT_THREADS ? "threads are running, and a child would keep only this one"
+                                                        : "stdin's stdio buffer already holds data read before it";
     const char *parts[] = {"forksrv: warning: --start input refused at the first ", call, "() of the input: ", why,
-                           "; " FIFO_INPUT_FALLBACK, 0};
+                           "; falling back to --start main", 0};
     say(parts);
-    sys_exit_group(FIFO_INPUT_FALLBACK_EXIT);
+    forksrv_input_refuse(code);
   }
   fsrv_each_entry("/proc/self/fd", warn_if_regular, 0);
   const char *parts[] = {"forksrv: note: the first ", call, "() of the input, ",
@@ -243,7 +260,7 @@ OPEN_HOOK(open64)
 #define OPENAT_HOOK(name)                              \
   int name(int dfd, const char *path, int flags, ...) { \
     MODE_ARG(flags)                                    \
-    TOUCH(is_input(path), #name);                      \
+    TOUCH(is_input_at(dfd, path), #name);              \
     return REAL(name)(dfd, path, flags, mode);         \
   }
 OPENAT_HOOK(openat)
@@ -258,11 +275,11 @@ int __open64_2(const char *path, int flags) {
   return REAL(__open64_2)(path, flags);
 }
 int __openat_2(int dfd, const char *path, int flags) {
-  TOUCH(is_input(path), "openat");
+  TOUCH(is_input_at(dfd, path), "openat");
   return REAL(__openat_2)(dfd, path, flags);
 }
 int __openat64_2(int dfd, const char *path, int flags) {
-  TOUCH(is_input(path), "openat64");
+  TOUCH(is_input_at(dfd, path), "openat64");
   return REAL(__openat64_2)(dfd, path, flags);
 }
 FILE *fopen(const char *path, const char *mode) {
@@ -292,9 +309,13 @@ STAT_HOOK(stat64)
 STAT_HOOK(lstat)
 STAT_HOOK(lstat64)
 
-/* fd 0 with an empty path and AT_EMPTY_PATH is stdin itself. */
+/* An empty path with AT_EMPTY_PATH is dfd itself: stdin, or any fd of the input file. */
 static int at_input(int dfd, const char *path, int flags) {
-  return is_input(path) || (is_stdin_fd(dfd) && path && !*path && (flags & AT_EMPTY_PATH_));
+  if (path && !*path && (flags & AT_EMPTY_PATH_)) {
+    struct statx st;
+    return is_stdin_fd(dfd) || (input_ino && sys_statx(dfd, "", AT_EMPTY_PATH_, STATX_INO, &st) == 0 && same_inode(&st));
+  }
+  return is_input_at(dfd, path);
 }
 
 int fstatat(int dfd, const char *path, void *st, int flags) {
@@ -333,7 +354,7 @@ int access(const char *path, int mode) {
   return REAL(access)(path, mode);
 }
 int faccessat(int dfd, const char *path, int mode, int flags) {
-  TOUCH(is_input(path), "faccessat");
+  TOUCH(at_input(dfd, path, flags), "faccessat");
   return REAL(faccessat)(dfd, path, mode, flags);
 }
 int euidaccess(const char *path, int mode) {
@@ -349,7 +370,7 @@ ssize_t readlink(const char *path, char *buf, size_t n) {
   return REAL(readlink)(path, buf, n);
 }
 ssize_t readlinkat(int dfd, const char *path, char *buf, size_t n) {
-  TOUCH(is_input(path), "readlinkat");
+  TOUCH(is_input_at(dfd, path), "readlinkat");
   return REAL(readlinkat)(dfd, path, buf, n);
 }
 char *realpath(const char *path, char *resolved) {
@@ -566,5 +587,24 @@ static FILE *libc_stdin(void) {
 SCANF_HOOKS()
 SCANF_HOOKS(__isoc99_)
 SCANF_HOOKS(__isoc23_)
+
+/* --- system calls made through syscall(): openat2 has no libc wrapper of its own --- */
+long syscall(long n, ...) {
+  va_list ap;
+  va_start(ap, n);
+  long a[6];
+  for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long);
+  va_end(ap);
+  if (armed) {
+    int opens = n == __NR_openat || n == __NR_openat2;
+#ifdef __NR_open
+    if (n == __NR_open && is_input((const char *)a[0])) fire("open");
+#endif
+    if (opens && is_input_at((int)a[0], (const char *)a[1])) fire(n == __NR_openat ? "openat" : "openat2");
+    if ((n == __NR_read || n == __NR_pread64 || n == __NR_readv || n == __NR_preadv) && is_stdin_fd((int)a[0]))
+      fire("read");
+  }
+  return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
 
 #pragma GCC visibility pop

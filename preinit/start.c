@@ -15,8 +15,8 @@
 
 /* forksrv's own variables come first: those are removed for the target's descendants; AFL++'s are
  * only read. */
-enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, BIND_NOW, TARGET_PID,
-       NOURS,
+enum { REQUEST, REPLY, DEBUG, CENTIPEDE_IN, CENTIPEDE_OUT, CENTIPEDE_ACK, AFL_MAP, START, INPUT, INPUT_STDIN,
+       BIND_NOW, TARGET_PID, NOURS,
        AFL_SHM_ID = NOURS, AFL_MAP_SIZE, LD_AUDIT, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
@@ -29,6 +29,7 @@ static struct fsrv_env_var vars[NVARS] = {
     [AFL_MAP] = {.name = FIFO_ENV_AFL_MAP},
     [START] = {.name = FIFO_ENV_START},
     [INPUT] = {.name = FIFO_ENV_INPUT},
+    [INPUT_STDIN] = {.name = FIFO_ENV_INPUT_STDIN},
     [BIND_NOW] = {.name = FIFO_ENV_BIND_NOW},
     [TARGET_PID] = {.name = FIFO_ENV_TARGET_PID},
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
@@ -44,7 +45,8 @@ static struct {
   unsigned pending;    /* the later start point that still has to come, or 0 */
   int served;          /* this process is a child of a server that started */
   char **envp;
-  char input[FSRV_PATH_MAX]; /* FORKSRV_INPUT, kept when the environment is scrubbed */
+  char input[FSRV_PATH_MAX]; /* FORKSRV_INPUT, kept when the environment is scrubbed, or "" */
+  int input_is_stdin;
 } self;
 
 /* Whether this process is the one the driver started (or what it exec'd): not a descendant that
@@ -97,11 +99,12 @@ static void look(char **envp, unsigned early) {
   }
   if (self.proto == NONE) return;
   self.pending = has(START, "main") ? FIFO_START_MAIN : has(START, "deferred") ? FIFO_START_DEFERRED : early;
-  /* The input start point needs its hooks (libforksrv_input.so) and forksrv's own protocol. */
-  if (has(START, "input") && self.proto == NATIVE && vars[INPUT].found) {
-    self.pending = FIFO_START_INPUT;
+  if (self.proto == NATIVE && vars[INPUT].found && !vars[INPUT].too_long) {
     fsrv_copy(self.input, vars[INPUT].value, sizeof self.input);
+    self.input_is_stdin = has(INPUT_STDIN, "1");
   }
+  /* The input start point needs its hooks (libforksrv_input.so) and forksrv's own protocol. */
+  if (has(START, "input") && self.input[0]) self.pending = FIFO_START_INPUT;
 }
 
 static void say_setup_failed(int debug, long err) {
@@ -120,12 +123,54 @@ static void warn_threads(long n) {
 
 static void resolve_before_forking(void);
 
+static void say_line(const char *const *parts) {
+  char line[512];
+  size_t n = 0;
+  for (; *parts; parts++)
+    for (const char *p = *parts; *p && n < sizeof line - 1; p++) line[n++] = *p;
+  line[n++] = '\n';
+  sys_write(2, line, n);
+}
+
+/* The server may not start here: the driver learns why from a notice on the reply FIFO, in place of
+ * the hello, and the target ends. */
+static __attribute__((noreturn)) void refuse(unsigned code, unsigned start) {
+  struct fsrv_why why = {0, 0};
+  long rep = fsrv_open_fifo(vars[REPLY].value, O_WRONLY, &why);
+  if (rep >= 0) {
+    unsigned char buf[FIFO_NOTICE_SIZE];
+    struct fifo_notice n = {.code = code, .pid = (int32_t)sys_getpid(), .start = start};
+    fifo_encode_notice(buf, &n);
+    fsrv_write_full((int)rep, buf, sizeof buf);
+  }
+  sys_exit_group(FIFO_REFUSED_EXIT);
+}
+
+/* A start point later than the entry, where the target's own code has run: if that code read the
+ * input (all of it the empty file there is before the first request), every child would go on with
+ * what it read. The driver gave the file an atime no read leaves (FIFO_UNREAD_ATIME). */
+static int read_early(void) {
+  struct statx st;
+  if (!self.input[0] || sys_statx(SYS_AT_FDCWD, self.input, 0, STATX_ATIME, &st) < 0) return 0;
+  return (st.stx_mask & STATX_ATIME) && st.stx_atime.tv_sec != FIFO_UNREAD_ATIME;
+}
+
+static const char *start_name(unsigned start) {
+  return start == FIFO_START_MAIN ? "main" : start == FIFO_START_INPUT ? "the first touch of the input" : "forksrv_start()";
+}
+
 /* Starts the server at start point `start` if that is the one pending. Returns 1 in each child of a
  * server that started, 0 if none did (then the target simply runs on). */
 static int serve(unsigned start) {
   if (self.served) return 1;
   if (self.proto == NONE || self.pending != start) return 0;
   self.pending = 0;
+  if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
+    const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
+                           ", where the server would fork; starting it at its entry instead", 0};
+    say_line(parts);
+    refuse(FIFO_NOTICE_READ_EARLY, start);
+  }
   int debug = has(DEBUG, "1");
   fsrv_env_scrub(self.envp, vars, NOURS);
   /* The driver's LD_BIND_NOW has done its work in this process; the target's descendants bind as
@@ -210,11 +255,18 @@ __attribute__((visibility("default"))) int forksrv_start_server(void) {
 }
 
 #ifndef FSRV_PREINIT
-/* For libforksrv_input.so: the input the target is waiting to touch (the '@@' path, or "stdin"), or
- * NULL when no server waits for that start point. */
-__attribute__((visibility("default"))) const char *forksrv_input_spec(void) {
+/* For libforksrv_input.so: the path of the input file the target is waiting to touch, and whether it
+ * is its stdin too; NULL when no server waits for that start point. */
+__attribute__((visibility("default"))) const char *forksrv_input_spec(int *is_stdin) {
   if (self.pending != FIFO_START_INPUT || self.served) return 0;
+  *is_stdin = self.input_is_stdin;
   return self.input;
+}
+
+/* libforksrv_input.so, at the first touch, when a fork there would not be safe: the driver is told
+ * (enum fifo_notice_code) and the target ends. */
+__attribute__((visibility("default"), noreturn)) void forksrv_input_refuse(unsigned code) {
+  refuse(code, FIFO_START_INPUT);
 }
 
 /* libforksrv_input.so calls this inside the first call that touches the input; in each child it

@@ -122,6 +122,10 @@ static inline __attribute__((noreturn)) void sys_exit_group(int code) {
   for (;;) sys1(__NR_exit_group, code);
 }
 
+static inline long sys_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *st) {
+  return sys5(__NR_statx, dfd, path, flags, mask, st);
+}
+
 /* fstat through statx: one layout on every architecture. */
 static inline long sys_fstat(int fd, struct statx *st) {
   return sys5(__NR_statx, fd, "", 0x1000 /* AT_EMPTY_PATH */, STATX_TYPE | STATX_UID, st);

@@ -30,7 +30,8 @@ soak() {
   local driver=$! server=""
   exec 3<"$work/$name.out"
   for _ in $(seq 200); do
-    server=$(pgrep -P "$driver" | head -n 1)
+    # The driver's other child is the janitor of its run directory.
+    server=$(pgrep -P "$driver" -f "^$target" | head -n 1)
     [ -n "$server" ] && break
     sleep 0.05
   done
@@ -51,10 +52,10 @@ soak() {
   echo "$name: $total executions: $tally"
   awk '{ printf "  at %8d: driver %s fds %s kB, server %s fds %s kB\n", $2, $3, $4, $5, $6 }' "$work/$name.samples"
   [ "$tally" = "$expected" ] || { echo "soak: $name: expected $expected" >&2; return 1; }
-  # Nothing grows from the first sample to the last: the driver's fds not at all, the server's by at
-  # most one, RSS by at most 256 kB.
+  # Nothing grows from the first sample to the last: the fds of each by at most one (the input file
+  # the driver has open for a moment when a sample falls there), RSS by at most 256 kB.
   awk 'NR == 1 { f1 = $3; r1 = $4; f2 = $5; r2 = $6 } END {
-         if ($3 != f1 || $5 > f2 + 1 || $4 - r1 > 256 || $6 - r2 > 256) { print "soak: growth between first and last sample" > "/dev/stderr"; exit 1 } }' \
+         if ($3 > f1 + 1 || $5 > f2 + 1 || $4 - r1 > 256 || $6 - r2 > 256) { print "soak: growth between first and last sample" > "/dev/stderr"; exit 1 } }' \
     "$work/$name.samples"
 }
 

@@ -74,9 +74,9 @@ load helpers
   chmod 1777 "$dir"
   local busy
   busy=$(ps -u nobody --no-headers | wc -l)
-  # nobody may have the driver and the server, and not one process more.
+  # nobody may have the driver, its janitor and the server, and not one process more.
   TMPDIR=$dir run -2 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    prlimit --nproc=$((busy + 2)) "$FORKSRV" --no-pin -n 2 -- "$T/exit_code"
+    prlimit --nproc=$((busy + 3)) "$FORKSRV" --no-pin -n 2 -- "$T/exit_code"
   rmdir "$dir"
   [ "${stderr_lines[0]}" = "forksrv: fork for -: Resource temporarily unavailable" ]
   [[ "$stderr" == *"0 exited (0 non-zero), 0 crashed, 0 timed out, 2 fork failures" ]]

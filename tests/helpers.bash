@@ -132,16 +132,17 @@ target_zombies() {
   ps -eo stat=,pid=,ppid=,comm= | awk -v names="|$names" '$1 ~ /^Z/ && $3 != 1 && index(names, "|" $4 "|") { print $2 }'
 }
 
-# Nothing of forksrv's is left: no FIFO directory in TMPDIR, no target process, no zombie of one.
+# Nothing of forksrv's is left: no run directory in TMPDIR, no target process, no zombie of one.
 assert_no_leftovers() {
   local dirs procs zombies tries
+  # A driver killed with SIGKILL leaves its run directory to its janitor, which needs a moment.
   for tries in 1 2 3 4 5 6 7 8 9 10; do
     procs=$(target_processes)
     zombies=$(target_zombies)
-    [ -z "$procs$zombies" ] && break
+    dirs=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'forksrv.*')
+    [ -z "$procs$zombies$dirs" ] && break
     sleep 0.1
   done
-  dirs=$(find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'forksrv.*')
   if [ -n "$dirs" ] || [ -n "$procs" ] || [ -n "$zombies" ]; then
     echo "left behind: dirs [$dirs] processes [$procs] zombies [$zombies]"
     [ -z "$procs" ] || ps -o pid,ppid,stat,args -p "$(echo $procs | tr ' ' ,)"

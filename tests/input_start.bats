@@ -63,9 +63,15 @@ mixed() {
   [[ "$stderr" == *"started at input"* ]]
 }
 
-@test "a target that never touches its input ends with a clear error" {
-  run -2 --separate-stderr "$FORKSRV" --start input -i "$(input a 0)" -- /bin/true @@
-  [ "$stderr" = "forksrv: target exited before the handshake (exit code 0): it never touched its input in a call --start input sees (try --start main)" ]
+@test "a target that ends before it touches its input starts at its entry instead, with one note, and gives each input the direct run's outcome" {
+  run -0 --separate-stderr "$FORKSRV" -v --start input -i "$(input a 0)" -- /bin/true @@
+  [ "$(grep -c '^forksrv: note: ' <<<"$stderr")" -eq 1 ]
+  [[ "$stderr" == *"forksrv: note: --start input: the target ended (exit code 0) before it touched its input; it starts at its entry instead"* ]]
+  [[ "$stderr" == *"started at entry"* ]]
+  same_as_plain --start input -i "$(input b 0)" -i "$(input c 1)" -- /bin/sh -c 'exit 4' sh @@
+  [ "$(grep -c '"exit_code":4' <<<"$output")" -eq 2 ]
+  same_as_plain --start input -i "$(input d 0)" -- /bin/sh -c 'kill -SEGV $$' sh @@
+  [[ "$output" == *'"signal":"SIGSEGV"'* ]]
 }
 
 @test "--verify 1 finds no mismatch on honest targets, and catches one whose constructor the children skip" {

@@ -8,14 +8,22 @@ load helpers
   assert_no_leftovers
 }
 
-@test "no FIFO and no directory of forksrv exist on disk while a run goes on" {
-  "$FORKSRV" -t 0 -i "$(input a 'sleep 2000')" -- "$T/hang" 3>&- &
-  local driver=$!
-  sleep 0.5
-  [ -z "$(find "$TMPDIR" -mindepth 1)" ]
-  kill -0 "$driver"
-  wait "$driver"
-  assert_no_leftovers
+@test "while a run goes on, no FIFO is on disk: the run's private directory holds the input file alone" {
+  local mode
+  for mode in stdin @@; do
+    "$FORKSRV" -t 0 -i "$(input a.c 'sleep 1000')" -- "$T/hang" ${mode/stdin/} 3>&- &
+    local driver=$!
+    sleep 0.5
+    run -0 find "$TMPDIR" -mindepth 1
+    [ "${#lines[@]}" -eq 3 ]
+    [[ "${lines[0]}" == "$TMPDIR/forksrv."?????? ]]
+    [[ "${lines[1]}" == "${lines[0]}/"?????? ]]
+    [ "${lines[2]}" = "${lines[1]}/input$([ "$mode" = @@ ] && echo .c)" ]
+    [ "$(stat -c %a "${lines[0]}")" = 700 ]
+    kill -0 "$driver"
+    wait "$driver"
+    assert_no_leftovers
+  done
 }
 
 @test "a grandchild left in the target's process group is killed after the execution" {

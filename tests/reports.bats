@@ -16,7 +16,7 @@ corpus() {
 
 @test "--junit writes valid JUnit XML: a testcase per input, crashes and timeouts as failures with stderr" {
   local xml="$BATS_TEST_TMPDIR/report.xml"
-  run -1 --separate-stderr "$FORKSRV" --junit "$xml" -t 300 -i "$(corpus)" -- "$T/asan_clang"
+  run -1 --separate-stderr "$FORKSRV" --junit "$xml" -t 1000 -i "$(corpus)" -- "$T/asan_clang"
   xmllint --noout --schema "$BATS_TEST_DIRNAME/junit.xsd" "$xml"
   [ "$(xmllint --xpath 'string(/testsuites/@tests)' "$xml")" = 5 ]
   [ "$(xmllint --xpath 'count(//testcase)' "$xml")" = 5 ]

@@ -14,8 +14,19 @@ mixed() { corpus 0 3 segv 0 abort 7 hang 0 255 '!' 0; }
   [[ "${stderr_lines[-1]}" == *", 11 verified, 0 mismatches" ]]
   LOOP_N=1 run -1 --separate-stderr "$FORKSRV" -t 300 --verify 1 -j 2 -i "$c" -- "$T/persistent"
   [[ "${stderr_lines[-1]}" == *", 11 verified, 0 mismatches" ]]
-  run -0 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a 0)" -- "$T/deferred"
-  [[ "${stderr_lines[-1]}" == *", 1 verified, 0 mismatches" ]]
+}
+
+@test "--verify compares stdout and stderr too: output that differs under the server is a mismatch naming the stream" {
+  # deferred says on stderr what forksrv_start() returned: 1 under the server, 0 without.
+  run -3 --separate-stderr "$FORKSRV" --json --verify 1 -i "$(input a 0)" -- "$T/deferred"
+  [ "${stderr_lines[0]}" = "forksrv: MISMATCH $BATS_TEST_TMPDIR/in/a: stderr differs from byte 15 on (17 bytes under the fork server, 17 by plain fork+exec)" ]
+  [[ "${stderr_lines[1]}" == *", 1 verified, 1 mismatches" ]]
+  [[ "$output" == *'"exit_code":0,"verified":"different","output":"stderr differs from byte 15 on (17 bytes under the fork server, 17 by plain fork+exec)"'* ]]
+  # stdout: a shell that prints whether the server's variables reached it (they never do).
+  run -0 --separate-stderr "$FORKSRV" --verify 1 -i "$(input b 0)" -- /bin/sh -c 'echo "${FORKSRV_FIFO_IN:-none}"; cat >/dev/null'
+  [[ "${stderr_lines[0]}" == *", 1 verified, 0 mismatches" ]]
+  run -3 --separate-stderr "$FORKSRV" --verify 1 -i "$(input b 0)" -- /bin/sh -c 'echo $$'
+  [[ "${stderr_lines[0]}" == "forksrv: MISMATCH $BATS_TEST_TMPDIR/in/b: stdout differs from byte "* ]]
 }
 
 @test "--verify catches a target rigged to behave differently under the fork server, naming the input" {

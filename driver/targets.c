@@ -1,0 +1,64 @@
+/* A job's targets, one per input file name. A program that dispatches on its input's name (a compiler
+ * on .c and .cc, an archiver on .tar.gz) sees each input under a name with the input's extension; the
+ * name is in the target's argv, fixed when it starts, so a corpus that mixes extensions gets a target
+ * of each, started when the first input of its kind comes and stopped, the least recently used first,
+ * beyond CLI_MAX_TARGETS. --input-name gives every input one name, and so one target. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_input_name(const struct cli_opts *o, const char *input, char *out, size_t cap) {
+  if (o->input_name) {
+    snprintf(out, cap, "%s", o->input_name);
+    return;
+  }
+  const char *base = input ? strrchr(input, '/') : NULL;
+  base = base ? base + 1 : input;
+  const char *ext = base && o->by_path ? strrchr(base, '.') : NULL;
+  if (ext == base) ext = NULL; /* .bashrc has no extension */
+  /* x.tar.gz: the archiver looks at both. */
+  if (ext && ext - base > 4 && !strncmp(ext - 4, ".tar", 4)) ext -= 4;
+  if (ext && strlen(ext) > CLI_MAX_EXT) ext = NULL;
+  snprintf(out, cap, "input%s", ext ? ext : "");
+}
+
+struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, char *err, size_t cap) {
+  char name[256];
+  cli_input_name(ts->o, input, name, sizeof name);
+  ts->clock++;
+  int oldest = 0;
+  for (int i = 0; i < ts->n; i++) {
+    if (!strcmp(ts->t[i].name, name)) {
+      ts->t[i].used = ts->clock;
+      return ts->t[i].d;
+    }
+    if (ts->t[i].used < ts->t[oldest].used) oldest = i;
+  }
+  int slot = ts->n < CLI_MAX_TARGETS ? ts->n++ : oldest;
+  if (ts->t[slot].d && drv_stop(ts->t[slot].d) < 0) cli_error("the server did not stop when asked; killed it");
+  ts->t[slot].d = NULL;
+  struct drv_config cfg = ts->cfg;
+  cfg.input_name = name;
+  struct drv *d = drv_start(&cfg, err, cap);
+  if (!d) {
+    ts->t[slot] = ts->t[--ts->n];
+    ts->t[ts->n].d = NULL;
+    return NULL;
+  }
+  snprintf(ts->t[slot].name, sizeof ts->t[slot].name, "%s", name);
+  ts->t[slot].d = d;
+  ts->t[slot].used = ts->clock;
+  if (say && !ts->o->quiet && *drv_warnings(d)) cli_progress_clear(), fputs(drv_warnings(d), stderr);
+  if (ts->o->verbose && !ts->o->no_server)
+    cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));
+  if (ts->o->verbose && ts->o->by_path) cli_error("input file %s", drv_input_path(d));
+  return d;
+}
+
+void cli_targets_stop(struct cli_targets *ts) {
+  for (int i = 0; i < ts->n; i++)
+    if (ts->t[i].d && drv_stop(ts->t[i].d) < 0) cli_error("the server did not stop when asked; killed it");
+  ts->n = 0;
+}
