@@ -75,7 +75,7 @@ int drv_infile_open(struct drv_infile *f, const char *name, int by_path, char *e
   /* An atime no read has left: a late start point finds out from it whether the target read its
    * input before the fork point (preinit's fsrv_read_early). */
   struct timespec times[2] = {{FIFO_UNREAD_ATIME, 0}, {0, UTIME_OMIT}};
-  if (fchmod(f->fd, f->mode) < 0 || futimens(f->fd, times) < 0) return fail(err, cap, "set up", f->path);
+  if (fchmod(f->fd, f->mode) < 0 || futimens(f->fd, times) < 0 || record(f) < 0) return fail(err, cap, "set up", f->path);
   f->stale = 1;
   return 0;
 }
@@ -93,8 +93,7 @@ void drv_infile_attrs(struct drv_infile *f, unsigned mode, struct timespec mtime
 static int clean_dir(struct drv_infile *f) {
   struct stat st;
   if (drv_empty_dir_except(f->dirfd, f->name) < 0) return -1;
-  if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-      st.st_ino == f->file.stx_ino && st.st_nlink == 1)
+  if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_ino == f->file.stx_ino)
     return 0;
   if (drv_remove_tree_at(f->dirfd, f->name) < 0) return -1;
   return create(f);
@@ -111,9 +110,10 @@ int drv_infile_put(struct drv_infile *f, const void *data, size_t len, char *err
   }
   if (!f->stale) {
     if (stat_fd(f->fd, &st) < 0) return fail(err, cap, "statx", f->path);
-    /* In stdin mode a removed file cannot be linked back: the target's fd 0 keeps it all the same. */
-    if (!same_time(st.stx_ctime, f->file.stx_ctime) || (f->by_path && st.stx_nlink != 1)) {
-      if (f->by_path && st.stx_nlink != 1 && (drv_remove_tree_at(f->dirfd, f->name) < 0 || create(f) < 0))
+    /* Removed: made again. In stdin mode it cannot be linked back, but the target's fd 0 keeps it
+     * all the same. A hard link made to it elsewhere is left: it still leads to the input. */
+    if (!same_time(st.stx_ctime, f->file.stx_ctime)) {
+      if (f->by_path && st.stx_nlink == 0 && (drv_remove_tree_at(f->dirfd, f->name) < 0 || create(f) < 0))
         return fail(err, cap, "restore", f->path);
       f->stale = 1;
     }

@@ -63,6 +63,40 @@ mixed() {
   [[ "$stderr" == *"started at input"* ]]
 }
 
+@test "the input is known by its inode, however the path is spelt: a directory fd, .., links, fopen, open64, openat2" {
+  local c mode
+  c=$(mixed)
+  export LINKDIR="$BATS_TEST_TMPDIR"
+  for mode in dirfd dotdot symlink hardlink fopen open64 openat2; do
+    same_as_plain --start input -i "$c" -- "$T/touch" "$mode" @@
+    run -0 --separate-stderr "$FORKSRV" -v --start input -i "$c/a" -- "$T/touch" "$mode" @@
+    [[ "$stderr" == *"started at input"* ]]
+  done
+}
+
+@test "on stdin, a dup() of fd 0 and /proc/self/fd/0 are the input too" {
+  local c mode
+  c=$(mixed)
+  for mode in dup procfd; do
+    same_as_plain --start input -i "$c" -- "$T/touch" "$mode"
+    run -0 --separate-stderr "$FORKSRV" -v --start input -i "$c/a" -- "$T/touch" "$mode"
+    [[ "$stderr" == *"started at input"* ]]
+  done
+  run -0 "$FORKSRV" check --start input -- "$T/touch" procfd
+  [ "${lines[4]}" = "fork point    the first open() of the input, 1 thread" ]
+}
+
+@test "a target that read its input before a late start point starts at its entry instead, saying so" {
+  local c
+  c=$(mixed)
+  BEFORE=read same_as_plain --start main -i "$c" -- "$T/before_fork"
+  [[ "$output" == *'"exit_code":17'* ]]
+  BEFORE=read run -0 --separate-stderr "$FORKSRV" -v --start main -i "$c/e" -- "$T/before_fork"
+  [[ "$stderr" == *"forksrv: warning: the target read its input before main, where the server would fork; starting it at its entry instead"* ]]
+  [[ "$stderr" == *"started at entry"* ]]
+  BEFORE=read same_as_plain --start input -i "$c" -- "$T/before_fork"
+}
+
 @test "a target that ends before it touches its input starts at its entry instead, with one note, and gives each input the direct run's outcome" {
   run -0 --separate-stderr "$FORKSRV" -v --start input -i "$(input a 0)" -- /bin/true @@
   [ "$(grep -c '^forksrv: note: ' <<<"$stderr")" -eq 1 ]

@@ -4,6 +4,7 @@
  *   thread     a thread that idles          reaper     a thread that reaps every child it can
  *   helper     a child that sleeps (a log daemon, say); main then exits 9 unless it is still there
  *   system     system("$BEFORE_CMD")
+ *   read       reads its input (stdin), which main then goes by
  * main exits with the number its input holds; under sigign and nocldwait it first checks that the
  * disposition it set is still its own (else 97). */
 #include <pthread.h>
@@ -15,6 +16,7 @@
 
 static const char *before;
 static pid_t helper;
+static char early[64];
 
 static int is(const char *what) { return before && !strcmp(before, what); }
 
@@ -44,11 +46,16 @@ __attribute__((constructor)) static void set_up(void) {
     _exit(0);
   }
   if (is("system") && system(getenv("BEFORE_CMD")) != 0) _exit(98);
+  if (is("read")) {
+    ssize_t n = read(0, early, sizeof early - 1);
+    early[n > 0 ? n : 0] = '\0';
+  }
 }
 
 int main(int argc, char **argv) {
   char buf[64];
   read_input(argc, argv, buf, sizeof buf);
+  if (is("read")) return atoi(early);
   struct sigaction sa;
   sigaction(SIGCHLD, NULL, &sa);
   if (is("sigign") && sa.sa_handler != SIG_IGN) return 97;

@@ -3,9 +3,18 @@
  * stdin with fgets, "read" with read(2), "scanf" with scanf, "getchar" a character at a time;
  * "thread" starts a thread first, "regfile" keeps a regular file open across the touch, "ungetc"
  * pushes a '7' back onto stdin before reading it with fgets (a stdio buffer filled before any read).
+ * Other spellings of the input: by path, "dirfd" opens its directory and then openat()s its name,
+ * "dotdot" opens DIR/../DIR/NAME, "symlink" and "hardlink" open a link made to it in $LINKDIR,
+ * "fopen" and "open64" use those, "openat2" the raw system call; on stdin, "dup" reads a dup() of
+ * fd 0 and "procfd" opens /proc/self/fd/0.
  * Then it exits with the number the input holds, or crashes on "segv". */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <linux/openat2.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +28,47 @@ static void *idle(void *arg) {
   return arg;
 }
 
-static void from_path(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY);
+static void from_fd(int fd, char *buf, size_t cap) {
   ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
   buf[n > 0 ? n : 0] = '\0';
   if (fd >= 0) close(fd);
+}
+
+static void from_path(const char *path, char *buf, size_t cap) { from_fd(open(path, O_RDONLY), buf, cap); }
+
+/* The input by another spelling of its path. */
+static int spelt(const char *mode, const char *path) {
+  char copy[2048], dir[2048], name[1024], other[8192];
+  snprintf(copy, sizeof copy, "%s", path);
+  snprintf(dir, sizeof dir, "%s", dirname(copy));
+  snprintf(copy, sizeof copy, "%s", path);
+  snprintf(name, sizeof name, "%s", basename(copy));
+  const char *links = getenv("LINKDIR");
+  if (!strcmp(mode, "dirfd")) return openat(open(dir, O_RDONLY | O_DIRECTORY), name, O_RDONLY);
+  if (!strcmp(mode, "dotdot")) {
+    char *last = strrchr(dir, '/');
+    snprintf(other, sizeof other, "%s/../%s/./%s", dir, last ? last + 1 : dir, name);
+    return open(other, O_RDONLY);
+  }
+  if (!strcmp(mode, "symlink") || !strcmp(mode, "hardlink")) {
+    /* One link per input and directory, made by the first run that needs it (and, under the server,
+     * before the fork point: every child then opens the same link). */
+    struct stat st;
+    if (stat(dir, &st) < 0) return -1;
+    snprintf(other, sizeof other, "%s/%s-%lu-%s", links ? links : ".", mode, (unsigned long)st.st_ino, name);
+    if ((mode[0] == 's' ? symlink(path, other) : link(path, other)) < 0 && errno != EEXIST) return -1;
+    return open(other, O_RDONLY);
+  }
+  if (!strcmp(mode, "fopen")) {
+    FILE *f = fopen(path, "r");
+    return f ? dup(fileno(f)) : -1;
+  }
+  if (!strcmp(mode, "open64")) return open64(path, O_RDONLY);
+  if (!strcmp(mode, "openat2")) {
+    struct open_how how = {.flags = O_RDONLY};
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  }
+  return -2;
 }
 
 int main(int argc, char **argv) {
@@ -34,7 +79,14 @@ int main(int argc, char **argv) {
     pthread_create(&t, NULL, idle, NULL);
   }
   int keep = !strcmp(mode, "regfile") ? open(argv[0], O_RDONLY) : -1;
-  if (path) {
+  int fd = path ? spelt(mode, path) : -2;
+  if (fd != -2) {
+    from_fd(fd, buf, sizeof buf);
+  } else if (!path && !strcmp(mode, "dup")) {
+    from_fd(dup(0), buf, sizeof buf);
+  } else if (!path && !strcmp(mode, "procfd")) {
+    from_path("/proc/self/fd/0", buf, sizeof buf);
+  } else if (path) {
     struct stat st;
     if (!strcmp(mode, "stat") && stat(path, &st) == 0 && st.st_size > (off_t)sizeof buf) return 99;
     from_path(path, buf, sizeof buf);
