@@ -54,6 +54,22 @@ load helpers
   wait "$driver"
 }
 
+@test "--no-server cleans up after every execution as the server does: no daemon lives on, no zombie waits" {
+  export PIDFILE="$BATS_TEST_TMPDIR/pids"
+  "$FORKSRV" --no-server -t 0 -n 30 -i "$(input a daemon)" -i "$(input b 'sleep 1500')" -- /bin/sh -c \
+    'read what; case $what in daemon) echo daemon | '"$T"'/grandchild ;; *) sleep 1.5 ;; esac' 3>&- &
+  local driver=$!
+  sleep 1
+  [ "$(wc -l <"$PIDFILE")" -eq 30 ]
+  [ -z "$(pids_alive "$PIDFILE")" ]
+  # No zombie whose parent is the driver or its child (the helper is their subreaper and reaps them).
+  local below
+  below=" $driver $(pgrep -P "$driver" | tr '\n' ' ')"
+  [ -z "$(ps -eo stat=,ppid= | awk -v below="$below" '$1 ~ /^Z/ && index(below, " " $2 " ")')" ]
+  wait "$driver"
+  assert_no_leftovers
+}
+
 @test "SIGINT stops the driver cleanly: summary printed, exit 130, nothing left" {
   "$FORKSRV" -t 0 -n 1000 -i "$(input a 'sleep 100')" -- "$T/hang" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
   local driver=$!
