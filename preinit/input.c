@@ -170,15 +170,6 @@ __attribute__((constructor)) static void arm(void) {
   armed = 1;
 }
 
-static void say(const char *const *parts) {
-  char line[512];
-  size_t n = 0;
-  for (; *parts; parts++)
-    for (const char *p = *parts; *p && n < sizeof line - 1; p++) line[n++] = *p;
-  line[n++] = '\n';
-  sys_write(2, line, n);
-}
-
 /* Data read from stdin through stdio before the fork point would be in every child's buffer. glibc's
  * FILE starts with its flags and then the read pointer and end (struct _IO_FILE, public ABI). */
 static int stdin_buffered(void) {
@@ -201,7 +192,7 @@ static void warn_if_regular(void *ctx, const char *name) {
                          " is a regular file open at the fork point: every child shares its offset, and "
                          "fcntl locks are not inherited",
                          0};
-  say(parts);
+  fsrv_say_line(parts);
 }
 
 /* The first touch of the input: the fork point, inside `call`. */
@@ -217,13 +208,13 @@ static void fire(const char *call) {
                                                         : "stdin's stdio buffer already holds data read before it";
     const char *parts[] = {"forksrv: warning: --start input refused at the first ", call, "() of the input: ", why,
                            "; falling back to --start main", 0};
-    say(parts);
+    fsrv_say_line(parts);
     forksrv_input_refuse(code);
   }
   fsrv_each_entry("/proc/self/fd", warn_if_regular, 0);
   const char *parts[] = {"forksrv: note: the first ", call, "() of the input, ",
                          fsrv_decimal(threads < 1 ? 1 : (unsigned long)threads, num), " thread", 0};
-  say(parts);
+  fsrv_say_line(parts);
   forksrv_input_server();
 }
 

@@ -1,6 +1,6 @@
-/* The server's only words: one line on stderr saying why it did not start, written only when
- * FORKSRV_DEBUG=1 asks for it (the driver does, and passes the line on). Without libc there is no
- * strerror, so the errnos a start-up can meet are named here. */
+/* The server's words, for people: lines on stderr; the one saying why it did not start is written
+ * only when FORKSRV_DEBUG=1 asks for it (the driver does, and passes the line on). Without libc
+ * there is no strerror, so the errnos a start-up can meet are named here. */
 #include "server.h"
 
 static const struct {
@@ -34,6 +34,14 @@ const char *fsrv_decimal(unsigned long v, char buf[24]) {
 int fsrv_streq(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
   return *a == *b;
+}
+
+void fsrv_say_line(const char *const *parts) {
+  char line[512];
+  size_t n = 0;
+  for (; *parts; parts++) n = append(line, n, sizeof line - 1, *parts);
+  line[n++] = '\n';
+  sys_write(2, line, n);
 }
 
 /* "forksrv: server not started: [<what> ]<object>: <why or the errno's text>" */

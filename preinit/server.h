@@ -1,6 +1,7 @@
 /* Internal interface of the injected server. Everything here is hidden: libforksrv.so exports no
  * symbol, and libforksrv.a adds no name that could clash with the target's. Functions return -errno
- * or a non-negative value; nothing here prints, except fsrv_say when the user asked for it. */
+ * or a non-negative value; what is said to people goes through say.c (stderr), what the driver
+ * acts on through fifo/protocol.h's messages. */
 #ifndef FORKSRV_PREINIT_SERVER_H
 #define FORKSRV_PREINIT_SERVER_H
 
@@ -73,6 +74,8 @@ struct fsrv_why {
   const char *why;  /* the reason in words, or NULL for the errno's text */
 };
 FSRV_HIDDEN void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long err);
+/* One line on stderr, for people: the parts (NULL-terminated) and a newline. */
+FSRV_HIDDEN void fsrv_say_line(const char *const *parts);
 /* Text without libc: v in decimal, at the end of buf (returned); whether two strings are equal. */
 FSRV_HIDDEN const char *fsrv_decimal(unsigned long v, char buf[24]);
 FSRV_HIDDEN int fsrv_streq(const char *a, const char *b);

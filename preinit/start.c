@@ -123,15 +123,6 @@ static void warn_threads(long n) {
 
 static void resolve_before_forking(void);
 
-static void say_line(const char *const *parts) {
-  char line[512];
-  size_t n = 0;
-  for (; *parts; parts++)
-    for (const char *p = *parts; *p && n < sizeof line - 1; p++) line[n++] = *p;
-  line[n++] = '\n';
-  sys_write(2, line, n);
-}
-
 /* The server may not start here: the driver learns why from a notice on the reply FIFO, in place of
  * the hello, and the target ends. */
 static __attribute__((noreturn)) void refuse(unsigned code, unsigned start) {
@@ -168,7 +159,7 @@ static int serve(unsigned start) {
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
                            ", where the server would fork; starting it at its entry instead", 0};
-    say_line(parts);
+    fsrv_say_line(parts);
     refuse(FIFO_NOTICE_READ_EARLY, start);
   }
   int debug = has(DEBUG, "1");
