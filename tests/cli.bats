@@ -166,6 +166,7 @@ load helpers
   mkfifo "$TMPDIR/forksrv.fifo"
   run -0 --separate-stderr "$FORKSRV" -n 3 -- "$T/exit_code"
   [ "$(find "$TMPDIR" -mindepth 1 -maxdepth 1 | wc -l)" -eq 21 ]
-  [ -p "$TMPDIR/forksrv.fifo" ] && [ -L "$TMPDIR/forksrv.000001" ]
+  [ -p "$TMPDIR/forksrv.fifo" ]
+  [ -L "$TMPDIR/forksrv.000001" ]
   rm -f "$TMPDIR"/forksrv.*
 }

@@ -37,7 +37,8 @@ load helpers
 
 @test "a target that closes or replaces its stdin, stdout and stderr changes nothing for the next" {
   same_as_plain -i "$(input a closestd)" -i "$(input b dupstd)" -i "$(input c 7)" -- "$T/misbehave"
-  [[ "${lines[0]}" == *'"exit_code":5'* ]] && [[ "${lines[1]}" == *'"exit_code":6'* ]]
+  [[ "${lines[0]}" == *'"exit_code":5'* ]]
+  [[ "${lines[1]}" == *'"exit_code":6'* ]]
 }
 
 @test "megabytes written to stdout and stderr neither block nor leak into the next execution" {
@@ -63,7 +64,8 @@ load helpers
   : >"$BATS_TEST_TMPDIR/in/empty"
   head -c $((64 << 20)) /dev/zero >"$BATS_TEST_TMPDIR/in/huge"
   same_as_plain -i "$BATS_TEST_TMPDIR/in/empty" -i "$BATS_TEST_TMPDIR/in/huge" -- /bin/sh -c 'test "$(wc -c)" -eq "$1"' sh 0
-  [[ "${lines[0]}" == *'"exit_code":0'* ]] && [[ "${lines[1]}" == *'"exit_code":1'* ]]
+  [[ "${lines[0]}" == *'"exit_code":0'* ]]
+  [[ "${lines[1]}" == *'"exit_code":1'* ]]
 }
 
 @test "when fork fails in the server (RLIMIT_NPROC), each execution is an error result, not a hang" {

@@ -18,7 +18,8 @@ mixed() {
   local c
   c=$(mixed)
   same_as_plain --start input -i "$c" -- "$T/touch" stat @@
-  [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 5 ]
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 5 ]
   same_as_plain --start input -i "$c" -- "$T/touch" twice @@
   run -0 "$FORKSRV" check --start input -- "$T/touch" stat @@
   [ "${lines[2]##* }" = input ]

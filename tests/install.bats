@@ -56,7 +56,8 @@ LIST
   # shellcheck disable=SC2046
   cc $san -o "$out/client" "$REPO/tests/client/client_loop.c" $(pc --cflags --libs forksrv-client)
   run -0 "$out/client" 4 "$D/usr/local/lib/libforksrv.so" "$T/exit_code"
-  [ "${lines[3]}" = "3 1 3" ] && [ "${lines[4]}" = "server yes" ]
+  [ "${lines[3]}" = "3 1 3" ]
+  [ "${lines[4]}" = "server yes" ]
   # shellcheck disable=SC2046
   cc -static -o "$out/deferred" "$REPO/tests/targets/deferred.c" $(pc --cflags --libs forksrv)
   run -0 --separate-stderr "$D/usr/local/bin/forksrv" -v -i "$(input a 0)" -- "$out/deferred"
@@ -76,7 +77,8 @@ LIST
   run -0 mandoc -T lint -W warning "$REPO/driver/forksrv.1" "$REPO/preinit/libforksrv.3"
   [ -z "$output" ]
   run -0 env MANWIDTH=80 man -l "$REPO/driver/forksrv.1"
-  [[ "$output" == *"--jobs"* ]] && [[ "$output" == *"EXIT STATUS"* ]]
+  [[ "$output" == *"--jobs"* ]]
+  [[ "$output" == *"EXIT STATUS"* ]]
   run -0 env MANWIDTH=80 man -l "$REPO/preinit/libforksrv.3"
   [[ "$output" == *"drv_wait_any"* ]]
 }

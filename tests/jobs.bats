@@ -66,7 +66,8 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
   done
   kill -TERM "$driver"
   wait "$driver" || true
-  [[ " $cpus " == *" 0 "* ]] && [[ " $cpus " == *" 1 "* ]]
+  [[ " $cpus " == *" 0 "* ]]
+  [[ " $cpus " == *" 1 "* ]]
 }
 
 @test "-v names each server; without --cpu each gets a free core of its own" {
@@ -102,7 +103,7 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
   local driver=$! servers=""
   for _ in $(seq 50); do
     servers=$(pgrep -f "^$T/hang" -P "$driver" || true)
-    [ "$(wc -w <<<"$servers")" -eq 2 ] && [ "$(pgrep -f "^$T/hang" | wc -l)" -ge 4 ] && break
+    if [ "$(wc -w <<<"$servers")" -eq 2 ] && [ "$(pgrep -f "^$T/hang" | wc -l)" -ge 4 ]; then break; fi
     sleep 0.1
   done
   kill -KILL "$(head -n 1 <<<"$servers")"

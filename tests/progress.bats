@@ -37,5 +37,6 @@ on_tty() {
   run on_tty env TERM=xterm "$FORKSRV" -q -n 300 -i "$(input a 0)" -- "$T/exit_code"
   [[ "$output" != *"execs/s"* ]]
   run -0 --separate-stderr "$FORKSRV" -n 300 -i "$(input a 0)" -- "$T/exit_code"
-  [[ "$stderr" != *$'\r'* ]] && [[ "$stderr" != *$'\033'* ]]
+  [[ "$stderr" != *$'\r'* ]]
+  [[ "$stderr" != *$'\033'* ]]
 }

@@ -92,7 +92,8 @@ corpus() {
   printf segv >"$BATS_TEST_TMPDIR/x/same"
   printf abort >"$BATS_TEST_TMPDIR/y/same"
   run -1 --separate-stderr "$FORKSRV" --crashes "$dir" -i "$BATS_TEST_TMPDIR/x" -i "$BATS_TEST_TMPDIR/y" -- "$T/crash" @@
-  [ "$(cat "$dir/same")" = segv ] && [ "$(cat "$dir/same-2")" = abort ]
+  [ "$(cat "$dir/same")" = segv ]
+  [ "$(cat "$dir/same-2")" = abort ]
   run bash "$dir/same-2.repro"
   [ "$status" -eq 134 ]
   run bash "$dir/same.repro"
