@@ -153,6 +153,11 @@ static void run_one(const struct drv_spawn *sp, const struct fifo_request *rq, s
     timed_out = r == 0;
     break;
   }
+  /* Without a pidfd (no fd left), the timeout cannot be kept: wait for the end, leaving the child
+   * unreaped so that its group may still be signalled. */
+  siginfo_t info;
+  if (pidfd < 0)
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | __WALL) < 0 && errno == EINTR) {}
   if (timed_out || gone) kill(pid, SIGKILL);
   /* The child is unreaped, so its group id cannot have been recycled. */
   kill(-pid, SIGKILL);
