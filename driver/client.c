@@ -272,6 +272,8 @@ static int await_hello(struct drv *d) {
       char gist[400];
       stderr_gist(d->sp.stderr_capture, gist, sizeof gist);
       const char *reason = strstr(gist, "server not started") ? gist : no_server_reason(d->sp.exe);
+      if (!reason && !gist[0] && d->starting_at == DRV_START_INPUT)
+        reason = "the target is still starting, or waits for something before it touches its input";
       if (!reason) reason = gist[0] ? gist : "the target is still starting, or hangs before its constructors run";
       return fail(d, "no handshake within %u ms (--startup-timeout): %s", limit, reason);
     }

@@ -100,23 +100,23 @@ static int clean_dir(struct drv_infile *f) {
 }
 
 int drv_infile_put(struct drv_infile *f, const void *data, size_t len, char *err, size_t cap) {
+  /* What the last execution did is undone first, whatever else changes (new attributes, a new
+   * input): stale says only that the file must be written. */
   struct statx st;
-  if (f->by_path && !f->stale) {
+  if (f->by_path) {
     if (stat_fd(f->dirfd, &st) < 0) return fail(err, cap, "statx", f->dir);
     if (!same_time(st.stx_mtime, f->dir_st.stx_mtime) || !same_time(st.stx_ctime, f->dir_st.stx_ctime)) {
       if (clean_dir(f) < 0) return fail(err, cap, "restore", f->path);
       f->stale = 1;
     }
   }
-  if (!f->stale) {
-    if (stat_fd(f->fd, &st) < 0) return fail(err, cap, "statx", f->path);
-    /* Removed: made again. In stdin mode it cannot be linked back, but the target's fd 0 keeps it
-     * all the same. A hard link made to it elsewhere is left: it still leads to the input. */
-    if (!same_time(st.stx_ctime, f->file.stx_ctime)) {
-      if (f->by_path && st.stx_nlink == 0 && (drv_remove_tree_at(f->dirfd, f->name) < 0 || create(f) < 0))
-        return fail(err, cap, "restore", f->path);
-      f->stale = 1;
-    }
+  if (stat_fd(f->fd, &st) < 0) return fail(err, cap, "statx", f->path);
+  /* Removed: made again. In stdin mode it cannot be linked back, but the target's fd 0 keeps it
+   * all the same. A hard link made to it elsewhere is left: it still leads to the input. */
+  if (!same_time(st.stx_ctime, f->file.stx_ctime)) {
+    if (f->by_path && st.stx_nlink == 0 && (drv_remove_tree_at(f->dirfd, f->name) < 0 || create(f) < 0))
+      return fail(err, cap, "restore", f->path);
+    f->stale = 1;
   }
   int same = !f->stale && len == f->len && (len == 0 || !memcmp(data, f->data, len));
   if (!same) {

@@ -164,7 +164,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_LAZY: o->lazy_binding = 1; break;
     case OPT_INPUT_NAME:
       if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, "..") || strlen(optarg) > 255)
-        usage_error("--input-name wants a file name, without '/', not '%s'", optarg);
+        usage_error("--input-name wants a file name (no '/', at most 255 bytes), not '%s'", optarg);
       o->input_name = optarg;
       break;
     case OPT_START:

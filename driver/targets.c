@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -19,7 +20,7 @@ void cli_input_name(const struct cli_opts *o, const char *input, char *out, size
   const char *ext = base && o->by_path ? strrchr(base, '.') : NULL;
   if (ext == base) ext = NULL; /* .bashrc has no extension */
   /* x.tar.gz: the archiver looks at both. */
-  if (ext && ext - base > 4 && !strncmp(ext - 4, ".tar", 4)) ext -= 4;
+  if (ext && ext - base > 4 && !strncasecmp(ext - 4, ".tar", 4)) ext -= 4;
   if (ext && strlen(ext) > CLI_MAX_EXT) ext = NULL;
   snprintf(out, cap, "input%s", ext ? ext : "");
 }

@@ -171,10 +171,13 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   r = own_sigchld(s);
   if (r < 0) return undo_setup(s, r, 0, was_subreaper);
   keep_existing(s);
-  /* A driver that vanishes must not kill the server with SIGPIPE before it has cleaned up. SIGCHLD
-   * is read from a signalfd: one fd for the server's whole life, where a pidfd per child cost an fd's
-   * making and closing per execution (about 2 us on a trivial target). */
-  uint64_t pipe_bit = 1ull << (SYS_SIGPIPE - 1), chld_bit = 1ull << (SYS_SIGCHLD - 1), bits = pipe_bit | chld_bit;
+  /* Every signal that can be blocked is, in the server (each child gets the target's mask back): a
+   * driver that vanishes must not kill it with SIGPIPE before it has cleaned up, and a child that
+   * signals a pid the target saved before the fork point (a shell's $$) reaches the server, which
+   * must not die of it and take the run with it. SIGCHLD is read from a signalfd: one fd for the
+   * server's whole life, where a pidfd per child costs an fd's making and closing per execution. */
+  uint64_t chld_bit = 1ull << (SYS_SIGCHLD - 1);
+  uint64_t bits = ~0ull & ~(1ull << (SYS_SIGKILL - 1)) & ~(1ull << (SYS_SIGSTOP - 1));
   r = sys_sigprocmask(SYS_SIG_BLOCK, &bits, &s->old_mask);
   if (r < 0) return undo_setup(s, r, 0, was_subreaper);
   s->restore_mask = (s->old_mask & bits) != bits;

@@ -54,6 +54,33 @@ load helpers
   [ "$(cat "$a")" = "some text" ]
 }
 
+@test "inputs of different mtimes, each rewritten or removed by its execution, each reach the next one whole" {
+  local c="$BATS_TEST_TMPDIR/corpus" mode
+  mkdir "$c"
+  printf 'content 1' >"$c/f1.txt"
+  printf 'content 2' >"$c/f2.txt"
+  printf 'content 3' >"$c/f3.txt"
+  touch -d 2020-01-01 "$c/f1.txt"
+  touch -d 2021-01-01 "$c/f3.txt"
+  # (Not --start input: the shell never touches its input itself, and the start-up run's line would
+  # show once; the next test is that case.)
+  for mode in --start=early --start=main --no-server; do
+    run -0 --separate-stderr "$FORKSRV" "$mode" --show-output -q -i "$c" -- /bin/sh -c 'sed -i s/content/XX/ "$1"; cat "$1"; echo; rm "$1"; touch "$1.gz"' sh @@
+    [ "$output" = "$(printf 'XX 1\nXX 2\nXX 3')" ]
+    [ -z "$stderr" ]
+  done
+  run -0 --separate-stderr "$FORKSRV" --json -i "$c" -- gzip @@
+  [ "$(grep -c '"exit_code":0' <<<"$output")" -eq 3 ]
+}
+
+@test "what a target's start-up run did to its input is undone when --start input falls back to the entry" {
+  # The shell never touches its input itself (cat does, in a child): the run on the start-up file,
+  # before the fallback, removed it.
+  run -0 --separate-stderr "$FORKSRV" --start input --show-output -q -i "$(input a 'one')" -i "$(input b 'two')" \
+    -- /bin/sh -c 'cat "$1"; echo; rm "$1"' sh @@
+  [ "$output" = "$(printf '\none\ntwo')" ]
+}
+
 @test "stdin is a regular read-only file at offset 0 holding the input, as '< file' gives it" {
   local a direct
   a=$(input a 'hello')
@@ -108,5 +135,5 @@ load helpers
 
 @test "--input-name takes a file name, nothing with a slash" {
   run -2 --separate-stderr "$FORKSRV" --input-name a/b -- "$T/exit_code"
-  [ "${stderr_lines[0]}" = "forksrv: --input-name wants a file name, without '/', not 'a/b'" ]
+  [ "${stderr_lines[0]}" = "forksrv: --input-name wants a file name (no '/', at most 255 bytes), not 'a/b'" ]
 }

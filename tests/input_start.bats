@@ -87,6 +87,20 @@ mixed() {
   [ "${lines[4]}" = "fork point    the first open() of the input, 1 thread" ]
 }
 
+@test "a child that signals a pid its target saved before the fork point (a shell's \$\$) does not end the run" {
+  local c="$BATS_TEST_TMPDIR/scripts"
+  mkdir "$c"
+  printf 'exit 1\n' >"$c/1.sh"
+  printf 'kill -TERM $$; kill -SEGV $$; exit 2\n' >"$c/2.sh"
+  printf 'exit 3\n' >"$c/3.sh"
+  run -0 --separate-stderr "$FORKSRV" --json --start input -i "$c" -- sh @@
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "${lines[0]}" == *'"exit_code":1,'* ]]
+  [[ "${lines[2]}" == *'"exit_code":3,'* ]]
+  # The server never got the signals: the shell's own pid is its child's, not $$ (a known limit).
+  [[ "${lines[1]}" == *'"exit_code":2,'* ]]
+}
+
 @test "a target that read its input before a late start point starts at its entry instead, saying so" {
   local c
   c=$(mixed)
