@@ -141,7 +141,7 @@ static void open_parking(struct fsrv *s) {
   s->go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
 }
 
-long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
+long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signals) {
   s->start = start;
   struct fsrv_auxv aux;
   if (fsrv_auxv_read(&aux) >= 0) vdso_clock_gettime = fsrv_vdso_symbol(aux.vdso, VDSO_CLOCK_GETTIME);
@@ -171,13 +171,13 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start) {
   r = own_sigchld(s);
   if (r < 0) return undo_setup(s, r, 0, was_subreaper);
   keep_existing(s);
-  /* Every signal that can be blocked is, in the server (each child gets the target's mask back): a
-   * driver that vanishes must not kill it with SIGPIPE before it has cleaned up, and a child that
-   * signals a pid the target saved before the fork point (a shell's $$) reaches the server, which
-   * must not die of it and take the run with it. SIGCHLD is read from a signalfd: one fd for the
-   * server's whole life, where a pidfd per child costs an fd's making and closing per execution. */
-  uint64_t chld_bit = 1ull << (SYS_SIGCHLD - 1);
-  uint64_t bits = ~0ull & ~(1ull << (SYS_SIGKILL - 1)) & ~(1ull << (SYS_SIGSTOP - 1));
+  /* Blocked in the server (each child gets the target's mask back): SIGPIPE, so that a driver that
+   * vanishes does not kill it before it has cleaned up; SIGCHLD, read from a signalfd (one fd for the
+   * server's whole life, where a pidfd per child costs an fd's making and closing per execution);
+   * and under forksrv's driver every other signal that can be, so that a child that signals a pid
+   * the target saved before the fork point (a shell's $$) does not kill the server and the run. */
+  uint64_t chld_bit = 1ull << (SYS_SIGCHLD - 1), pipe_bit = 1ull << (SYS_SIGPIPE - 1);
+  uint64_t bits = all_signals ? ~0ull & ~(1ull << (SYS_SIGKILL - 1)) & ~(1ull << (SYS_SIGSTOP - 1)) : chld_bit | pipe_bit;
   r = sys_sigprocmask(SYS_SIG_BLOCK, &bits, &s->old_mask);
   if (r < 0) return undo_setup(s, r, 0, was_subreaper);
   s->restore_mask = (s->old_mask & bits) != bits;

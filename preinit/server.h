@@ -152,7 +152,9 @@ struct fsrv_exec {
   struct rusage ru;
 };
 
-FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start);
+/* all_signals: block every signal that can be, not only SIGPIPE and SIGCHLD (forksrv's own driver
+ * stops its server by closing the FIFOs or with SIGKILL; other peers may stop theirs with SIGTERM). */
+FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signals);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s);
 /* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
 FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);

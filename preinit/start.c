@@ -174,7 +174,7 @@ static int serve(unsigned start) {
   self.served = 1; /* as seen from the children */
   if (self.proto == AFL || self.proto == AFL_ONESHOT) {
     int afl = self.proto == AFL;
-    r = fsrv_setup(&s, afl ? FSRV_AFL_CTL_FD : -1, afl ? FSRV_AFL_ST_FD : -1, start);
+    r = fsrv_setup(&s, afl ? FSRV_AFL_CTL_FD : -1, afl ? FSRV_AFL_ST_FD : -1, start, 0);
     if (r < 0) {
       say_setup_failed(debug, r);
       return self.served = 0;
@@ -207,7 +207,7 @@ static int serve(unsigned start) {
     sys_close((int)req);
     return self.served = 0;
   }
-  r = fsrv_setup(&s, (int)req, (int)rep, start);
+  r = fsrv_setup(&s, (int)req, (int)rep, start, self.proto == NATIVE);
   if (r < 0) {
     say_setup_failed(debug, r);
     sys_close((int)req);
