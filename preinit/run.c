@@ -219,19 +219,22 @@ void fsrv_no_parking(struct fsrv *s) {
   s->loop_fd = s->go_fd = -1;
 }
 
-/* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno. */
+/* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno.
+ * After a fork every page of the server is write-protected for copy-on-write: the server's first store
+ * to a page costs a fault, even once the child is gone. So the hot path stores into *s only what
+ * changed (child_fd only with a pidfd, went only when it flips). */
 long fsrv_fork(struct fsrv *s) {
   int pidfd = -1;
   long pid = sys_fork(s->tid_slot, s->threads > 1 ? &pidfd : 0);
   if (pid == 0) become_target(s);
-  if (pid > 0) s->child_fd = pidfd;
+  if (pidfd >= 0) s->child_fd = pidfd;
   return pid;
 }
 
 /* The child for the next input: the persistent one parked after the last input (live, 0 if none),
  * sent on, or else a fresh fork. Returns as fsrv_fork does. */
 long fsrv_next_child(struct fsrv *s, int live) {
-  s->went = live != 0;
+  if (s->went != (live != 0)) s->went = live != 0;
   if (!live) return fsrv_fork(s);
   uint64_t one = 1;
   sys_write(s->go_fd, &one, sizeof one);
@@ -276,7 +279,8 @@ static void kill_child(int pid) {
 }
 
 static void child_reaped(struct fsrv *s) {
-  if (s->child_fd >= 0) sys_close(s->child_fd);
+  if (s->child_fd < 0) return;
+  sys_close(s->child_fd);
   s->child_fd = -1;
 }
 
