@@ -227,7 +227,7 @@ long fsrv_fork(struct fsrv *s) {
   int pidfd = -1;
   long pid = sys_fork(s->tid_slot, s->threads > 1 ? &pidfd : 0);
   if (pid == 0) become_target(s);
-  if (pidfd >= 0) s->child_fd = pidfd;
+  if (pid > 0 && pidfd >= 0) s->child_fd = pidfd;
   return pid;
 }
 
