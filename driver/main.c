@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,13 +87,27 @@ static __attribute__((noreturn)) void usage_error(const char *fmt, const char *a
   exit(2);
 }
 
+/* Digits only, at most max: what every numeric option takes. No sign, no space, no base prefix and no
+ * wrap-around, which strtoul and sscanf("%u") would each let through. Returns where the digits end. */
+static const char *digits(const char *s, unsigned long max, unsigned long *out) {
+  unsigned long v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (max - d) / 10) return NULL;
+    v = v * 10 + d;
+  }
+  if (p == s) return NULL;
+  *out = v;
+  return p;
+}
+
 static unsigned long number(const char *arg, const char *option, unsigned long max) {
-  char *end;
-  errno = 0;
-  unsigned long v = strtoul(arg, &end, 10);
-  if (errno || end == arg || *end || arg[0] == '-' || v > max) {
-    char what[64];
-    snprintf(what, sizeof what, "%s wants a number, not '%%s'", option);
+  unsigned long v;
+  const char *end = digits(arg, max, &v);
+  if (!end || *end) {
+    char what[96];
+    snprintf(what, sizeof what, "%s wants a whole number from 0 to %lu, not '%%s'", option, max);
     usage_error(what, arg);
   }
   return v;
@@ -100,20 +115,23 @@ static unsigned long number(const char *arg, const char *option, unsigned long m
 
 static void cpu_list(char *arg, struct cli_opts *o) {
   o->ncpus = 0;
-  for (char *save = NULL, *item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+  for (const char *item = arg;; item++) {
+    unsigned long cpu;
+    const char *end = digits(item, 4095, &cpu);
+    if (!end || (*end && *end != ',')) usage_error("--cpu wants a core or a list of them (0 to 4095, e.g. 0,2), not '%s'", arg);
     if (o->ncpus == (int)(sizeof o->cpus / sizeof *o->cpus)) usage_error("--cpu names more than 64 cores: %s", arg);
-    o->cpus[o->ncpus++] = (int)number(item, "--cpu", 4095);
+    o->cpus[o->ncpus++] = (int)cpu;
+    if (!*end) break;
+    item = end;
   }
-  if (!o->ncpus) usage_error("--cpu wants a core or a list of them, not '%s'", arg);
 }
 
 static void shard(const char *arg, struct cli_opts *o) {
-  unsigned i, n;
-  char end;
-  if (sscanf(arg, "%u/%u%c", &i, &n, &end) != 2 || i < 1 || i > n || arg[0] == '-')
-    usage_error("--shard wants I/N with 1 <= I <= N, not '%s'", arg);
-  o->shard = i;
-  o->shards = n;
+  unsigned long i, n;
+  const char *slash = digits(arg, UINT_MAX, &i), *end = slash && *slash == '/' ? digits(slash + 1, UINT_MAX, &n) : NULL;
+  if (!end || *end || i < 1 || i > n) usage_error("--shard wants I/N with 1 <= I <= N <= 4294967295, not '%s'", arg);
+  o->shard = (unsigned)i;
+  o->shards = (unsigned)n;
 }
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {

@@ -14,7 +14,7 @@ load helpers
   run -2 --separate-stderr "$FORKSRV" -t
   [ "${stderr_lines[0]}" = "forksrv: option -t needs an argument" ]
   run -2 --separate-stderr "$FORKSRV" -t 10x -- "$T/exit_code"
-  [ "${stderr_lines[0]}" = "forksrv: --timeout wants a number, not '10x'" ]
+  [ "${stderr_lines[0]}" = "forksrv: --timeout wants a whole number from 0 to 1073741824, not '10x'" ]
   run -2 --separate-stderr "$FORKSRV" -n 0 -- "$T/exit_code"
   [ "${stderr_lines[0]}" = "forksrv: --runs must be at least 1" ]
 }

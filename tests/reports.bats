@@ -69,7 +69,7 @@ corpus() {
   run -0 --separate-stderr "$FORKSRV" --shard 7/9 -i "$(input a 0)" -- "$T/exit_code"
   [[ "$stderr" == "forksrv: 0 executions in "* ]]
   run -2 --separate-stderr "$FORKSRV" --shard 4/3 -i "$(input b 0)" -- "$T/exit_code"
-  [ "${stderr_lines[0]}" = "forksrv: --shard wants I/N with 1 <= I <= N, not '4/3'" ]
+  [ "${stderr_lines[0]}" = "forksrv: --shard wants I/N with 1 <= I <= N <= 4294967295, not '4/3'" ]
   run -2 --separate-stderr "$FORKSRV" --shard 1/2 -- "$T/exit_code"
   [ "${stderr_lines[0]}" = "forksrv: --shard needs inputs (-i)" ]
 }
