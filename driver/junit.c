@@ -6,6 +6,7 @@
  * so an interrupted run still leaves a well-formed report of what ran. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +56,17 @@ static void xml(FILE *f, const char *s) {
   }
 }
 
+/* tmpfile() would do, but its fd is not close-on-exec, and every target would inherit it (and could
+ * write into the report). */
 int cli_junit_open(void) {
   started = time(NULL);
-  cases = tmpfile();
+  const char *dir = getenv("TMPDIR");
+  char *path = NULL;
+  if (asprintf(&path, "%s/forksrv-junit.XXXXXX", dir && *dir ? dir : "/tmp") < 0) return -1;
+  int fd = mkostemp(path, O_CLOEXEC);
+  if (fd >= 0) unlink(path);
+  free(path);
+  if (fd >= 0 && !(cases = fdopen(fd, "w+"))) close(fd);
   return cases ? 0 : -1;
 }
 

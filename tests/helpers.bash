@@ -168,3 +168,9 @@ as_user() {
     "$@"
   fi
 }
+
+# only_stdio COMMAND...: COMMAND with no fd open above 2, as a login shell would start it (bats keeps
+# fd 3 open, and a CI runner may hold others).
+only_stdio() {
+  bash -c 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@"' only_stdio "$@"
+}
