@@ -41,6 +41,7 @@ CLIENT_OBJ = \
 	$(B)/driver/spawn.o
 CLI_OBJ = \
 	$(B)/driver/check.o \
+	$(B)/driver/crashes.o \
 	$(B)/driver/inputs.o \
 	$(B)/driver/junit.o \
 	$(B)/driver/main.o \

@@ -81,9 +81,12 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
 const char *cli_outcome_text(const struct drv_result *r, char *buf, size_t cap);
 int cli_same_outcome(const struct drv_result *a, const struct drv_result *b);
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
+/* --crashes (crashes.c): DIR checked and opened once, before any execution; -1 after saying why. */
+int cli_crashes_open(const char *dir);
+/* The input's copy, its stderr and its .repro, once per input; -1 after saying why. */
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
 /* --show-output with a capture: what the execution wrote there, passed on to our own fd. */
-void cli_copy_capture(int capture_fd, int to_fd);
+int cli_copy_capture(int capture_fd, int to_fd, const char *to_name);
 char *cli_stderr_tail(int stderr_fd, size_t cap);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
 const char *cli_signame(int sig);

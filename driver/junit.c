@@ -148,6 +148,11 @@ int cli_junit_write(const struct cli_opts *o, double secs) {
           tests, failures, errors, secs, stamp);
   xml(f, host);
   fputs("\">\n", f);
+  if (fflush(cases) != 0 || ferror(cases)) {
+    cli_error("write %s: its cases, kept in TMPDIR until the end: %s", o->junit, strerror(errno ? errno : EIO));
+    fclose(f);
+    return -1;
+  }
   rewind(cases);
   char buf[65536];
   size_t n;

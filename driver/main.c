@@ -298,6 +298,7 @@ struct pending {
   int verified;      /* --verify: plain holds the same input's result by plain fork+exec */
   struct drv_result plain;
   char *output_diff; /* --verify: how their stdout or stderr differ, or NULL */
+  int write_failed;  /* an output could not be written (said): the run stops once this is reported */
 };
 
 /* How much of a crash's stderr a JUnit failure carries: a sanitizer's report fits. */
@@ -343,6 +344,17 @@ static int prints(const struct cli_opts *o, const struct drv_result *r) {
   return o->verbose || r->outcome != DRV_EXITED;
 }
 
+static void stop_run(struct run_state *s, int why);
+
+/* Whether stdout took everything so far; said once if not. A full disk or a closed pipe ends the run:
+ * a report with holes in it would look complete. */
+static int stdout_ok(void) {
+  static int said;
+  if (!ferror(stdout)) return 1;
+  if (!said++) cli_error("write standard output: %s", strerror(errno ? errno : EIO));
+  return 0;
+}
+
 /* With the lock held: reports every result whose turn has come. */
 static void report_ready(struct run_state *s) {
   const struct cli_opts *o = s->o;
@@ -357,10 +369,12 @@ static void report_ready(struct run_state *s) {
       cli_report_error(o, s->t, p->name, strerror(p->err));
       if (o->junit) cli_junit_error(o, p->name, strerror(p->err));
     }
+    int failed = p->write_failed || !stdout_ok();
     free(p->stderr_tail);
     free(p->output_diff);
     *p = (struct pending){0};
     cli_progress(s->t);
+    if (failed) stop_run(s, -1);
   }
 }
 
@@ -396,10 +410,14 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
     if (o->show_output) {
       /* What was captured for a comparison or a report still reaches the user. */
       cli_progress_clear();
-      cli_copy_capture(drv_stdout_fd(d), 1);
-      cli_copy_capture(drv_stderr_fd(d), 2);
+      if (cli_copy_capture(drv_stdout_fd(d), 1, "standard output") < 0 ||
+          cli_copy_capture(drv_stderr_fd(d), 2, "standard error") < 0)
+        p->write_failed = 1;
     }
-    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(d)) < 0) s->t->errors++;
+    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(d)) < 0) {
+      s->t->errors++;
+      p->write_failed = 1;
+    }
     pthread_mutex_unlock(&s->lock);
   }
   if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(d), JUNIT_STDERR_MAX);
@@ -597,6 +615,8 @@ int main(int argc, char **argv) {
     stopped = -1;
   } else if (collect_inputs(&o, &in) < 0) {
     stopped = -1;
+  } else if (o.crashes && cli_crashes_open(o.crashes) < 0) {
+    stopped = -1;
   } else if (o.junit && cli_junit_open() < 0) {
     cli_error("junit: temporary file: %s", strerror(errno));
     stopped = -1;
@@ -604,7 +624,10 @@ int main(int argc, char **argv) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     stopped = run(&o, &in, &t, sigfd);
     reap_orphans();
-    fflush(stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      stdout_ok();
+      t.errors++;
+    }
     if (stopped >= 0) cli_summary(&o, &t);
     if (o.junit && cli_junit_write(&o, (double)(cli_now_us() - t.started_us) / 1e6) < 0) t.errors++;
   }

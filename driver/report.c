@@ -1,6 +1,5 @@
 /* What the CLI says about each execution: a line per crash or timeout (every execution with -v), or
- * one JSON object per execution with --json; the inputs that crash or time out, with the target's
- * stderr, copied into --crashes DIR; and the summary on stderr. */
+ * one JSON object per execution with --json; and the summary on stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -195,125 +194,6 @@ static int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-static int save(const char *path, const void *data, size_t len, int from_fd) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  int r = 0;
-  if (from_fd < 0) {
-    r = write_all(fd, data, len);
-  } else {
-    char buf[65536];
-    ssize_t n;
-    for (off_t at = 0; (n = pread(from_fd, buf, sizeof buf, at)) > 0 && r == 0; at += n) r = write_all(fd, buf, (size_t)n);
-  }
-  int saved = errno;
-  if (close(fd) < 0 && r == 0) r = -1;
-  else errno = saved;
-  return r;
-}
-
-/* Single quotes for a shell, with any single quote inside spelt '\'' */
-static void shell_quote(FILE *f, const char *s) {
-  fputc('\'', f);
-  for (; *s; s++)
-    if (*s == '\'')
-      fputs("'\\''", f);
-    else
-      fputc(*s, f);
-  fputc('\'', f);
-}
-
-/* One line that runs the target on the saved input without forksrv, as the driver ran it: same
- * directory, same ASAN_OPTIONS, the input on stdin or in place of '@@'. */
-static int write_repro(const struct cli_opts *o, const char *path, const char *saved) {
-  char cwd[PATH_MAX], abs_saved[PATH_MAX];
-  if (!getcwd(cwd, sizeof cwd) || !realpath(saved, abs_saved)) return -1;
-  FILE *f = fopen(path, "we");
-  if (!f) return -1;
-  fputs("cd ", f);
-  shell_quote(f, cwd);
-  fputs(" && ASAN_OPTIONS=", f);
-  const char *asan = getenv("ASAN_OPTIONS");
-  char *opts = NULL;
-  if (asprintf(&opts, "verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "", asan ? asan : "") < 0) {
-    fclose(f);
-    return -1;
-  }
-  shell_quote(f, opts);
-  free(opts);
-  int file_mode = 0;
-  for (char **a = o->target; *a; a++) {
-    fputc(' ', f);
-    const char *at = strstr(*a, "@@");
-    if (!at) {
-      shell_quote(f, *a);
-      continue;
-    }
-    file_mode = 1;
-    char *arg = NULL;
-    if (asprintf(&arg, "%.*s%s%s", (int)(at - *a), *a, abs_saved, at + 2) < 0) {
-      fclose(f);
-      return -1;
-    }
-    shell_quote(f, arg);
-    free(arg);
-  }
-  fputs(" < ", f);
-  shell_quote(f, file_mode ? "/dev/null" : abs_saved);
-  fputc('\n', f);
-  return fclose(f);
-}
-
-/* A name in DIR not yet taken in this run: the input's own, or NAME-2, NAME-3... when inputs of the
- * same name from different directories crash. */
-static char *crash_path(const char *dir, const char *base) {
-  static char **taken;
-  static size_t ntaken;
-  char *path = NULL;
-  for (unsigned k = 1;; k++) {
-    if ((k == 1 ? asprintf(&path, "%s/%s", dir, base) : asprintf(&path, "%s/%s-%u", dir, base, k)) < 0) return NULL;
-    size_t i = 0;
-    while (i < ntaken && strcmp(taken[i], path)) i++;
-    if (i == ntaken) break;
-    free(path);
-  }
-  char **more = realloc(taken, (ntaken + 1) * sizeof *taken);
-  if (!more) {
-    free(path);
-    return NULL;
-  }
-  taken = more;
-  taken[ntaken++] = path;
-  return strdup(path);
-}
-
-/* DIR/NAME (the input), DIR/NAME.stderr and DIR/NAME.repro. Returns -1 after saying why. */
-int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd) {
-  if (mkdir(o->crashes, 0755) < 0 && errno != EEXIST) {
-    cli_error("mkdir %s: %s", o->crashes, strerror(errno));
-    return -1;
-  }
-  const char *base = input ? strrchr(input, '/') : NULL;
-  base = base ? base + 1 : input ? input : "empty-input";
-  char *path = crash_path(o->crashes, base), *err_path = NULL, *repro_path = NULL;
-  int r = -1;
-  if (!path || asprintf(&err_path, "%s.stderr", path) < 0 || asprintf(&repro_path, "%s.repro", path) < 0) {
-    cli_error("asprintf: %s", strerror(errno));
-  } else if (save(path, data, len, -1) < 0) {
-    cli_error("write %s: %s", path, strerror(errno));
-  } else if (save(err_path, NULL, 0, stderr_fd) < 0) {
-    cli_error("write %s: %s", err_path, strerror(errno));
-  } else if (write_repro(o, repro_path, path) < 0) {
-    cli_error("write %s: %s", repro_path, strerror(errno));
-  } else {
-    r = 0;
-  }
-  free(path);
-  free(err_path);
-  free(repro_path);
-  return r;
-}
-
 /* The last cap bytes of the target's stderr from this execution, for a report; NULL if empty. */
 char *cli_stderr_tail(int stderr_fd, size_t cap) {
   off_t size = lseek(stderr_fd, 0, SEEK_END);
@@ -330,13 +210,19 @@ char *cli_stderr_tail(int stderr_fd, size_t cap) {
   return buf;
 }
 
-void cli_copy_capture(int capture_fd, int to_fd) {
+int cli_copy_capture(int capture_fd, int to_fd, const char *to_name) {
   char buf[65536];
   ssize_t n;
-  if (capture_fd < 0) return;
+  if (capture_fd < 0) return 0;
   fflush(stdout);
   for (off_t at = 0; (n = pread(capture_fd, buf, sizeof buf, at)) > 0; at += n)
-    if (write_all(to_fd, buf, (size_t)n) < 0) break;
+    if (write_all(to_fd, buf, (size_t)n) < 0) {
+      /* EPIPE: the reader went; what follows would go nowhere either. */
+      static int said;
+      if (!said++) cli_error("write %s: %s", to_name, strerror(errno));
+      return -1;
+    }
+  return 0;
 }
 
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {

@@ -108,17 +108,18 @@ load helpers
 
 @test "an unwritable --crashes directory is an error that does not lose the results" {
   mkdir -m 555 "$BATS_TEST_TMPDIR/ro"
+  [ "$(id -u)" -ne 0 ] || chown nobody "$BATS_TEST_TMPDIR/ro"
   input b segv >/dev/null
   run -2 --separate-stderr as_user "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/ro" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash"
   [ "$output" = "crash $BATS_TEST_TMPDIR/in/b: SIGSEGV" ]
   [[ "$stderr" == "forksrv: write $BATS_TEST_TMPDIR/ro/b: Permission denied"* ]]
 }
 
-@test "a --crashes path that is a file is an error that does not lose the results" {
+@test "a --crashes path that is a file is refused before anything runs" {
   printf x >"$BATS_TEST_TMPDIR/file"
   run -2 --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/file" -i "$(input b segv)" -- "$T/crash"
-  [ "$output" = "crash $BATS_TEST_TMPDIR/in/b: SIGSEGV" ]
-  [[ "$stderr" == "forksrv: write $BATS_TEST_TMPDIR/file/b: Not a directory"* ]]
+  [ "$output" = "" ]
+  [ "$stderr" = "forksrv: --crashes $BATS_TEST_TMPDIR/file: Not a directory" ]
 }
 
 @test "the target's stdout and stderr go nowhere by default" {
@@ -145,7 +146,7 @@ load helpers
 @test "a full disk under --crashes is an error that does not lose the results" {
   [ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
   mkdir "$BATS_TEST_TMPDIR/full"
-  mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" 2>/dev/null || skip "cannot mount tmpfs here"
+  mount -t tmpfs -o size=64k,mode=0700 tmpfs "$BATS_TEST_TMPDIR/full" 2>/dev/null || skip "cannot mount tmpfs here"
   head -c 1M /dev/zero >"$BATS_TEST_TMPDIR/full/filler" 2>/dev/null || true
   run --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/full" -i "$(input b segv)" -- "$T/crash"
   umount "$BATS_TEST_TMPDIR/full"

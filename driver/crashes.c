@@ -1,0 +1,278 @@
+/* --crashes DIR: each input that crashed or timed out, copied into DIR once, with the target's stderr
+ * (NAME.stderr) and a shell line that reproduces it (NAME.repro). forksrv runs as root in CI over
+ * directories others may write, so DIR must be the user's own and writable by nobody else, checked
+ * once on a directory fd that every file is then made through, with O_EXCL|O_NOFOLLOW: no planted
+ * link is followed and no file overwritten, this run's or an earlier one's. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int dir_fd = -1;
+static char *dir_path; /* DIR's real path, for the .repro lines */
+
+/* The inputs saved in this run, as a set of paths (open addressing), so that an input run N times
+ * or named twice is saved once. */
+static char **saved;
+static size_t nsaved, saved_cap;
+
+static size_t hash(const char *s) {
+  size_t h = 1469598103934665603u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+/* 1 if path was in the set, 0 if it was added now, -1 without memory. */
+static int seen(const char *path) {
+  if (2 * (nsaved + 1) > saved_cap) {
+    size_t cap = saved_cap ? saved_cap * 2 : 64;
+    char **more = calloc(cap, sizeof *more);
+    if (!more) return -1;
+    for (size_t i = 0; i < saved_cap; i++)
+      if (saved[i]) {
+        size_t k = hash(saved[i]) & (cap - 1);
+        while (more[k]) k = (k + 1) & (cap - 1);
+        more[k] = saved[i];
+      }
+    free(saved);
+    saved = more;
+    saved_cap = cap;
+  }
+  size_t k = hash(path) & (saved_cap - 1);
+  for (; saved[k]; k = (k + 1) & (saved_cap - 1))
+    if (!strcmp(saved[k], path)) return 1;
+  if (!(saved[k] = strdup(path))) return -1;
+  nsaved++;
+  return 0;
+}
+
+int cli_crashes_open(const char *dir) {
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    cli_error("--crashes %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  /* A symlink given as DIR is followed only if it is the user's own: one planted in a shared
+   * directory would send the files wherever its owner likes. */
+  struct stat st;
+  if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
+    cli_error("--crashes %s: a symbolic link owned by uid %u, not by uid %u: refusing to write through it", dir,
+              (unsigned)st.st_uid, (unsigned)geteuid());
+    return -1;
+  }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    cli_error("--crashes %s: %s", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  const char *why = NULL;
+  char what[96];
+  if (st.st_uid != geteuid()) {
+    snprintf(what, sizeof what, "owned by uid %u, not by uid %u", (unsigned)st.st_uid, (unsigned)geteuid());
+    why = what;
+  } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    snprintf(what, sizeof what, "writable by %s (mode %04o)", st.st_mode & S_IWOTH ? "others" : "its group",
+             (unsigned)(st.st_mode & 07777));
+    why = what;
+  }
+  if (why) {
+    cli_error("--crashes %s: %s: refusing to write there (others could plant links in it)", dir, why);
+    close(fd);
+    return -1;
+  }
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  if (!(dir_path = realpath(link, NULL)) && !(dir_path = realpath(dir, NULL))) {
+    cli_error("--crashes %s: %s", dir, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  dir_fd = fd;
+  return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len) {
+  for (size_t done = 0; done < len;) {
+    ssize_t n = write(fd, (const char *)buf + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+/* A new file in DIR, never one that is there already, nor through a link. */
+static int create(const char *name) {
+  return openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+}
+
+static int finish(int fd, int r) {
+  int saved_errno = errno;
+  if (close(fd) < 0 && r == 0) return -1;
+  errno = saved_errno;
+  return r;
+}
+
+static int save_bytes(int fd, const void *data, size_t len) { return finish(fd, write_all(fd, data, len)); }
+
+static int save_fd(int fd, int from_fd) {
+  char buf[65536];
+  ssize_t n = 0;
+  int r = 0;
+  for (off_t at = 0; from_fd >= 0 && r == 0 && (n = pread(from_fd, buf, sizeof buf, at)) > 0; at += n)
+    r = write_all(fd, buf, (size_t)n);
+  if (n < 0) r = -1;
+  return finish(fd, r);
+}
+
+/* Single quotes for a shell, with any single quote inside spelt '\'' */
+static void shell_quote(FILE *f, const char *s) {
+  fputc('\'', f);
+  for (; *s; s++)
+    if (*s == '\'')
+      fputs("'\\''", f);
+    else
+      fputc(*s, f);
+  fputc('\'', f);
+}
+
+/* arg with every '@@' replaced by path, as spawn.c gives it to the target. */
+static void quote_arg(FILE *f, const char *arg, const char *path) {
+  char *out = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&out, &len);
+  if (!m) {
+    shell_quote(f, arg);
+    return;
+  }
+  for (const char *s = arg, *hit; *s; s = hit + 2) {
+    if (!(hit = strstr(s, "@@"))) {
+      fputs(s, m);
+      break;
+    }
+    fwrite(s, 1, (size_t)(hit - s), m);
+    fputs(path, m);
+  }
+  fclose(m);
+  shell_quote(f, out ? out : arg);
+  free(out);
+}
+
+/* One line that runs the target on the saved input without forksrv, as the driver ran it: same
+ * directory, same ASAN_OPTIONS, the input on stdin or in place of every '@@'. */
+static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) {
+  char cwd[PATH_MAX];
+  FILE *f = fdopen(fd, "w");
+  if (!f) return finish(fd, -1);
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
+  fputs("cd ", f);
+  shell_quote(f, cwd);
+  fputs(" && ASAN_OPTIONS=", f);
+  const char *asan = getenv("ASAN_OPTIONS");
+  char *opts = NULL;
+  if (asprintf(&opts, "verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "", asan ? asan : "") < 0)
+    opts = NULL;
+  shell_quote(f, opts ? opts : "verify_asan_link_order=0:abort_on_error=1");
+  free(opts);
+  for (char **a = o->target; *a; a++) {
+    fputc(' ', f);
+    quote_arg(f, *a, saved_path);
+  }
+  fputs(" < ", f);
+  shell_quote(f, o->by_path ? "/dev/null" : saved_path);
+  fputc('\n', f);
+  int r = ferror(f) ? -1 : 0, e = errno;
+  if (fclose(f) != 0) return -1;
+  errno = e;
+  return r;
+}
+
+static const char *const ext[3] = {"", ".stderr", ".repro"};
+
+static void unlink_stem(const char *stem, int upto) {
+  for (int i = 0; i < upto; i++) {
+    char name[NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s%s", stem, ext[i]);
+    unlinkat(dir_fd, name, 0);
+  }
+}
+
+/* A stem no file in DIR has: NAME, NAME.stderr and NAME.repro all made new, or NAME-2..., so that a
+ * crash never meets another's files (an input called a.stderr beside one called a). The three
+ * files are open on fds[] on return; NULL with errno when they cannot be made. */
+static char *claim(const char *base, int fds[3]) {
+  for (unsigned k = 1; k < 100000; k++) {
+    char *stem = NULL;
+    if ((k == 1 ? asprintf(&stem, "%s", base) : asprintf(&stem, "%s-%u", base, k)) < 0) return NULL;
+    int i = 0;
+    for (; i < 3; i++) {
+      char name[NAME_MAX + 16];
+      snprintf(name, sizeof name, "%s%s", stem, ext[i]);
+      if ((fds[i] = create(name)) < 0) break;
+    }
+    if (i == 3) return stem;
+    int err = errno;
+    for (int m = 0; m < i; m++) close(fds[m]);
+    unlink_stem(stem, i);
+    free(stem);
+    /* ELOOP: a symlink of that name (O_NOFOLLOW); taken, like any other file there. */
+    if (err != EEXIST && err != ELOOP) {
+      errno = err;
+      return NULL;
+    }
+  }
+  errno = EEXIST;
+  return NULL;
+}
+
+int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd) {
+  const char *key = input ? input : "";
+  int dup = seen(key);
+  if (dup == 1) return 0;
+  if (dup < 0) {
+    cli_error("save crash: %s", strerror(ENOMEM));
+    return -1;
+  }
+  const char *base = input ? strrchr(input, '/') : NULL;
+  base = base ? base + 1 : input && *input ? input : "empty-input";
+  /* Names are bytes of the input's own; one too long for DIR is cut, not refused. */
+  char shortened[NAME_MAX - 16];
+  snprintf(shortened, sizeof shortened, "%s", base);
+  int fds[3];
+  char *stem = claim(shortened, fds);
+  if (!stem) {
+    cli_error("write %s/%s: %s", dir_path, shortened, strerror(errno));
+    return -1;
+  }
+  char *path = NULL;
+  if (asprintf(&path, "%s/%s", dir_path, stem) < 0) path = NULL;
+  const char *bad = NULL;
+  if (!path) {
+    bad = "";
+    close(fds[0]), close(fds[1]), close(fds[2]);
+  } else if (save_bytes(fds[0], data, len) < 0) {
+    bad = "";
+    close(fds[1]), close(fds[2]);
+  } else if (save_fd(fds[1], stderr_fd) < 0) {
+    bad = ".stderr";
+    close(fds[2]);
+  } else if (save_repro(fds[2], o, path) < 0) {
+    bad = ".repro";
+  }
+  if (bad) {
+    int err = errno;
+    cli_error("write %s%s: %s", path ? path : stem, bad, strerror(err));
+    /* Half a crash is worse than none: the files just made go. */
+    unlink_stem(stem, 3);
+  }
+  free(path);
+  free(stem);
+  return bad ? -1 : 0;
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# --crashes DIR where others could plant links: forksrv writes only into a directory that is the
+# user's own and that nobody else can write, makes every file new (O_EXCL|O_NOFOLLOW, never through
+# a link, never over a file), saves each input once, and writes .repro lines that run the target as
+# forksrv ran it.
+load helpers
+
+needs_root() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+  chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+}
+
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+@test "a directory another user owns is refused, and the links planted in it are not followed" {
+  needs_root
+  local shared="$BATS_TEST_TMPDIR/shared" victim="$BATS_TEST_TMPDIR/victim"
+  mkdir -m 1777 "$shared"
+  printf secret >"$victim"
+  chmod 600 "$victim"
+  as_nobody mkdir "$shared/crashes"
+  as_nobody ln -s "$victim" "$shared/crashes/b"
+  as_nobody ln -s "$BATS_TEST_TMPDIR/newfile" "$shared/crashes/b.repro"
+  run -2 --separate-stderr "$FORKSRV" --crashes "$shared/crashes" -i "$(input b segv)" -- "$T/crash"
+  [ "$stderr" = "forksrv: --crashes $shared/crashes: owned by uid 65534, not by uid 0: refusing to write there (others could plant links in it)" ]
+  [ "$output" = "" ]
+  [ "$(cat "$victim")" = secret ]
+  [ ! -e "$BATS_TEST_TMPDIR/newfile" ]
+}
+
+@test "a directory its group or others may write is refused, with its mode" {
+  mkdir -m 0777 "$BATS_TEST_TMPDIR/open"
+  chmod 0777 "$BATS_TEST_TMPDIR/open"
+  run -2 --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/open" -i "$(input b segv)" -- "$T/crash"
+  [ "$stderr" = "forksrv: --crashes $BATS_TEST_TMPDIR/open: writable by others (mode 0777): refusing to write there (others could plant links in it)" ]
+  mkdir -m 0770 "$BATS_TEST_TMPDIR/group"
+  chmod 0770 "$BATS_TEST_TMPDIR/group"
+  run -2 --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/group" -i "$(input b segv)" -- "$T/crash"
+  [ "$stderr" = "forksrv: --crashes $BATS_TEST_TMPDIR/group: writable by its group (mode 0770): refusing to write there (others could plant links in it)" ]
+}
+
+@test "a symlink named as DIR is followed only when it is the user's own" {
+  mkdir -m 700 "$BATS_TEST_TMPDIR/mine"
+  ln -s "$BATS_TEST_TMPDIR/mine" "$BATS_TEST_TMPDIR/link"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/link" -i "$(input b segv)" -- "$T/crash"
+  [ "$(cat "$BATS_TEST_TMPDIR/mine/b")" = segv ]
+  needs_root
+  mkdir -m 1777 "$BATS_TEST_TMPDIR/shared"
+  as_nobody ln -s "$BATS_TEST_TMPDIR/mine" "$BATS_TEST_TMPDIR/shared/crashes"
+  run -2 --separate-stderr "$FORKSRV" --crashes "$BATS_TEST_TMPDIR/shared/crashes" -i "$(input b segv)" -- "$T/crash"
+  [ "$stderr" = "forksrv: --crashes $BATS_TEST_TMPDIR/shared/crashes: a symbolic link owned by uid 65534, not by uid 0: refusing to write through it" ]
+}
+
+@test "a new DIR is made private, and files already in DIR, links included, are never written" {
+  local dir="$BATS_TEST_TMPDIR/crashes"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$dir" -i "$(input b segv)" -- "$T/crash"
+  [ "$(stat -c %a "$dir")" = 700 ]
+  printf keep >"$BATS_TEST_TMPDIR/target-of-link"
+  rm "$dir/b.repro"
+  ln -s "$BATS_TEST_TMPDIR/target-of-link" "$dir/b.repro"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$dir" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash"
+  [ "$(cat "$BATS_TEST_TMPDIR/target-of-link")" = keep ]
+  [ "$(ls "$dir" | tr '\n' ' ')" = "b b-2 b-2.repro b-2.stderr b.repro b.stderr " ]
+  [ "$(cat "$dir/b-2")" = segv ]
+}
+
+@test "an input called a.stderr does not overwrite crash a's stderr" {
+  mkdir "$BATS_TEST_TMPDIR/c"
+  printf ABRT >"$BATS_TEST_TMPDIR/c/a"
+  printf SEGV >"$BATS_TEST_TMPDIR/c/a.stderr"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/crashes" -i "$BATS_TEST_TMPDIR/c" -- \
+    /bin/sh -c 'read x; echo "stderr of $x" >&2; kill -"$x" $$'
+  local d="$BATS_TEST_TMPDIR/crashes"
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a.repro a.stderr a.stderr-2 a.stderr-2.repro a.stderr-2.stderr " ]
+  [ "$(cat "$d/a")" = ABRT ]
+  [ "$(cat "$d/a.stderr")" = "stderr of ABRT" ]
+  [ "$(cat "$d/a.stderr-2")" = SEGV ]
+  [ "$(cat "$d/a.stderr-2.stderr")" = "stderr of SEGV" ]
+}
+
+@test "an input that crashes in each of -n 3 runs is saved once" {
+  run -1 --separate-stderr "$FORKSRV" -n 3 --crashes "$BATS_TEST_TMPDIR/crashes" -i "$(input b segv)" -- "$T/crash"
+  [ "${#lines[@]}" -eq 3 ]
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "b b.repro b.stderr " ]
+}
+
+@test "the .repro line substitutes every @@ of an argument and reproduces the crash" {
+  # The target crashes only when both halves of its argument name the same file.
+  local dir="$BATS_TEST_TMPDIR/crashes"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$dir" -i "$(input "it's" x)" -- \
+    /bin/sh -c 'f=${1%%:*}; [ "$f" = "${1#*:}" ] && [ -f "$f" ] && kill -SEGV $$; exit 3' sh @@:@@
+  run -139 sh "$dir/it's.repro"
+  grep -qF ":$dir/it'\\''s' < '/dev/null'" "$dir/it's.repro"
+}
