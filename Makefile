@@ -48,7 +48,8 @@ CLI_OBJ = \
 	$(B)/driver/progress.o \
 	$(B)/driver/pin.o \
 	$(B)/driver/report.o \
-	$(B)/driver/targets.o
+	$(B)/driver/targets.o \
+	$(B)/driver/text.o
 DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h driver/infile.h driver/plain.h \
 	driver/rundir.h fifo/protocol.h
 
@@ -206,11 +207,11 @@ test:
 check:
 	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-# libFuzzer harnesses for the server's environment parser and the protocol's decoders
-# (tests/fuzz/): `make fuzz` runs each for FUZZ_SECONDS and grows its corpus in tests/fuzz/corpus/.
+# libFuzzer harnesses for the server's environment parser, the protocol's decoders and the report
+# writers (tests/fuzz/): `make fuzz` runs each for FUZZ_SECONDS and grows its corpus in tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
-FUZZERS = $(B)/fuzz/env_parser $(B)/fuzz/messages
+FUZZERS = $(B)/fuzz/env_parser $(B)/fuzz/messages $(B)/fuzz/writers
 
 $(B)/fuzz/env_parser: tests/fuzz/env_parser.c preinit/env.c $(PREINIT_HDR)
 	@mkdir -p $(@D)
@@ -220,11 +221,16 @@ $(B)/fuzz/messages: tests/fuzz/messages.c fifo/protocol.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/messages.c
 
+$(B)/fuzz/writers: tests/fuzz/writers.c driver/text.c driver/cli.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -Idriver -o $@ tests/fuzz/writers.c driver/text.c
+
 fuzzers: $(FUZZERS)
 
 fuzz: $(FUZZERS)
 	$(B)/fuzz/env_parser -max_total_time=$(FUZZ_SECONDS) -max_len=9000 tests/fuzz/corpus/env_parser
 	$(B)/fuzz/messages -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/messages
+	$(B)/fuzz/writers -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/writers
 
 BENCH = $(B)/bench/target $(B)/bench/heap_target $(B)/bench/api_client $(B)/bench/afl_client
 

@@ -4,6 +4,7 @@
 #define FORKSRV_DRIVER_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -87,9 +88,17 @@ int cli_crashes_open(const char *dir);
 int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
 /* --show-output with a capture: what the execution wrote there, passed on to our own fd. */
 int cli_copy_capture(int capture_fd, int to_fd, const char *to_name);
-char *cli_stderr_tail(int stderr_fd, size_t cap);
+char *cli_stderr_tail(int stderr_fd, size_t cap, size_t *len);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
 const char *cli_signame(int sig);
+
+/* Text into reports (text.c): the length of the UTF-8 sequence at p, strictly by the standard (0 when
+ * none), and writers for JSON strings and XML text that replace what is not valid there with U+FFFD
+ * and return how many they replaced. */
+size_t cli_utf8_len(const unsigned char *p, size_t n, unsigned *cp);
+int cli_utf8_valid(const char *s, size_t n);
+size_t cli_json_text(FILE *f, const char *s, size_t n);
+size_t cli_xml_text(FILE *f, const char *s, size_t n);
 
 /* forksrv check (check.c) */
 int cli_check(const struct cli_opts *o);
@@ -97,7 +106,8 @@ int cli_check(const struct cli_opts *o);
 /* --junit (junit.c) */
 int cli_junit_open(void);
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const struct drv_result *plain, const char *output_diff, const char *stderr_text);
+                    const struct drv_result *plain, const char *output_diff, const char *stderr_text,
+                    size_t stderr_len);
 void cli_junit_error(const struct cli_opts *o, const char *input, const char *why);
 int cli_junit_write(const struct cli_opts *o, double secs);
 

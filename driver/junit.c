@@ -19,42 +19,7 @@ static FILE *cases;
 static unsigned long tests, failures, errors;
 static time_t started;
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n) {
-  size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-  if (!len || len > n || (len == 2 && p[0] < 0xc2)) return 0;
-  for (size_t i = 1; i < len; i++)
-    if ((p[i] & 0xc0) != 0x80) return 0;
-  return len;
-}
-
-/* Text as XML 1.0 allows it: markup escaped, and what no XML may hold (control characters, bytes
- * that are not UTF-8, as a crashing target may well print) replaced by '?'. */
-static void xml(FILE *f, const char *s) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t n = strlen(s);
-  while (n) {
-    size_t len = utf8_len(p, n);
-    if (len > 1) {
-      fwrite(p, 1, len, f);
-    } else if (*p == '&') {
-      fputs("&amp;", f);
-    } else if (*p == '<') {
-      fputs("&lt;", f);
-    } else if (*p == '>') {
-      fputs("&gt;", f);
-    } else if (*p == '"') {
-      fputs("&quot;", f);
-    } else if (len == 1 && (*p >= 0x20 || *p == '\n' || *p == '\t')) {
-      fputc(*p, f);
-    } else {
-      fputc('?', f);
-      len = 1;
-    }
-    p += len ? len : 1;
-    n -= len ? len : 1;
-  }
-}
+static size_t xml(FILE *f, const char *s) { return cli_xml_text(f, s, strlen(s)); }
 
 /* tmpfile() would do, but its fd is not close-on-exec, and every target would inherit it (and could
  * write into the report). */
@@ -70,20 +35,57 @@ int cli_junit_open(void) {
   return cases ? 0 : -1;
 }
 
-static void open_case(const struct cli_opts *o, const char *input, unsigned long run, double secs) {
+/* What a case's report had to change to stay XML, said in its <system-err>. */
+struct notes {
+  char text[512];
+  size_t len;
+};
+
+static void note(struct notes *n, const char *fmt, size_t count, const char *extra) {
+  if (n->len < sizeof n->text)
+    n->len += (size_t)snprintf(n->text + n->len, sizeof n->text - n->len, fmt, count, extra);
+  if (n->len >= sizeof n->text) n->len = sizeof n->text - 1;
+}
+
+static void open_case(const struct cli_opts *o, const char *input, unsigned long run, double secs, struct notes *n) {
   const char *base = strrchr(o->target[0], '/');
   fputs("    <testcase classname=\"forksrv.", cases);
   xml(cases, base ? base + 1 : o->target[0]);
   fputs("\" name=\"", cases);
-  xml(cases, input ? input : "(empty input)");
+  size_t bad = xml(cases, input ? input : "(empty input)");
   if (o->runs > 1) fprintf(cases, " #%lu", run);
   fprintf(cases, "\" time=\"%.6f\"", secs);
+  if (bad) {
+    char hex[256 * 2 + 1] = "";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)input; *p && k + 2 < sizeof hex; p++, k += 2)
+      snprintf(hex + k, sizeof hex - k, "%02x", *p);
+    note(n, "forksrv: the input's name is not UTF-8: %zu bytes are shown as U+FFFD; its bytes in hex: %s\n", bad, hex);
+  }
+}
+
+/* Ends a case whose start tag is still open: with its notes, if any. */
+static void close_case(const struct notes *n, const char *body) {
+  if (!body && !n->len) {
+    fputs("/>\n", cases);
+    return;
+  }
+  fputs(">\n", cases);
+  if (body) fputs(body, cases);
+  if (n->len) {
+    fputs("      <system-err>", cases);
+    xml(cases, n->text);
+    fputs("</system-err>\n", cases);
+  }
+  fputs("    </testcase>\n", cases);
 }
 
 void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long run, const struct drv_result *r,
-                    const struct drv_result *plain, const char *output_diff, const char *stderr_text) {
+                    const struct drv_result *plain, const char *output_diff, const char *stderr_text,
+                    size_t stderr_len) {
+  struct notes n = {.len = 0};
   tests++;
-  open_case(o, input, run, (double)r->wall_us / 1e6);
+  open_case(o, input, run, (double)r->wall_us / 1e6, &n);
   char message[192];
   const char *type = NULL;
   if (plain && !cli_same_outcome(r, plain)) {
@@ -102,32 +104,58 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     snprintf(message, sizeof message, "timed out: no result within %u ms", o->timeout_ms);
   } else if (r->outcome == DRV_FORK_FAILED || r->outcome == DRV_WAIT_FAILED) {
     errors++;
-    fprintf(cases, ">\n      <error type=\"%s\" message=\"", r->outcome == DRV_FORK_FAILED ? "fork" : "wait");
-    xml(cases, strerror(r->error));
-    fputs("\"/>\n    </testcase>\n", cases);
+    char *body = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&body, &len);
+    if (m) {
+      fprintf(m, "      <error type=\"%s\" message=\"", r->outcome == DRV_FORK_FAILED ? "fork" : "wait");
+      xml(m, strerror(r->error));
+      fputs("\"/>\n", m);
+      fclose(m);
+    }
+    close_case(&n, body ? body : "");
+    free(body);
     return;
   }
   if (!type) {
-    fputs("/>\n", cases);
+    close_case(&n, NULL);
     return;
   }
   failures++;
-  fputs(">\n      <failure type=\"", cases);
-  xml(cases, type);
-  fputs("\" message=\"", cases);
-  xml(cases, message);
-  fputs("\">", cases);
-  if (stderr_text) xml(cases, stderr_text);
-  fputs("</failure>\n    </testcase>\n", cases);
+  char *body = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&body, &len);
+  if (m) {
+    fputs("      <failure type=\"", m);
+    xml(m, type);
+    fputs("\" message=\"", m);
+    xml(m, message);
+    fputs("\">", m);
+    size_t bad = stderr_text ? cli_xml_text(m, stderr_text, stderr_len) : 0;
+    fputs("</failure>\n", m);
+    fclose(m);
+    if (bad) note(&n, "forksrv: the target's stderr held %zu bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD%s\n", bad, "");
+  }
+  close_case(&n, body ? body : "");
+  free(body);
 }
 
 void cli_junit_error(const struct cli_opts *o, const char *input, const char *why) {
+  struct notes n = {.len = 0};
   tests++;
   errors++;
-  open_case(o, input, 1, 0);
-  fputs(">\n      <error type=\"input\" message=\"", cases);
-  xml(cases, why);
-  fputs("\"/>\n    </testcase>\n", cases);
+  open_case(o, input, 1, 0, &n);
+  char *body = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&body, &len);
+  if (m) {
+    fputs("      <error type=\"input\" message=\"", m);
+    xml(m, why);
+    fputs("\"/>\n", m);
+    fclose(m);
+  }
+  close_case(&n, body ? body : "");
+  free(body);
 }
 
 int cli_junit_write(const struct cli_opts *o, double secs) {

@@ -295,6 +295,7 @@ struct pending {
   unsigned long run;
   int err;
   char *stderr_tail; /* for --junit's failures */
+  size_t stderr_len;
   int verified;      /* --verify: plain holds the same input's result by plain fork+exec */
   struct drv_result plain;
   char *output_diff; /* --verify: how their stdout or stderr differ, or NULL */
@@ -363,7 +364,7 @@ static void report_ready(struct run_state *s) {
       const struct drv_result *plain = p->verified ? &p->plain : NULL;
       if (prints(o, &p->r) || (plain && (!cli_same_outcome(&p->r, plain) || p->output_diff))) cli_progress_clear();
       cli_report(o, s->t, p->name, p->run, &p->r, plain, p->output_diff);
-      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->output_diff, p->stderr_tail);
+      if (o->junit) cli_junit_case(o, p->name, p->run, &p->r, plain, p->output_diff, p->stderr_tail, p->stderr_len);
     } else {
       cli_progress_clear();
       cli_report_error(o, s->t, p->name, strerror(p->err));
@@ -420,7 +421,7 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
     }
     pthread_mutex_unlock(&s->lock);
   }
-  if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(d), JUNIT_STDERR_MAX);
+  if (o->junit && failed) p->stderr_tail = cli_stderr_tail(drv_stderr_fd(d), JUNIT_STDERR_MAX, &p->stderr_len);
   if (verify) {
     if (drv_run_plain(d, j->buf, len, &p->plain) < 0) return stop_reason(drv_error(d));
     p->verified = 1;

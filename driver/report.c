@@ -63,15 +63,20 @@ static void json_string(const char *s) {
     return;
   }
   putchar('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      printf("\\%c", *p);
-    else if (*p < 0x20)
-      printf("\\u%04x", *p);
-    else
-      putchar(*p);
-  }
+  cli_json_text(stdout, s, strlen(s));
   putchar('"');
+}
+
+/* "input":NAME, and when the name is not UTF-8 (shown with U+FFFD there), its bytes in hex, so that a
+ * reader can still find the file. */
+static void json_input(const char *input) {
+  fputs("{\"input\":", stdout);
+  json_string(input);
+  if (input && !cli_utf8_valid(input, strlen(input))) {
+    fputs(",\"input_hex\":\"", stdout);
+    for (const unsigned char *p = (const unsigned char *)input; *p; p++) printf("%02x", *p);
+    putchar('"');
+  }
 }
 
 static const char *outcome_name(enum drv_outcome o) {
@@ -102,8 +107,7 @@ int cli_same_outcome(const struct drv_result *a, const struct drv_result *b) {
 
 static void json_result(const char *input, unsigned long run, const struct drv_result *r, const struct drv_result *plain,
                         const char *output_diff) {
-  fputs("{\"input\":", stdout);
-  json_string(input);
+  json_input(input);
   printf(",\"run\":%lu,\"pid\":%d,\"result\":\"%s\"", run, r->pid, outcome_name(r->outcome));
   if (r->outcome == DRV_EXITED) printf(",\"exit_code\":%d", r->exit_code);
   if (r->outcome == DRV_SIGNALLED || r->outcome == DRV_TIMED_OUT) printf(",\"signal\":\"%s\"", cli_signame(r->signal));
@@ -176,8 +180,7 @@ void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char 
   t->errors++;
   cli_error("read %s: %s", input, why);
   if (o->json) {
-    fputs("{\"input\":", stdout);
-    json_string(input);
+    json_input(input);
     fputs(",\"result\":\"error\",\"error\":", stdout);
     json_string(why);
     fputs("}\n", stdout);
@@ -194,19 +197,28 @@ static int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-/* The last cap bytes of the target's stderr from this execution, for a report; NULL if empty. */
-char *cli_stderr_tail(int stderr_fd, size_t cap) {
+/* The last cap bytes of the target's stderr from this execution, for a report, into *len bytes
+ * (NULs included); NULL if empty. A cut tail starts with a line saying so, and at a character. */
+char *cli_stderr_tail(int stderr_fd, size_t cap, size_t *len) {
   off_t size = lseek(stderr_fd, 0, SEEK_END);
   if (size <= 0) return NULL;
   off_t from = size > (off_t)cap ? size - (off_t)cap : 0;
-  char *buf = malloc((size_t)(size - from) + 1);
+  char head[96] = "";
+  if (from) snprintf(head, sizeof head, "[forksrv: the last %zu of %lld bytes]\n", cap, (long long)size);
+  size_t hlen = strlen(head);
+  char *buf = malloc(hlen + (size_t)(size - from) + 1);
   if (!buf) return NULL;
-  ssize_t n = pread(stderr_fd, buf, (size_t)(size - from), from);
+  ssize_t n = pread(stderr_fd, buf + hlen, (size_t)(size - from), from);
   if (n <= 0) {
     free(buf);
     return NULL;
   }
-  buf[n] = '\0';
+  size_t skip = 0;
+  while (from && skip < 3 && skip < (size_t)n && ((unsigned char)buf[hlen + skip] & 0xc0) == 0x80) skip++;
+  memmove(buf + hlen, buf + hlen + skip, (size_t)n - skip);
+  memcpy(buf, head, hlen);
+  *len = hlen + (size_t)n - skip;
+  buf[*len] = '\0';
   return buf;
 }
 

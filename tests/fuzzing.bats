@@ -22,3 +22,17 @@ load helpers
   run ! ./broken "$BATS_TEST_DIRNAME/fuzz/corpus/env_parser/long-values"
   [[ "$output" == *"deadly signal"* ]]
 }
+
+@test "the report writers' output reads back as valid JSON and XML text on every corpus input" {
+  [ "$(ls "$BATS_TEST_DIRNAME/fuzz/corpus/writers" | wc -l)" -gt 20 ]
+  run -0 "$B/fuzz/writers" -runs=0 "$BATS_TEST_DIRNAME/fuzz/corpus/writers"
+}
+
+@test "the report writers' harness does catch a writer that lets a surrogate through" {
+  cd "$BATS_TEST_TMPDIR"
+  sed 's/(c >= 0xd800 \&\& c <= 0xdfff)/0/' "$BATS_TEST_DIRNAME/../driver/text.c" >text_broken.c
+  ! cmp -s text_broken.c "$BATS_TEST_DIRNAME/../driver/text.c"
+  clang -g -O1 -fsanitize=fuzzer -I"$BATS_TEST_DIRNAME/../driver" -o broken "$BATS_TEST_DIRNAME/fuzz/writers.c" text_broken.c
+  run ! ./broken "$BATS_TEST_DIRNAME/fuzz/corpus/writers/surrogate"
+  [[ "$output" == *"deadly signal"* ]]
+}
