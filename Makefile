@@ -38,7 +38,8 @@ CLIENT_OBJ = \
 	$(B)/driver/infile.o \
 	$(B)/driver/plain.o \
 	$(B)/driver/rundir.o \
-	$(B)/driver/spawn.o
+	$(B)/driver/spawn.o \
+	$(B)/driver/capture.o
 CLI_OBJ = \
 	$(B)/driver/check.o \
 	$(B)/driver/crashes.o \
@@ -51,7 +52,7 @@ CLI_OBJ = \
 	$(B)/driver/targets.o \
 	$(B)/driver/text.o
 DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h driver/infile.h driver/plain.h \
-	driver/rundir.h fifo/protocol.h
+	driver/rundir.h driver/capture.h fifo/protocol.h
 
 PC = $(B)/pkgconfig/forksrv.pc $(B)/pkgconfig/forksrv-main.pc $(B)/pkgconfig/forksrv-client.pc
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../fifo/protocol.h"
+#include "capture.h"
 #include "forksrv_client.h"
 #include "infile.h"
 #include "plain.h"
@@ -59,6 +60,7 @@ struct drv {
   uint32_t seq;
   struct fifo_request rq;
   struct drv_plain plain;
+  struct drv_captures caps;
   char err[1024];
 };
 
@@ -417,6 +419,7 @@ static int release(struct drv *d) {
   int status = end_server(d, STOP_GRACE_MS);
   drv_spawn_free(&d->sp);
   drv_infile_close(&d->in);
+  drv_captures_free(&d->caps);
   free(d);
   return status < 0 ? -1 : 0;
 }
@@ -437,6 +440,7 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
   if (ok == 0 && drv_spawn_init(&d->sp, cfg->argv, d->in.path, by_path ? -1 : d->in.stdin_fd, cfg->show_output,
                                 cfg->capture_stdout, cfg->capture_stderr) < 0)
     ok = fail(d, "%s", d->sp.err);
+  d->caps = (struct drv_captures){.fd = {d->sp.stdout_capture, d->sp.stderr_capture}};
   if (ok == 0 && cfg->no_server) ok = drv_plain_start(&d->plain, &d->sp, d->err, sizeof d->err);
   if (ok == 0 && !cfg->no_server) ok = start_server(d);
   if (ok < 0) {
@@ -450,10 +454,7 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
 /* Before each execution: a pristine input file, and captures that hold only what this one writes. */
 static int put_input(struct drv *d, const void *input, size_t len) {
   if (drv_infile_put(&d->in, input, len, d->err, sizeof d->err) < 0) return -1;
-  int caps[2] = {d->sp.stdout_capture, d->sp.stderr_capture};
-  for (int i = 0; i < 2; i++)
-    if (caps[i] >= 0 && lseek(caps[i], 0, SEEK_END) > 0 && ftruncate(caps[i], 0) < 0)
-      return fail(d, "truncate %s capture: %s", i ? "stderr" : "stdout", strerror(errno));
+  if (drv_captures_reset(&d->caps) < 0) return fail(d, "truncate the output captures: %s", strerror(errno));
   return 0;
 }
 
@@ -489,17 +490,28 @@ static int send_request(struct drv *d, const struct fifo_request *rq) {
   return n == FIFO_REQUEST_SIZE ? 0 : fail(d, "write request: %s", strerror(errno));
 }
 
+static void end_captures(struct drv *d, struct drv_result *res) {
+  uint64_t cut[2];
+  drv_captures_end(&d->caps, cut);
+  res->stdout_cut = cut[0];
+  res->stderr_cut = cut[1];
+}
+
 /* One result, as fifo/protocol.h describes the exchange: duplicates of earlier ones are dropped, and
  * a request lost with a persistent child is sent again. */
 static int server_result(struct drv *d, uint64_t deadline_us, struct drv_result *res) {
   struct pollfd p[3] = {{d->rep, POLLIN, 0}, {d->server_pidfd, POLLIN, 0}, {d->cfg.cancel_fd, POLLIN, 0}};
   for (;;) {
     int r;
-    do r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, drv_ms_until(deadline_us));
+    do r = poll(p, d->cfg.cancel_fd >= 0 ? 3 : 2, drv_captures_wait_ms(&d->caps, drv_ms_until(deadline_us)));
     while (r < 0 && errno == EINTR);
     if (r > 0 && p[2].revents) {
       errno = EINTR;
       return fail(d, "interrupted");
+    }
+    if (r == 0 && (!deadline_us || drv_now_us() < deadline_us)) {
+      drv_captures_look(&d->caps);
+      continue;
     }
     if (r == 0) {
       end_server(d, 0);
@@ -522,6 +534,7 @@ static int server_result(struct drv *d, uint64_t deadline_us, struct drv_result 
       continue;
     }
     fill_result(res, &out);
+    end_captures(d, res);
     return 0;
   }
 }
@@ -529,12 +542,14 @@ static int server_result(struct drv *d, uint64_t deadline_us, struct drv_result 
 static int plain_result(struct drv *d, struct drv_result *res) {
   struct fifo_result out;
   if (!d->plain.helper && drv_plain_start(&d->plain, &d->sp, d->err, sizeof d->err) < 0) return -1;
-  if (drv_plain_run(&d->plain, d->cfg.timeout_ms, d->cfg.cancel_fd, &out, d->err, sizeof d->err) < 0) return -1;
+  if (drv_plain_run(&d->plain, d->cfg.timeout_ms, d->cfg.cancel_fd, &d->caps, &out, d->err, sizeof d->err) < 0)
+    return -1;
   if (out.reason == FIFO_EXEC_FAILED) {
     errno = -out.error;
     return fail(d, "cannot execute %s: %s", d->sp.argv[0], strerror(-out.error));
   }
   fill_result(res, &out);
+  end_captures(d, res);
   return 0;
 }
 

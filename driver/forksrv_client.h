@@ -60,6 +60,9 @@ struct drv_result {
   uint64_t utime_us;
   uint64_t stime_us;
   uint64_t maxrss_kb;
+  /* Bytes cut from the middle of the captured stdout and stderr: each capture keeps the first and
+   * the last MiB of an execution, with a line between them saying how much was cut. */
+  uint64_t stdout_cut, stderr_cut;
 };
 
 struct drv;

@@ -134,6 +134,9 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     size_t bad = stderr_text ? cli_xml_text(m, stderr_text, stderr_len) : 0;
     fputs("</failure>\n", m);
     fclose(m);
+    if (r->stderr_cut)
+      note(&n, "forksrv: %zu bytes were cut from the middle of the target's stderr%s\n", (size_t)r->stderr_cut,
+           " (a capture keeps the first and the last MiB of an execution)");
     if (bad) note(&n, "forksrv: the target's stderr held %zu bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD%s\n", bad, "");
   }
   close_case(&n, body ? body : "");

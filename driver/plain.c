@@ -253,8 +253,8 @@ int drv_plain_start(struct drv_plain *p, const struct drv_spawn *sp, char *err, 
 /* How long past the execution's own timeout the helper may take to answer. */
 #define ANSWER_GRACE_MS 5000
 
-int drv_plain_run(struct drv_plain *p, uint32_t timeout_ms, int cancel_fd, struct fifo_result *out, char *err,
-                  size_t cap) {
+int drv_plain_run(struct drv_plain *p, uint32_t timeout_ms, int cancel_fd, struct drv_captures *caps,
+                  struct fifo_result *out, char *err, size_t cap) {
   unsigned char buf[FIFO_RESULT_SIZE];
   struct fifo_request rq = {.seq = ++p->seq, .timeout_ms = timeout_ms};
   fifo_encode_request(buf, &rq);
@@ -264,8 +264,12 @@ int drv_plain_run(struct drv_plain *p, uint32_t timeout_ms, int cancel_fd, struc
   for (;;) {
     uint64_t t = now_us();
     int left = !deadline ? -1 : t >= deadline ? 0 : (int)((deadline - t + 999) / 1000);
-    int r = poll(fds, cancel_fd >= 0 ? 3 : 2, left);
+    int r = poll(fds, cancel_fd >= 0 ? 3 : 2, drv_captures_wait_ms(caps, left));
     if (r < 0 && errno == EINTR) continue;
+    if (r == 0 && (!deadline || now_us() < deadline)) {
+      drv_captures_look(caps);
+      continue;
+    }
     if (r > 0 && fds[2].revents) {
       errno = EINTR;
       snprintf(err, cap, "interrupted");

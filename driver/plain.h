@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "../fifo/protocol.h"
+#include "capture.h"
 #include "spawn.h"
 
 struct drv_plain {
@@ -20,8 +21,8 @@ struct drv_plain {
 int drv_plain_start(struct drv_plain *p, const struct drv_spawn *sp, char *err, size_t cap);
 /* One execution, with its result as the server would send it; -1 with err (and errno EINTR when
  * cancel_fd became readable: the execution is then still running, until drv_plain_stop). */
-int drv_plain_run(struct drv_plain *p, uint32_t timeout_ms, int cancel_fd, struct fifo_result *out, char *err,
-                  size_t cap);
+int drv_plain_run(struct drv_plain *p, uint32_t timeout_ms, int cancel_fd, struct drv_captures *caps,
+                  struct fifo_result *out, char *err, size_t cap);
 /* Ends the helper (which kills what it runs and reaps everything) and reaps it. */
 void drv_plain_stop(struct drv_plain *p);
 

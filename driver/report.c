@@ -130,6 +130,8 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
       json_string(output_diff);
     }
   }
+  if (r->stdout_cut) printf(",\"stdout_cut\":%llu", (unsigned long long)r->stdout_cut);
+  if (r->stderr_cut) printf(",\"stderr_cut\":%llu", (unsigned long long)r->stderr_cut);
   printf(",\"wall_us\":%llu,\"maxrss_kb\":%llu}\n", (unsigned long long)r->wall_us, (unsigned long long)r->maxrss_kb);
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../fifo/protocol.h"
+#include "capture.h"
 #include "spawn.h"
 
 extern char **environ;
@@ -143,10 +144,10 @@ int drv_takes_path(char *const *argv) {
   return 0;
 }
 
-/* A capture of fd 1 or 2: a memfd in append mode, so that every child writes at its end. */
+/* A capture of fd 1 or 2 (capture.c). */
 static int capture(struct drv_spawn *sp, const char *name) {
-  int fd = drv_fd_above_stdio(memfd_create(name, MFD_CLOEXEC));
-  if (fd < 0 || fcntl(fd, F_SETFL, O_APPEND) < 0) return fail(sp, "%s capture: %s", name, strerror(errno));
+  int fd = drv_fd_above_stdio(drv_capture_open(name));
+  if (fd < 0) return fail(sp, "%s capture: %s", name, strerror(errno));
   return fd;
 }
 

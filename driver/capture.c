@@ -1,0 +1,94 @@
+/* Bounded captures of a target's output. The target writes its memfd itself (no copy through the
+ * driver, no pipe to drain), so the bound is kept by looking at the sizes while waiting for the
+ * result, every 20 ms, or every 1 ms while one grows by more than a head's worth between looks, and
+ * punching out pages between the head and the tail; at the end the tail is moved down behind a line
+ * that says how much was cut. Readers then see a short, ordinary file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture.h"
+
+#define LOOK_MS 20
+#define LOOK_FAST_MS 1
+#define PAGE 4096
+
+int drv_capture_open(const char *name) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) < 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+static off_t size_of(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+int drv_captures_reset(struct drv_captures *c) {
+  for (int i = 0; i < 2; i++) {
+    /* The size drv_captures_end saw spares a look per execution; without it, truncate anyway. */
+    if (c->fd[i] >= 0 && (!c->ended || c->seen[i] > 0) && ftruncate(c->fd[i], 0) < 0) return -1;
+    c->seen[i] = c->punched[i] = 0;
+  }
+  c->fast = c->ended = 0;
+  return 0;
+}
+
+int drv_captures_wait_ms(const struct drv_captures *c, int ms) {
+  if (c->fd[0] < 0 && c->fd[1] < 0) return ms;
+  int look = c->fast ? LOOK_FAST_MS : LOOK_MS;
+  return ms < 0 || ms > look ? look : ms;
+}
+
+void drv_captures_look(struct drv_captures *c) {
+  c->fast = 0;
+  for (int i = 0; i < 2; i++) {
+    if (c->fd[i] < 0) continue;
+    off_t size = size_of(c->fd[i]);
+    if (size - c->seen[i] > (off_t)DRV_CAPTURE_HEAD) c->fast = 1;
+    c->seen[i] = size;
+    off_t from = c->punched[i] > (off_t)DRV_CAPTURE_HEAD ? c->punched[i] : (off_t)DRV_CAPTURE_HEAD;
+    off_t to = (size - (off_t)DRV_CAPTURE_TAIL) / PAGE * PAGE;
+    /* Not for every page: once a head's worth is there to free. */
+    if (to - from < (off_t)DRV_CAPTURE_HEAD) continue;
+    if (fallocate(c->fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, to - from) == 0) c->punched[i] = to;
+  }
+}
+
+void drv_captures_end(struct drv_captures *c, uint64_t cut[2]) {
+  for (int i = 0; i < 2; i++) {
+    cut[i] = 0;
+    if (c->fd[i] < 0) continue;
+    off_t size = c->seen[i] = size_of(c->fd[i]);
+    if (size <= (off_t)(DRV_CAPTURE_HEAD + DRV_CAPTURE_TAIL)) continue;
+    if (!c->tail && !(c->tail = malloc(DRV_CAPTURE_TAIL))) continue;
+    ssize_t n = pread(c->fd[i], c->tail, DRV_CAPTURE_TAIL, size - (off_t)DRV_CAPTURE_TAIL);
+    if (n != (ssize_t)DRV_CAPTURE_TAIL || ftruncate(c->fd[i], DRV_CAPTURE_HEAD) < 0) continue;
+    cut[i] = (uint64_t)size - DRV_CAPTURE_HEAD - DRV_CAPTURE_TAIL;
+    char line[160];
+    int len = snprintf(line, sizeof line,
+                       "\n[forksrv: %llu bytes cut here: a capture keeps the first %u and the last %u bytes of an "
+                       "execution]\n",
+                       (unsigned long long)cut[i], DRV_CAPTURE_HEAD, DRV_CAPTURE_TAIL);
+    /* O_APPEND: both land at the new end. A failed write leaves a shorter capture, nothing worse. */
+    if (write(c->fd[i], line, (size_t)len) == len && write(c->fd[i], c->tail, DRV_CAPTURE_TAIL) < 0) {}
+  }
+  c->punched[0] = c->punched[1] = 0;
+  c->ended = 1;
+}
+
+void drv_captures_free(struct drv_captures *c) {
+  free(c->tail);
+  c->tail = NULL;
+}
