@@ -1,7 +1,7 @@
 /* The inputs named by -i: a file is one input; a directory is every regular file below it, in sorted
- * order, leaving out hidden ones (.state, .gitkeep: as AFL++ does). Symlinks to files count; symlinked
- * directories are not followed, so a link loop ends nothing and repeats nothing. Inputs are read
- * whole, one at a time, when their turn comes. */
+ * order, leaving out hidden ones (.state, .gitkeep: as AFL++ does). A symlink named by -i is followed;
+ * below it, symlinks to files count and symlinked directories are not followed, so a link loop ends
+ * nothing and repeats nothing. Inputs are read whole, one at a time, when their turn comes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,10 @@
 
 static struct cli_inputs *walking;
 static size_t walk_first;
+/* Walking ARG/. for an ARG that is a symlink to a directory (nftw would not enter the link itself):
+ * paths are reported as ARG/..., the name the user gave. */
+static const char *walk_arg;
+static size_t walk_root_len;
 
 static int add(struct cli_inputs *in, const char *path) {
   if (in->n == in->cap) {
@@ -32,8 +36,16 @@ static int add(struct cli_inputs *in, const char *path) {
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw) {
   struct stat target;
   if (ftw->level > 0 && path[ftw->base] == '.') return type == FTW_D ? FTW_SKIP_SUBTREE : 0;
-  if (type == FTW_F && S_ISREG(st->st_mode)) return add(walking, path);
-  if (type == FTW_SL && stat(path, &target) == 0 && S_ISREG(target.st_mode)) return add(walking, path);
+  int wanted = (type == FTW_F && S_ISREG(st->st_mode)) ||
+               (type == FTW_SL && stat(path, &target) == 0 && S_ISREG(target.st_mode));
+  if (wanted && walk_arg) {
+    char *name = NULL;
+    if (asprintf(&name, "%s%s", walk_arg, path + walk_root_len) < 0) return -1;
+    int r = add(walking, name);
+    free(name);
+    return r;
+  }
+  if (wanted) return add(walking, path);
   if (type == FTW_DNR) cli_error("read directory %s: %s", path, strerror(EACCES));
   return 0;
 }
@@ -53,7 +65,21 @@ int cli_collect(struct cli_inputs *in, const char *arg) {
   }
   walking = in;
   walk_first = in->n;
-  if (nftw(arg, visit, 32, FTW_PHYS | FTW_ACTIONRETVAL) != 0) {
+  struct stat link;
+  char *root = NULL;
+  walk_arg = NULL;
+  if (lstat(arg, &link) == 0 && S_ISLNK(link.st_mode)) {
+    if (asprintf(&root, "%s/.", arg) < 0) {
+      cli_error("input %s: %s", arg, strerror(errno));
+      return -1;
+    }
+    walk_arg = arg;
+    walk_root_len = strlen(root);
+  }
+  int r = nftw(root ? root : arg, visit, 32, FTW_PHYS | FTW_ACTIONRETVAL);
+  free(root);
+  walk_arg = NULL;
+  if (r != 0) {
     cli_error("input %s: %s", arg, strerror(errno));
     return -1;
   }

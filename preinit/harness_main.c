@@ -64,19 +64,25 @@ static int run_fd(int fd) {
   return 0;
 }
 
-static int run_path(const char *path) {
+/* A path named on the command line is followed wherever it leads; inside a directory, only regular
+ * files and symlinks to them run: a symlinked directory (l -> .) would make the walk endless, and a
+ * FIFO would block it. As the forksrv CLI walks a corpus. */
+static int run_path(const char *path, int named) {
   struct stat st;
-  if (stat(path, &st) < 0) {
+  if ((named ? stat(path, &st) : lstat(path, &st)) < 0) {
     fprintf(stderr, "forksrv harness: %s: %s\n", path, strerror(errno));
     return -1;
   }
+  if (!named && S_ISLNK(st.st_mode) && (stat(path, &st) < 0 || !S_ISREG(st.st_mode))) return 0;
+  if (!named && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 0;
   if (S_ISDIR(st.st_mode)) {
     struct dirent **names;
     int n = scandir(path, &names, NULL, alphasort), bad = n < 0;
+    if (n < 0) fprintf(stderr, "forksrv harness: %s: %s\n", path, strerror(errno));
     for (int i = 0; i < n; i++) {
       char sub[4096];
       if (names[i]->d_name[0] != '.' && snprintf(sub, sizeof sub, "%s/%s", path, names[i]->d_name) < (int)sizeof sub)
-        bad |= run_path(sub) < 0;
+        bad |= run_path(sub, 0) < 0;
       free(names[i]);
     }
     if (n >= 0) free(names);
@@ -97,11 +103,11 @@ int main(int argc, char **argv) {
   if (forksrv_start_server()) {
     /* A child of the server: one input per iteration, the same path (or stdin, rewound) each time. */
     while (forksrv_loop_server(PERSISTENT_INPUTS))
-      if ((argc > 1 ? run_path(argv[1]) : run_fd(0)) < 0) return 1;
+      if ((argc > 1 ? run_path(argv[1], 1) : run_fd(0)) < 0) return 1;
     return 0;
   }
   if (argc < 2) return run_fd(0) < 0;
   int bad = 0;
-  for (int i = 1; i < argc; i++) bad |= run_path(argv[i]) < 0;
+  for (int i = 1; i < argc; i++) bad |= run_path(argv[i], 1) < 0;
   return bad;
 }
