@@ -4,12 +4,14 @@
  * FORKSRV_CENTIPEDE_ACK=1 chooses that framing, since nothing on the wire says which one a peer speaks. */
 #include "server.h"
 
-void fsrv_centipede_loop(struct fsrv *s, int ack) {
+void fsrv_centipede_loop(struct fsrv *s, int ack, int first) {
   /* Centipede runs one input per process: a persistent target here runs one per child. */
   fsrv_no_parking(s);
   for (;;) {
-    char trigger;
-    if (fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);
+    char trigger = (char)first;
+    /* The first trigger may have come while the FIFO was checked for a writer. */
+    if (first < 0 && fsrv_read_full(s->req, &trigger, 1) != 1) fsrv_peer_gone(s, 0);
+    first = -1;
     long pid = fsrv_fork(s);
     if (pid == 0) {
       /* As Centipede's own runner does: each execution's output starts afresh. */

@@ -51,7 +51,7 @@ static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const stru
   send_result(s, &res, 0);
 }
 
-void fsrv_native_loop(struct fsrv *s) {
+void fsrv_native_loop(struct fsrv *s, int first) {
   unsigned char buf[FIFO_REQUEST_SIZE > FIFO_HELLO_SIZE ? FIFO_REQUEST_SIZE : FIFO_HELLO_SIZE];
   struct fifo_hello hello = {
       .version = FIFO_PROTOCOL_VERSION,
@@ -60,6 +60,8 @@ void fsrv_native_loop(struct fsrv *s) {
       .start = s->start,
   };
   fifo_encode_hello(buf, &hello);
+  /* A driver of this protocol writes nothing before our hello. */
+  if (first >= 0) fsrv_peer_gone(s, 0);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);
   /* Persistent children of this protocol talk to the driver themselves (fsrv_native_next) instead of
    * parking between inputs; without the shared page, they run one input each. */

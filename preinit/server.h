@@ -82,6 +82,9 @@ FSRV_HIDDEN int fsrv_streq(const char *a, const char *b);
 
 /* --- FIFOs (fifo_open.c) --- */
 FSRV_HIDDEN long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why);
+/* Whether two fds are one FIFO; whether a writer holds fd's FIFO (a byte read meanwhile: *first). */
+FSRV_HIDDEN int fsrv_same_fifo(int a, int b);
+FSRV_HIDDEN int fsrv_fifo_has_writer(int fd, int *first);
 /* The server's fds live at FSRV_HIGH_FD and above, so that the target's own are numbered as they
  * would be without forksrv (its first open still gets 3). fsrv_move_up moves fd to the lowest free
  * number at or above min, close-on-exec, and returns it; where it cannot, fd stays where it is. */
@@ -177,11 +180,11 @@ FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 
 /* --- protocol loops: each returns only in a freshly forked child --- */
-FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s);
+FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, int first);
 /* In a direct persistent child, between two inputs: reports the last, reads the next. Returns 1 to
  * go on, 0 to end the process (it then reports its last input by ending). */
 FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
-FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack);
+FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack, int first);
 
 /* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */
 #define FSRV_AFL_CTL_FD 198

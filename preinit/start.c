@@ -207,6 +207,18 @@ static int serve(unsigned start) {
     sys_close((int)req);
     return self.served = 0;
   }
+  /* A pair that cannot work (one FIFO for both ends, or no peer to write requests) would end the
+   * target at its first read, without main: it runs as it would without forksrv instead. */
+  int first;
+  why.what = 0;
+  why.why = fsrv_same_fifo((int)req, (int)rep) ? "the request and the reply FIFO are one FIFO"
+            : !fsrv_fifo_has_writer((int)req, &first) ? "no process has it open for writing" : 0;
+  if (why.why) {
+    fsrv_say(debug, &why, in->value, 0);
+    sys_close((int)req);
+    sys_close((int)rep);
+    return self.served = 0;
+  }
   r = fsrv_setup(&s, (int)req, (int)rep, start, self.proto == NATIVE);
   if (r < 0) {
     say_setup_failed(debug, r);
@@ -216,9 +228,9 @@ static int serve(unsigned start) {
   }
   warn_threads(s.threads);
   if (self.proto == NATIVE)
-    fsrv_native_loop(&s);
+    fsrv_native_loop(&s, first);
   else
-    fsrv_centipede_loop(&s, has(CENTIPEDE_ACK, "1"));
+    fsrv_centipede_loop(&s, has(CENTIPEDE_ACK, "1"), first);
   return 1;
 }
 

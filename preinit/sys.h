@@ -113,6 +113,7 @@ static inline long sys_mmap_shared_page(void) {
 static inline long sys_eventfd(unsigned flags) { return sys2(__NR_eventfd2, 0, flags); }
 static inline long sys_signalfd(const uint64_t *mask, unsigned flags) { return sys4(__NR_signalfd4, -1, mask, 8, flags); }
 static inline long sys_close_range(int first, int last) { return sys3(__NR_close_range, first, last, 0); }
+static inline long sys_ioctl(int fd, unsigned long req, void *arg) { return sys3(__NR_ioctl, fd, (long)req, arg); }
 static inline long sys_lseek(int fd, long off, int whence) { return sys3(__NR_lseek, fd, off, whence); }
 static inline long sys_ftruncate(int fd, long len) { return sys2(__NR_ftruncate, fd, len); }
 static inline long sys_shmat(int id, int flags) { return sys3(__NR_shmat, id, 0, flags); }

@@ -63,6 +63,40 @@ LIB() { echo "$B/libforksrv.so"; }
   [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/theirs: not owned by our effective uid" ]
 }
 
+@test "a FIFO its group or others may write is refused, and the target runs as without forksrv" {
+  mkfifo -m 600 "$BATS_TEST_TMPDIR/out"
+  mkfifo "$BATS_TEST_TMPDIR/open"
+  chmod 666 "$BATS_TEST_TMPDIR/open"
+  export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/open" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/out"
+  run -7 --separate-stderr "$T/exit_code" < <(printf 7)
+  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others" ]
+  [ "$output" = "input '7'" ]
+  chmod 620 "$BATS_TEST_TMPDIR/open"
+  run -7 --separate-stderr "$T/exit_code" < <(printf 7)
+  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others" ]
+}
+
+@test "both variables naming one FIFO leave the target to run main, with its own exit status" {
+  mkfifo -m 600 "$BATS_TEST_TMPDIR/one"
+  export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/one" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/one"
+  run -7 --separate-stderr timeout 10 "$T/exit_code" < <(printf 7)
+  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/one: the request and the reply FIFO are one FIFO" ]
+  [ "$output" = "input '7'" ]
+}
+
+@test "a request FIFO that no process writes leaves the target to run main, with its own exit status" {
+  mkfifo -m 600 "$BATS_TEST_TMPDIR/req" "$BATS_TEST_TMPDIR/rep"
+  # A reader of the reply FIFO, so that the server's open of it succeeds.
+  sleep 30 <>"$BATS_TEST_TMPDIR/rep" 3>&- &
+  local reader=$!
+  export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/req" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/rep"
+  run -7 --separate-stderr timeout 10 "$T/exit_code" < <(printf 7)
+  kill "$reader"
+  wait "$reader" || true
+  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/req: no process has it open for writing" ]
+  [ "$output" = "input '7'" ]
+}
+
 @test "a FIFO path longer than PATH_MAX is refused" {
   local long
   long=$(printf '/x%.0s' $(seq 1 2100))
