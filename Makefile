@@ -264,27 +264,28 @@ comma = ,
 
 MANPAGES = driver/forksrv.1 preinit/libforksrv.3
 
+# Every installed path is quoted: PREFIX may hold spaces or colons (tests/install.bats installs under
+# one); the CLI then hands the loader the preload by a path without them (driver/client.c).
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/forksrv \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
-	install -m 755 $(B)/forksrv $(DESTDIR)$(BINDIR)/forksrv
-	install -m 755 $(B)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION)
-	install -m 755 $(B)/libforksrv_input.so $(DESTDIR)$(LIBDIR)/libforksrv_input.so
-	ln -sf libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION)
-	ln -sf libforksrv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libforksrv.so
-	install -m 644 $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(B)/include/forksrv.h $(B)/include/forksrv_client.h $(DESTDIR)$(INCLUDEDIR)/forksrv/
-	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -m 644 driver/forksrv.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 preinit/libforksrv.3 $(DESTDIR)$(MANDIR)/man3/
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" "$(DESTDIR)$(INCLUDEDIR)/forksrv" \
+	  "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man3"
+	install -m 755 $(B)/forksrv "$(DESTDIR)$(BINDIR)/forksrv"
+	install -m 755 $(B)/libforksrv.so "$(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION)"
+	install -m 755 $(B)/libforksrv_input.so "$(DESTDIR)$(LIBDIR)/libforksrv_input.so"
+	ln -sf libforksrv.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION)"
+	ln -sf libforksrv.so.$(SOVERSION) "$(DESTDIR)$(LIBDIR)/libforksrv.so"
+	install -m 644 $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a "$(DESTDIR)$(LIBDIR)/"
+	install -m 644 $(B)/include/forksrv.h $(B)/include/forksrv_client.h "$(DESTDIR)$(INCLUDEDIR)/forksrv/"
+	install -m 644 $(PC) "$(DESTDIR)$(LIBDIR)/pkgconfig/"
+	install -m 644 driver/forksrv.1 "$(DESTDIR)$(MANDIR)/man1/"
+	install -m 644 preinit/libforksrv.3 "$(DESTDIR)$(MANDIR)/man3/"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/forksrv $(DESTDIR)$(LIBDIR)/libforksrv_input.so $(DESTDIR)$(LIBDIR)/libforksrv.so $(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION) \
-	  $(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libforksrv.a $(DESTDIR)$(LIBDIR)/libforksrv_main.a \
-	  $(DESTDIR)$(LIBDIR)/libforksrv_client.a $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv.h \
-	  $(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv_client.h $(DESTDIR)$(MANDIR)/man1/forksrv.1 \
-	  $(DESTDIR)$(MANDIR)/man3/libforksrv.3 $(patsubst $(B)/pkgconfig/%,$(DESTDIR)$(LIBDIR)/pkgconfig/%,$(PC))
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/forksrv 2>/dev/null
+	rm -f "$(DESTDIR)$(BINDIR)/forksrv" "$(DESTDIR)$(MANDIR)/man1/forksrv.1" "$(DESTDIR)$(MANDIR)/man3/libforksrv.3"
+	for f in libforksrv_input.so libforksrv.so libforksrv.so.$(SOVERSION) libforksrv.so.$(VERSION) libforksrv.a \
+	  libforksrv_main.a libforksrv_client.a $(patsubst $(B)/%,%,$(PC)); do rm -f "$(DESTDIR)$(LIBDIR)/$$f"; done
+	rm -f "$(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv.h" "$(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv_client.h"
+	-rmdir "$(DESTDIR)$(INCLUDEDIR)/forksrv" 2>/dev/null
 
 clean:
 	rm -rf build

@@ -61,6 +61,7 @@ struct drv {
   struct fifo_request rq;
   struct drv_plain plain;
   struct drv_captures caps;
+  int lib_fds[2];     /* the preload and the input hooks, open when their paths hold a separator */
   char err[1024];
 };
 
@@ -308,18 +309,29 @@ static int await_hello(struct drv *d) {
   return 0;
 }
 
-/* libforksrv_input.so, beside the preload, after it in LD_PRELOAD: "PRELOAD:DIR/libforksrv_input.so". */
-static int with_input_hooks(struct drv *d, char *preload, size_t cap) {
-  char hooks[PATH_MAX];
-  if (strlen(preload) >= sizeof hooks) return fail(d, "preload path too long");
-  memcpy(hooks, preload, strlen(preload) + 1);
+/* The loader splits LD_PRELOAD at spaces and colons and has no way to quote them: a library whose
+ * path holds one (forksrv installed under "/opt/a b") is named by /proc/<our pid>/fd/N instead,
+ * which leads to the same file for as long as we run, as the FIFOs are. i: 0 the preload, 1 the
+ * input hooks. */
+static int loader_name(struct drv *d, int i, char *path, size_t cap) {
+  if (!strpbrk(path, " \t\n:")) return 0;
+  if (d->lib_fds[i] < 0 && (d->lib_fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return fail(d, "open %s: %s", path, strerror(errno));
+  snprintf(path, cap, "/proc/%d/fd/%d", (int)getpid(), d->lib_fds[i]);
+  return 0;
+}
+
+/* libforksrv_input.so, beside the preload (real, its real path), after it in LD_PRELOAD:
+ * "PRELOAD:DIR/libforksrv_input.so". */
+static int with_input_hooks(struct drv *d, const char *real, char *preload, size_t cap) {
+  char hooks[PATH_MAX + 32];
+  snprintf(hooks, sizeof hooks, "%s", real);
   char *slash = strrchr(hooks, '/');
-  if (slash) *slash = '\0';
+  snprintf(slash ? slash : hooks, sizeof hooks - (size_t)(slash ? slash - hooks : 0), "%s", "/libforksrv_input.so");
+  if (access(hooks, R_OK) < 0) return fail(d, "--start input needs %s: %s", hooks, strerror(errno));
+  if (loader_name(d, 1, hooks, sizeof hooks) < 0) return -1;
   size_t used = strlen(preload);
-  if (snprintf(preload + used, cap - used, ":%s/libforksrv_input.so", slash ? hooks : ".") >= (int)(cap - used))
-    return fail(d, "preload path too long");
-  if (access(preload + used + 1, R_OK) < 0)
-    return fail(d, "--start input needs %s: %s", preload + used + 1, strerror(errno));
+  if (snprintf(preload + used, cap - used, ":%s", hooks) >= (int)(cap - used)) return fail(d, "preload path too long");
   return 0;
 }
 
@@ -332,13 +344,15 @@ static int binds_now(const struct drv *d) {
 static int start_at(struct drv *d, int start_point) {
   d->starting_at = start_point;
   d->ended_early = d->noticed = 0;
-  char req[64], rep[64], preload[2 * PATH_MAX + 32];
-  if (find_preload(d, preload, PATH_MAX) < 0) return -1;
+  char req[64], rep[64], real[PATH_MAX], preload[2 * PATH_MAX + 32];
+  if (find_preload(d, real, sizeof real) < 0) return -1;
+  snprintf(preload, sizeof preload, "%s", real);
+  if (loader_name(d, 0, preload, sizeof preload) < 0) return -1;
   const char *start = !d->no_deferred && calls_forksrv_start(d->sp.exe) ? "deferred"
                       : start_point == DRV_START_MAIN                     ? "main"
                       : start_point == DRV_START_INPUT                    ? "input"
                                                                           : NULL;
-  if (start && !strcmp(start, "input") && with_input_hooks(d, preload, sizeof preload) < 0) return -1;
+  if (start && !strcmp(start, "input") && with_input_hooks(d, real, preload, sizeof preload) < 0) return -1;
   /* The input has been read by nobody yet: a late start point checks that with its atime. */
   struct timespec times[2] = {{FIFO_UNREAD_ATIME, 0}, {0, UTIME_OMIT}};
   if (futimens(d->in.fd, times) < 0) return fail(d, "set the atime of %s: %s", d->in.path, strerror(errno));
@@ -420,6 +434,8 @@ static int release(struct drv *d) {
   drv_spawn_free(&d->sp);
   drv_infile_close(&d->in);
   drv_captures_free(&d->caps);
+  for (int i = 0; i < 2; i++)
+    if (d->lib_fds[i] >= 0) close(d->lib_fds[i]);
   free(d);
   return status < 0 ? -1 : 0;
 }
@@ -431,7 +447,7 @@ struct drv *drv_start(const struct drv_config *cfg, char *err, size_t errlen) {
     return NULL;
   }
   d->cfg = *cfg;
-  d->req = d->rep = d->server_pidfd = -1;
+  d->req = d->rep = d->server_pidfd = d->lib_fds[0] = d->lib_fds[1] = -1;
   d->plain.req = d->plain.rep = d->plain.pidfd = -1;
   d->in.fd = d->in.dirfd = d->in.stdin_fd = -1;
   d->sp.stdin_fd = d->sp.null_fd = d->sp.stdout_fd = d->sp.stderr_fd = d->sp.stdout_capture = d->sp.stderr_capture = -1;

@@ -82,3 +82,18 @@ LIST
   run -0 env MANWIDTH=80 man -l "$REPO/preinit/libforksrv.3"
   [[ "$output" == *"drv_wait_any"* ]]
 }
+
+@test "installed under a PREFIX with a space and a colon, the CLI still starts its targets, with every start point" {
+  local P="$BATS_TEST_TMPDIR/a b:c"
+  make -s -C "$REPO" B="$B" PREFIX="$P" install >/dev/null
+  [ -x "$P/bin/forksrv" ]
+  local start
+  for start in early main input; do
+    run -0 --separate-stderr "$P/bin/forksrv" -v --start "$start" -i "$(input a 3)" -- "$T/exit_code"
+    [[ "$stderr" == *"fork server pid "*" started at "* ]]
+    [[ "${lines[0]}" == "exit $BATS_TEST_TMPDIR/in/a: 3 ("* ]]
+  done
+  FORKSRV="$P/bin/forksrv" same_as_plain -i "$(input b segv)" -- "$T/crash"
+  make -s -C "$REPO" B="$B" PREFIX="$P" uninstall
+  [ -z "$(find "$P" -type f -o -type l)" ]
+}
