@@ -54,8 +54,9 @@ static const char usage[] =
     "      --json                one JSON object per execution on stdout\n"
     "      --junit FILE          a JUnit XML report: a testcase per execution, crashes and timeouts as\n"
     "                            failures with the target's stderr\n"
-    "      --crashes DIR         copy inputs that crash or time out into DIR, each with the target's\n"
-    "                            stderr (NAME.stderr) and a command that reproduces it (NAME.repro)\n"
+    "      --crashes DIR         copy inputs that crash or time out into DIR, once each, with the\n"
+    "                            target's stderr (NAME.stderr) and a command that reproduces it\n"
+    "                            (NAME.repro); DIR must be yours and writable by no one else\n"
     "      --no-server           plain fork+exec per execution, cleaned up after as the server does:\n"
     "                            the baseline, same output\n"
     "      --verify N            also run every N-th input by plain fork+exec and compare the outcomes,\n"
@@ -528,6 +529,8 @@ static int choose_cores(const struct cli_opts *o, int *cores) {
   }
   int n = drv_pick_cpus(cores, o->jobs < 64 ? (int)o->jobs : 64);
   if (n == 0 && o->verbose) cli_error("no free core to pin to: running unpinned");
+  /* Said, so that a reader of -v knows why two jobs name one core: other processes hold the rest. */
+  if (n > 0 && (unsigned)n < o->jobs && o->verbose) cli_error("%d free cores for %u jobs: the jobs share them", n, o->jobs);
   return n;
 }
 

@@ -75,7 +75,8 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
   [ "$(grep -c '^forksrv: fork server pid [0-9]* started at entry$' <<<"$stderr")" -eq 2 ]
   local cores
   cores=$(sed -n 's/^forksrv: pinned to core \([0-9]*\)$/\1/p' <<<"$stderr" | sort -u | wc -l)
-  [ "$cores" -eq 2 ] || [ "$(nproc)" -lt 2 ] || grep -q 'no free core' <<<"$stderr"
+  # Other processes pinned to cores (a parallel CI job) leave fewer free: -v then says so.
+  [ "$cores" -eq 2 ] || [ "$(nproc)" -lt 2 ] || grep -q '^forksrv: no free core to pin to: running unpinned$\|^forksrv: 1 free cores for 2 jobs: the jobs share them$' <<<"$stderr"
 }
 
 @test "SIGINT during a -j 2 run stops both, reports what finished and leaves nothing" {
