@@ -1,8 +1,9 @@
 /* Bounded captures of a target's output. The target writes its memfd itself (no copy through the
  * driver, no pipe to drain), so the bound is kept by looking at the sizes while waiting for the
- * result, every 20 ms, or every 1 ms while one grows by more than a head's worth between looks, and
- * punching out pages between the head and the tail; at the end the tail is moved down behind a line
- * that says how much was cut. Readers then see a short, ordinary file. */
+ * result, 1 ms into an execution and then at intervals that double up to 32 ms while the captures
+ * grow slowly (back to 1 ms when they grow fast), and punching out pages between the head and the
+ * tail; at the end the tail is moved down behind a line that says how much was cut. Readers then see
+ * a short, ordinary file. An execution shorter than 1 ms costs no look at all. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 
 #include "capture.h"
 
-#define LOOK_MS 20
-#define LOOK_FAST_MS 1
+#define LOOK_FIRST_MS 1
+#define LOOK_MAX_MS 32
+/* Growth between two looks that keeps the next one soon. */
+#define FAST_GROWTH (DRV_CAPTURE_HEAD / 4)
 #define PAGE 4096
 
 int drv_capture_open(const char *name) {
@@ -41,22 +44,23 @@ int drv_captures_reset(struct drv_captures *c) {
     if (c->fd[i] >= 0 && (!c->ended || c->seen[i] > 0) && ftruncate(c->fd[i], 0) < 0) return -1;
     c->seen[i] = c->punched[i] = 0;
   }
-  c->fast = c->ended = 0;
+  c->look_ms = LOOK_FIRST_MS;
+  c->ended = 0;
   return 0;
 }
 
 int drv_captures_wait_ms(const struct drv_captures *c, int ms) {
   if (c->fd[0] < 0 && c->fd[1] < 0) return ms;
-  int look = c->fast ? LOOK_FAST_MS : LOOK_MS;
+  int look = c->look_ms ? c->look_ms : LOOK_FIRST_MS;
   return ms < 0 || ms > look ? look : ms;
 }
 
 void drv_captures_look(struct drv_captures *c) {
-  c->fast = 0;
+  int fast = 0;
   for (int i = 0; i < 2; i++) {
     if (c->fd[i] < 0) continue;
     off_t size = size_of(c->fd[i]);
-    if (size - c->seen[i] > (off_t)DRV_CAPTURE_HEAD) c->fast = 1;
+    if (size - c->seen[i] > (off_t)FAST_GROWTH) fast = 1;
     c->seen[i] = size;
     off_t from = c->punched[i] > (off_t)DRV_CAPTURE_HEAD ? c->punched[i] : (off_t)DRV_CAPTURE_HEAD;
     off_t to = (size - (off_t)DRV_CAPTURE_TAIL) / PAGE * PAGE;
@@ -64,6 +68,7 @@ void drv_captures_look(struct drv_captures *c) {
     if (to - from < (off_t)DRV_CAPTURE_HEAD) continue;
     if (fallocate(c->fd[i], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from, to - from) == 0) c->punched[i] = to;
   }
+  c->look_ms = fast ? LOOK_FIRST_MS : c->look_ms * 2 > LOOK_MAX_MS ? LOOK_MAX_MS : c->look_ms * 2;
 }
 
 void drv_captures_end(struct drv_captures *c, uint64_t cut[2]) {

@@ -1,6 +1,6 @@
 /* Captures of a target's stdout and stderr (capture.c): memfds the target writes itself, kept within
- * DRV_CAPTURE_HEAD + DRV_CAPTURE_TAIL bytes per execution (plus what it writes between two looks)
- * however much it prints and however long it runs, by punching out the middle while it runs. */
+ * DRV_CAPTURE_HEAD + DRV_CAPTURE_TAIL bytes per execution (plus what it writes in the millisecond
+ * between two looks) however much it prints and however long it runs, by punching out the middle. */
 #ifndef FORKSRV_DRIVER_CAPTURE_H
 #define FORKSRV_DRIVER_CAPTURE_H
 
@@ -14,7 +14,7 @@ struct drv_captures {
   int fd[2];          /* stdout's and stderr's memfds, or -1 */
   off_t seen[2];      /* the size at the last look (at the end: the size then, > 0 if not empty) */
   off_t punched[2];   /* bytes below this (from DRV_CAPTURE_HEAD on) are freed already */
-  int fast;           /* a capture grew fast since the last look: look again sooner */
+  int look_ms;        /* the next look comes this long after this one */
   int ended;          /* drv_captures_end ran since the last reset */
   char *tail;         /* a buffer for the tail, kept from one execution to the next */
 };
