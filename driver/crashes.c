@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -53,45 +55,84 @@ static int seen(const char *path) {
   return 0;
 }
 
+/* DIR's last component, opened as itself (O_PATH|O_NOFOLLOW: a link stays a link), so that every
+ * check below is of the inode then used, not of a name that may since lead elsewhere. */
+static int open_entry(const char *dir, int *parent) {
+  char *copy = strdup(dir);
+  if (!copy) return -1;
+  size_t len = strlen(copy);
+  while (len > 1 && copy[len - 1] == '/') copy[--len] = '\0';
+  char *slash = strrchr(copy, '/');
+  const char *base = slash ? slash + 1 : copy;
+  if (slash == copy) *parent = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  else if (slash) *slash = '\0', *parent = open(copy, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  else *parent = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = *parent < 0 ? -1 : openat(*parent, *base ? base : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int err = errno;
+  free(copy);
+  errno = err;
+  return fd;
+}
+
+/* The directory a link owned by the user leads to, resolved from the link's own directory with no
+ * further link on the way (openat2's RESOLVE_NO_SYMLINKS; O_NOFOLLOW on the last component where
+ * the kernel predates it), so that no one else's link can take part. */
+static int open_link_target(int parent, int link) {
+  char text[PATH_MAX];
+  ssize_t n = readlinkat(link, "", text, sizeof text - 1);
+  if (n < 0) return -1;
+  text[n] = '\0';
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+  int fd = (int)syscall(SYS_openat2, parent, text, &how, sizeof how);
+  if (fd < 0 && errno == ENOSYS) fd = openat(parent, text, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return fd;
+}
+
 int cli_crashes_open(const char *dir) {
   if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
     cli_error("--crashes %s: %s", dir, strerror(errno));
     return -1;
   }
-  /* A symlink given as DIR is followed only if it is the user's own: one planted in a shared
-   * directory would send the files wherever its owner likes. */
+  int parent = -1, entry = open_entry(dir, &parent), fd = -1;
   struct stat st;
-  if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
-    cli_error("--crashes %s: a symbolic link owned by uid %u, not by uid %u: refusing to write through it", dir,
-              (unsigned)st.st_uid, (unsigned)geteuid());
-    return -1;
-  }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    cli_error("--crashes %s: %s", dir, strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
   const char *why = NULL;
-  char what[96];
-  if (st.st_uid != geteuid()) {
-    snprintf(what, sizeof what, "owned by uid %u, not by uid %u", (unsigned)st.st_uid, (unsigned)geteuid());
+  char what[128];
+  if (entry < 0 || fstat(entry, &st) < 0) {
+    why = strerror(errno);
+  } else if (S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
+    /* One planted in a shared directory would send the files wherever its owner likes. */
+    snprintf(what, sizeof what, "a symbolic link owned by uid %u, not by uid %u: refusing to write through it",
+             (unsigned)st.st_uid, (unsigned)geteuid());
     why = what;
-  } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    snprintf(what, sizeof what, "writable by %s (mode %04o)", st.st_mode & S_IWOTH ? "others" : "its group",
-             (unsigned)(st.st_mode & 07777));
-    why = what;
+  } else if (S_ISLNK(st.st_mode)) {
+    if ((fd = open_link_target(parent, entry)) < 0)
+      why = errno == ELOOP ? "a symbolic link whose target has links in it: refusing to follow them" : strerror(errno);
+  } else if (!S_ISDIR(st.st_mode)) {
+    why = strerror(ENOTDIR);
+  } else {
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", entry);
+    if ((fd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) why = strerror(errno);
   }
-  if (why) {
-    cli_error("--crashes %s: %s: refusing to write there (others could plant links in it)", dir, why);
-    close(fd);
-    return -1;
+  if (entry >= 0) close(entry);
+  if (parent >= 0) close(parent);
+  if (!why && fstat(fd, &st) < 0) {
+    why = strerror(errno);
+  } else if (!why && st.st_uid != geteuid()) {
+    snprintf(what, sizeof what, "owned by uid %u, not by uid %u: refusing to write there (others could plant links in it)",
+             (unsigned)st.st_uid, (unsigned)geteuid());
+    why = what;
+  } else if (!why && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    snprintf(what, sizeof what, "writable by %s (mode %04o): refusing to write there (others could plant links in it)",
+             st.st_mode & S_IWOTH ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+    why = what;
   }
   char link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  if (!(dir_path = realpath(link, NULL)) && !(dir_path = realpath(dir, NULL))) {
-    cli_error("--crashes %s: %s", dir, strerror(errno));
-    close(fd);
+  if (!why && !(dir_path = realpath(link, NULL))) why = strerror(errno);
+  if (why) {
+    cli_error("--crashes %s: %s", dir, why);
+    if (fd >= 0) close(fd);
     return -1;
   }
   dir_fd = fd;

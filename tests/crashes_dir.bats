@@ -92,3 +92,35 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
   run -139 sh "$dir/it's.repro"
   grep -qF ":$dir/it'\\''s' < '/dev/null'" "$dir/it's.repro"
 }
+
+@test "a directory swapped with another user's link while forksrv opens it is never written through" {
+  needs_root
+  local d="$BATS_TEST_TMPDIR/shared"
+  mkdir -m 1777 "$d"
+  mkdir -m 700 "$BATS_TEST_TMPDIR/victim"
+  cat >"$BATS_TEST_TMPDIR/swap.c" <<'C'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  (void)argc;
+  char link[4096];
+  snprintf(link, sizeof link, "%s_link", argv[1]);
+  mkdir(argv[1], 0700);
+  symlink(argv[2], link);
+  for (;;) renameat2(AT_FDCWD, argv[1], AT_FDCWD, link, RENAME_EXCHANGE);
+}
+C
+  cc -o "$BATS_TEST_TMPDIR/swap" "$BATS_TEST_TMPDIR/swap.c"
+  as_nobody "$BATS_TEST_TMPDIR/swap" "$d/x" "$BATS_TEST_TMPDIR/victim" 3>&- &
+  local swapper=$! i
+  input b segv >/dev/null
+  for i in $(seq 600); do
+    "$FORKSRV" -q --crashes "$d/x" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash" 2>/dev/null || true
+  done
+  kill "$swapper"
+  wait "$swapper" || true
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/victim")" ]
+}
