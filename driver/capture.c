@@ -40,8 +40,12 @@ static off_t size_of(int fd) {
 
 int drv_captures_reset(struct drv_captures *c) {
   for (int i = 0; i < 2; i++) {
-    /* The size drv_captures_end saw spares a look per execution; without it, truncate anyway. */
-    if (c->fd[i] >= 0 && (!c->ended || c->seen[i] > 0) && ftruncate(c->fd[i], 0) < 0) return -1;
+    /* The size drv_captures_end saw spares a look per execution (what a process outside the
+     * execution writes between two of them then counts for the next); without it, truncate anyway.
+     * The offset goes back to 0 too: a target may clear O_APPEND on the description it shares with
+     * us (fcntl(2, F_SETFL, O_NONBLOCK) does), and its next child would write past a hole. */
+    if (c->fd[i] >= 0 && (!c->ended || c->seen[i] > 0) && (ftruncate(c->fd[i], 0) < 0 || lseek(c->fd[i], 0, SEEK_SET) < 0))
+      return -1;
     c->seen[i] = c->punched[i] = 0;
   }
   c->look_ms = LOOK_FIRST_MS;
@@ -86,8 +90,10 @@ void drv_captures_end(struct drv_captures *c, uint64_t cut[2]) {
                        "\n[forksrv: %llu bytes cut here: a capture keeps the first %u and the last %u bytes of an "
                        "execution]\n",
                        (unsigned long long)cut[i], DRV_CAPTURE_HEAD, DRV_CAPTURE_TAIL);
-    /* O_APPEND: both land at the new end. A failed write leaves a shorter capture, nothing worse. */
-    if (write(c->fd[i], line, (size_t)len) == len && write(c->fd[i], c->tail, DRV_CAPTURE_TAIL) < 0) {}
+    /* At explicit offsets, whether or not the target left O_APPEND set (with it, Linux appends, which
+     * is the same place). A failed write leaves a shorter capture, nothing worse. */
+    if (pwrite(c->fd[i], line, (size_t)len, DRV_CAPTURE_HEAD) == len &&
+        pwrite(c->fd[i], c->tail, DRV_CAPTURE_TAIL, DRV_CAPTURE_HEAD + len) < 0) {}
   }
   c->punched[0] = c->punched[1] = 0;
   c->ended = 1;

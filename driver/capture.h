@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DRV_CAPTURE_HEAD (1u << 20)
-#define DRV_CAPTURE_TAIL (1u << 20)
+#include "forksrv_client.h"
+
+#define DRV_CAPTURE_HEAD DRV_CAPTURE_KEEP
+#define DRV_CAPTURE_TAIL DRV_CAPTURE_KEEP
 
 struct drv_captures {
   int fd[2];          /* stdout's and stderr's memfds, or -1 */

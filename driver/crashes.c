@@ -167,7 +167,7 @@ static int save_fd(int fd, int from_fd) {
   char buf[65536];
   ssize_t n = 0;
   int r = 0;
-  for (off_t at = 0; from_fd >= 0 && r == 0 && (n = pread(from_fd, buf, sizeof buf, at)) > 0; at += n)
+  for (off_t at = 0; from_fd >= 0 && r == 0 && at < DRV_CAPTURE_MAX && (n = pread(from_fd, buf, sizeof buf, at)) > 0; at += n)
     r = write_all(fd, buf, (size_t)n);
   if (n < 0) r = -1;
   return finish(fd, r);

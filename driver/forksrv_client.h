@@ -61,9 +61,12 @@ struct drv_result {
   uint64_t stime_us;
   uint64_t maxrss_kb;
   /* Bytes cut from the middle of the captured stdout and stderr: each capture keeps the first and
-   * the last MiB of an execution, with a line between them saying how much was cut. */
+   * the last DRV_CAPTURE_KEEP bytes of an execution, with a line between them saying how much was
+   * cut; at most DRV_CAPTURE_MAX bytes in all are worth reading. */
   uint64_t stdout_cut, stderr_cut;
 };
+#define DRV_CAPTURE_KEEP (1u << 20)
+#define DRV_CAPTURE_MAX (2 * DRV_CAPTURE_KEEP + 256)
 
 struct drv;
 

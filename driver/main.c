@@ -320,6 +320,7 @@ static int stop_reason(const char *why) {
 /* A capture's whole content into *buf (reused); its length. */
 static size_t slurp(int fd, char **buf) {
   off_t size = fd < 0 ? 0 : lseek(fd, 0, SEEK_END);
+  if (size > (off_t)DRV_CAPTURE_MAX) size = DRV_CAPTURE_MAX;
   char *p = realloc(*buf, size > 0 ? (size_t)size : 1);
   if (!p) return 0;
   *buf = p;

@@ -229,7 +229,7 @@ int cli_copy_capture(int capture_fd, int to_fd, const char *to_name) {
   ssize_t n;
   if (capture_fd < 0) return 0;
   fflush(stdout);
-  for (off_t at = 0; (n = pread(capture_fd, buf, sizeof buf, at)) > 0; at += n)
+  for (off_t at = 0; at < DRV_CAPTURE_MAX && (n = pread(capture_fd, buf, sizeof buf, at)) > 0; at += n)
     if (write_all(to_fd, buf, (size_t)n) < 0) {
       /* EPIPE: the reader went; what follows would go nowhere either. */
       static int said;

@@ -40,3 +40,12 @@ MARK='[forksrv: 534773760 bytes cut here: a capture keeps the first 1048576 and 
   [ "$(xmllint --xpath 'string(//testcase[1]/system-err)' "$xml")" = "forksrv: 534773760 bytes were cut from the middle of the target's stderr (a capture keeps the first and the last MiB of an execution)" ]
   [[ "$(xmllint --xpath 'string(//testcase[1]/failure)' "$xml")" == "[forksrv: the last 65536 of $((2 * 1048576 + ${#MARK} + 2)) bytes]"$'\n'* ]]
 }
+
+@test "a target that clears O_APPEND on its stderr and seeks it far on still gets a bounded capture, and the next its own" {
+  local c
+  c=$(corpus 3 0)
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/c" -i "$c" -- "$T/unappend"
+  [ "$(stat -c %s "$BATS_TEST_TMPDIR/c/10.stderr")" -le $((2 * 1048576 + 256)) ]
+  [ "$(tail -n 1 "$BATS_TEST_TMPDIR/c/10.stderr")" = "said 3" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/c/11.stderr")" = "said 0" ]
+}
