@@ -209,13 +209,17 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
 }
 
 /* SIGINT and SIGTERM become readable events on the returned fd; a run in progress gives up when one
- * arrives, and main stops everything in order. */
+ * arrives, and main stops everything in order. SIGPIPE is blocked too (not ignored, which a target
+ * would inherit through exec; every target starts with an empty mask): a reader of our stdout that
+ * went is then a write error like any other, said and exit 2, with --junit still written. */
 static int take_signals(sigset_t *old) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGPIPE);
   sigprocmask(SIG_BLOCK, &set, old);
+  sigdelset(&set, SIGPIPE);
   return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 

@@ -35,3 +35,33 @@ load helpers
   # What could not be saved whole is not left half-saved.
   [ "$(cat "$BATS_TEST_TMPDIR/left")" = filler ]
 }
+
+@test "a reader of stdout that goes away is a write error (exit 2, the JUnit file still written), not SIGPIPE" {
+  local c="$BATS_TEST_TMPDIR/many" i
+  mkdir "$c"
+  for i in $(seq 300); do printf 0 >"$c/$i"; done
+  run --separate-stderr bash -c '"$0" --json --junit "$1" -i "$2" -- "$3" | head -c 100 >/dev/null; exit "${PIPESTATUS[0]}"' \
+    "$FORKSRV" "$BATS_TEST_TMPDIR/r.xml" "$c" "$T/exit_code"
+  [ "$status" -eq 2 ]
+  [ "${stderr_lines[0]}" = "forksrv: write standard output: Broken pipe" ]
+  xmllint --noout "$BATS_TEST_TMPDIR/r.xml"
+}
+
+@test "targets still get the default SIGPIPE: a writer to a pipe whose reader went dies of it, as run directly" {
+  cat >"$BATS_TEST_TMPDIR/pipe.c" <<'C'
+#include <unistd.h>
+int main(void) {
+  int p[2];
+  if (pipe(p)) return 3;
+  close(p[0]);
+  write(p[1], "x", 1);
+  return 0;
+}
+C
+  cc -o "$BATS_TEST_TMPDIR/pipe" "$BATS_TEST_TMPDIR/pipe.c"
+  run -141 "$BATS_TEST_TMPDIR/pipe"
+  run -1 --separate-stderr "$FORKSRV" --json -- "$BATS_TEST_TMPDIR/pipe"
+  [[ "$output" == *'"result":"crashed","signal":"SIGPIPE"'* ]]
+  run -1 --separate-stderr "$FORKSRV" --json --no-server -- "$BATS_TEST_TMPDIR/pipe"
+  [[ "$output" == *'"result":"crashed","signal":"SIGPIPE"'* ]]
+}
