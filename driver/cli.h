@@ -98,7 +98,8 @@ const char *cli_signame(int sig);
 size_t cli_utf8_len(const unsigned char *p, size_t n, unsigned *cp);
 int cli_utf8_valid(const char *s, size_t n);
 size_t cli_json_text(FILE *f, const char *s, size_t n);
-size_t cli_xml_text(FILE *f, const char *s, size_t n);
+/* attr: for an attribute's value, where newlines and tabs must be references to survive. */
+size_t cli_xml_text(FILE *f, const char *s, size_t n, int attr);
 
 /* forksrv check (check.c) */
 int cli_check(const struct cli_opts *o);

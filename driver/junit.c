@@ -6,6 +6,7 @@
  * so an interrupted run still leaves a well-formed report of what ran. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ static FILE *cases;
 static unsigned long tests, failures, errors;
 static time_t started;
 
-static size_t xml(FILE *f, const char *s) { return cli_xml_text(f, s, strlen(s)); }
+/* An attribute's value. */
+static size_t xml(FILE *f, const char *s) { return cli_xml_text(f, s, strlen(s), 1); }
 
 /* tmpfile() would do, but its fd is not close-on-exec, and every target would inherit it (and could
  * write into the report). */
@@ -37,13 +39,16 @@ int cli_junit_open(void) {
 
 /* What a case's report had to change to stay XML, said in its <system-err>. */
 struct notes {
-  char text[512];
+  char text[8192];
   size_t len;
 };
 
-static void note(struct notes *n, const char *fmt, size_t count, const char *extra) {
-  if (n->len < sizeof n->text)
-    n->len += (size_t)snprintf(n->text + n->len, sizeof n->text - n->len, fmt, count, extra);
+static void note(struct notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct notes *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (n->len < sizeof n->text) n->len += (size_t)vsnprintf(n->text + n->len, sizeof n->text - n->len, fmt, ap);
+  va_end(ap);
   if (n->len >= sizeof n->text) n->len = sizeof n->text - 1;
 }
 
@@ -56,11 +61,9 @@ static void open_case(const struct cli_opts *o, const char *input, unsigned long
   if (o->runs > 1) fprintf(cases, " #%lu", run);
   fprintf(cases, "\" time=\"%.6f\"", secs);
   if (bad) {
-    char hex[256 * 2 + 1] = "";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)input; *p && k + 2 < sizeof hex; p++, k += 2)
-      snprintf(hex + k, sizeof hex - k, "%02x", *p);
-    note(n, "forksrv: the input's name is not UTF-8: %zu bytes are shown as U+FFFD; its bytes in hex: %s\n", bad, hex);
+    note(n, "forksrv: the input's name holds %zu bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD; its bytes in hex: ", bad);
+    for (const unsigned char *p = (const unsigned char *)input; *p; p++) note(n, "%02x", *p);
+    note(n, "\n");
   }
 }
 
@@ -74,7 +77,7 @@ static void close_case(const struct notes *n, const char *body) {
   if (body) fputs(body, cases);
   if (n->len) {
     fputs("      <system-err>", cases);
-    xml(cases, n->text);
+    cli_xml_text(cases, n->text, n->len, 0);
     fputs("</system-err>\n", cases);
   }
   fputs("    </testcase>\n", cases);
@@ -131,13 +134,13 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     fputs("\" message=\"", m);
     xml(m, message);
     fputs("\">", m);
-    size_t bad = stderr_text ? cli_xml_text(m, stderr_text, stderr_len) : 0;
+    size_t bad = stderr_text ? cli_xml_text(m, stderr_text, stderr_len, 0) : 0;
     fputs("</failure>\n", m);
     fclose(m);
     if (r->stderr_cut)
-      note(&n, "forksrv: %zu bytes were cut from the middle of the target's stderr%s\n", (size_t)r->stderr_cut,
-           " (a capture keeps the first and the last MiB of an execution)");
-    if (bad) note(&n, "forksrv: the target's stderr held %zu bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD%s\n", bad, "");
+      note(&n, "forksrv: %llu bytes were cut from the middle of the target's stderr (a capture keeps the first and the last MiB of an execution)\n",
+           (unsigned long long)r->stderr_cut);
+    if (bad) note(&n, "forksrv: the target's stderr held %zu bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD\n", bad);
   }
   close_case(&n, body ? body : "");
   free(body);

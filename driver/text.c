@@ -66,7 +66,7 @@ static int xml_char(unsigned cp) {
          (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
-size_t cli_xml_text(FILE *f, const char *s, size_t n) {
+size_t cli_xml_text(FILE *f, const char *s, size_t n, int attr) {
   const unsigned char *p = (const unsigned char *)s;
   size_t replaced = 0;
   while (n) {
@@ -87,6 +87,9 @@ size_t cli_xml_text(FILE *f, const char *s, size_t n) {
     } else if (cp == '\r') {
       /* A raw CR would be read back as a newline. */
       fputs("&#13;", f);
+    } else if (attr && (cp == '\n' || cp == '\t')) {
+      /* In an attribute, a parser reads them back as spaces. */
+      fputs(cp == '\n' ? "&#10;" : "&#9;", f);
     } else {
       fwrite(p, 1, len, f);
     }

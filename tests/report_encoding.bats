@@ -47,7 +47,7 @@ SAYS=(/bin/sh -c 'read -r x; printf "$x" >&2; kill -ABRT $$')
   run -1 --separate-stderr "$FORKSRV" -q --junit "$xml" -i "$c" -- "${SAYS[@]}"
   xmllint --noout --schema "$BATS_TEST_DIRNAME/junit.xsd" "$xml"
   [ "$(xmllint --xpath 'string(//testcase[1]/@name)' "$xml")" = "$c/bad�" ]
-  [[ "$(xmllint --xpath 'string(//testcase[1]/system-err)' "$xml")" == "forksrv: the input's name is not UTF-8: 1 bytes are shown as U+FFFD; its bytes in hex: "*ff ]]
+  [[ "$(xmllint --xpath 'string(//testcase[1]/system-err)' "$xml")" == "forksrv: the input's name holds 1 bytes that are not UTF-8 or not allowed in XML, shown as U+FFFD; its bytes in hex: "*ff ]]
 }
 
 @test "every report of a hostile corpus parses: jq for each JSON line, xmllint for the JUnit file" {
@@ -63,4 +63,12 @@ SAYS=(/bin/sh -c 'read -r x; printf "$x" >&2; kill -ABRT $$')
   for line in "${lines[@]}"; do jq -e .input <<<"$line" >/dev/null; done
   xmllint --noout --schema "$BATS_TEST_DIRNAME/junit.xsd" "$xml"
   [ "$(xmllint --xpath 'count(//testcase)' "$xml")" = 10 ]
+}
+
+@test "newlines and tabs in an input's name survive in the JUnit name attribute" {
+  local c="$BATS_TEST_TMPDIR/c" xml="$BATS_TEST_TMPDIR/r.xml"
+  mkdir "$c"
+  printf 'x\n' >"$c/a"$'\n'"b"$'\t'"c"
+  run -1 --separate-stderr "$FORKSRV" -q --junit "$xml" -i "$c" -- "${SAYS[@]}"
+  [ "$(xmllint --xpath 'string(//testcase[1]/@name)' "$xml")" = "$c/a"$'\n'"b"$'\t'"c" ]
 }

@@ -74,20 +74,23 @@ static int read_json(const unsigned char *s, size_t n, unsigned char *out, size_
 }
 
 /* Reads the XML text back into out (references undone); 0 when it is not valid XML 1.0 text. */
-static int read_xml(const unsigned char *s, size_t n, unsigned char *out, size_t *outlen) {
-  static const char *const refs[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#13;"};
-  static const char chars[] = "&<>\"\r";
+static int read_xml(const unsigned char *s, size_t n, unsigned char *out, size_t *outlen, int attr) {
+  static const char *const refs[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#13;", "&#10;", "&#9;"};
+  static const char chars[] = "&<>\"\r\n\t";
+  const size_t nrefs = sizeof refs / sizeof *refs;
   size_t o = 0;
   for (size_t i = 0, len; i < n; i += len) {
     long c = decode(s + i, n - i, &len);
     if (c < 0 || !xml_allowed(c) || c == '<' || c == '\r') return 0;
+    /* A parser reads a raw newline or tab in an attribute back as a space; a quote would end it. */
+    if (attr && (c == '\n' || c == '\t' || c == '"')) return 0;
     if (c != '&') {
       memcpy(out + o, s + i, len), o += len;
       continue;
     }
     size_t r = 0;
-    while (r < 5 && (n - i < strlen(refs[r]) || memcmp(s + i, refs[r], strlen(refs[r])))) r++;
-    if (r == 5) return 0;
+    while (r < nrefs && (n - i < strlen(refs[r]) || memcmp(s + i, refs[r], strlen(refs[r])))) r++;
+    if (r == nrefs) return 0;
     out[o++] = (unsigned char)chars[r];
     len = strlen(refs[r]);
   }
@@ -104,16 +107,20 @@ static int needs_nothing(const uint8_t *d, size_t n, int xml) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  for (int xml = 0; xml < 2; xml++) {
+  /* 0: a JSON string, 1: XML text, 2: an XML attribute's value. */
+  for (int mode = 0; mode < 3; mode++) {
+    int xml = mode > 0;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return 0;
-    size_t replaced = xml ? cli_xml_text(f, (const char *)data, size) : cli_json_text(f, (const char *)data, size);
+    size_t replaced =
+        xml ? cli_xml_text(f, (const char *)data, size, mode == 2) : cli_json_text(f, (const char *)data, size);
     fclose(f);
     unsigned char *back = malloc(len + 1);
     size_t back_len = 0;
-    int ok = xml ? read_xml((unsigned char *)text, len, back, &back_len) : read_json((unsigned char *)text, len, back, &back_len);
+    int ok = xml ? read_xml((unsigned char *)text, len, back, &back_len, mode == 2)
+                 : read_json((unsigned char *)text, len, back, &back_len);
     if (!ok) __builtin_trap();
     int clean = needs_nothing(data, size, xml);
     if (clean != (replaced == 0)) __builtin_trap();
