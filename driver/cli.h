@@ -63,6 +63,8 @@ struct cli_targets {
   int n;
   unsigned long clock;
 };
+/* Where base's extension starts, as a target is given it (".c", ".tar.gz"; none: the end). */
+const char *cli_extension(const char *base);
 /* The input file's name for input (a path, or NULL for the empty input). */
 void cli_input_name(const struct cli_opts *o, const char *input, char *out, size_t cap);
 /* The target for input, started (warnings said when say) if none runs under its name; NULL with err. */

@@ -249,9 +249,15 @@ static void unlink_stem(const char *stem, int upto) {
  * crash never meets another's files (an input called a.stderr beside one called a). The three
  * files are open on fds[] on return; NULL with errno when they cannot be made. */
 static char *claim(const char *base, int fds[3]) {
+  /* NAME-2.EXT, not NAME.EXT-2: the extension stays what the target was given. A name too long
+   * for DIR with the suffixes added is cut before its extension, not refused. */
+  const char *dot = cli_extension(base);
+  int keep = (int)(dot - base), room = NAME_MAX - 16 - (int)strlen(dot);
+  if (keep > room) keep = room > 1 ? room : 1;
   for (unsigned k = 1; k < 100000; k++) {
     char *stem = NULL;
-    if ((k == 1 ? asprintf(&stem, "%s", base) : asprintf(&stem, "%s-%u", base, k)) < 0) return NULL;
+    if ((k == 1 ? asprintf(&stem, "%.*s%s", keep, base, dot) : asprintf(&stem, "%.*s-%u%s", keep, base, k, dot)) < 0)
+      return NULL;
     int i = 0;
     for (; i < 3; i++) {
       char name[NAME_MAX + 16];
@@ -283,13 +289,10 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
   }
   const char *base = input ? strrchr(input, '/') : NULL;
   base = base ? base + 1 : input && *input ? input : "empty-input";
-  /* Names are bytes of the input's own; one too long for DIR is cut, not refused. */
-  char shortened[NAME_MAX - 16];
-  snprintf(shortened, sizeof shortened, "%s", base);
   int fds[3];
-  char *stem = claim(shortened, fds);
+  char *stem = claim(base, fds);
   if (!stem) {
-    cli_error("write %s/%s: %s", dir_path, shortened, strerror(errno));
+    cli_error("write %s/%s: %s", dir_path, base, strerror(errno));
     return -1;
   }
   char *path = NULL;

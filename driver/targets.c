@@ -10,6 +10,15 @@
 
 #include "cli.h"
 
+const char *cli_extension(const char *base) {
+  const char *ext = base ? strrchr(base, '.') : NULL;
+  if (ext == base) ext = NULL; /* .bashrc has no extension */
+  /* x.tar.gz: the archiver looks at both. */
+  if (ext && ext - base > 4 && !strncasecmp(ext - 4, ".tar", 4)) ext -= 4;
+  if (ext && strlen(ext) > CLI_MAX_EXT) ext = NULL;
+  return ext ? ext : base + strlen(base);
+}
+
 void cli_input_name(const struct cli_opts *o, const char *input, char *out, size_t cap) {
   if (o->input_name) {
     snprintf(out, cap, "%s", o->input_name);
@@ -17,12 +26,7 @@ void cli_input_name(const struct cli_opts *o, const char *input, char *out, size
   }
   const char *base = input ? strrchr(input, '/') : NULL;
   base = base ? base + 1 : input;
-  const char *ext = base && o->by_path ? strrchr(base, '.') : NULL;
-  if (ext == base) ext = NULL; /* .bashrc has no extension */
-  /* x.tar.gz: the archiver looks at both. */
-  if (ext && ext - base > 4 && !strncasecmp(ext - 4, ".tar", 4)) ext -= 4;
-  if (ext && strlen(ext) > CLI_MAX_EXT) ext = NULL;
-  snprintf(out, cap, "input%s", ext ? ext : "");
+  snprintf(out, cap, "input%s", base && o->by_path ? cli_extension(base) : "");
 }
 
 struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, char *err, size_t cap) {

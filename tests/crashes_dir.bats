@@ -64,6 +64,14 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
   [ "$(cat "$dir/b-2")" = segv ]
 }
 
+@test "a second crash of one name is NAME-2.EXT: the extension the target saw is kept" {
+  mkdir -p "$BATS_TEST_TMPDIR/c1" "$BATS_TEST_TMPDIR/c2"
+  printf segv >"$BATS_TEST_TMPDIR/c1/x.tar.gz"
+  printf segv >"$BATS_TEST_TMPDIR/c2/x.tar.gz"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/crashes" -i "$BATS_TEST_TMPDIR/c1" -i "$BATS_TEST_TMPDIR/c2" -- "$T/crash" @@
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "x-2.tar.gz x-2.tar.gz.repro x-2.tar.gz.stderr x.tar.gz x.tar.gz.repro x.tar.gz.stderr " ]
+}
+
 @test "an input called a.stderr does not overwrite crash a's stderr" {
   mkdir "$BATS_TEST_TMPDIR/c"
   printf ABRT >"$BATS_TEST_TMPDIR/c/a"
@@ -71,11 +79,11 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
   run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/crashes" -i "$BATS_TEST_TMPDIR/c" -- \
     /bin/sh -c 'read x; echo "stderr of $x" >&2; kill -"$x" $$'
   local d="$BATS_TEST_TMPDIR/crashes"
-  [ "$(ls "$d" | tr '\n' ' ')" = "a a.repro a.stderr a.stderr-2 a.stderr-2.repro a.stderr-2.stderr " ]
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a-2.stderr a-2.stderr.repro a-2.stderr.stderr a.repro a.stderr " ]
   [ "$(cat "$d/a")" = ABRT ]
   [ "$(cat "$d/a.stderr")" = "stderr of ABRT" ]
-  [ "$(cat "$d/a.stderr-2")" = SEGV ]
-  [ "$(cat "$d/a.stderr-2.stderr")" = "stderr of SEGV" ]
+  [ "$(cat "$d/a-2.stderr")" = SEGV ]
+  [ "$(cat "$d/a-2.stderr.stderr")" = "stderr of SEGV" ]
 }
 
 @test "an input that crashes in each of -n 3 runs is saved once" {
