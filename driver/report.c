@@ -135,19 +135,39 @@ static void json_result(const char *input, unsigned long run, const struct drv_r
   printf(",\"wall_us\":%llu,\"maxrss_kb\":%llu}\n", (unsigned long long)r->wall_us, (unsigned long long)r->maxrss_kb);
 }
 
+/* An input's name for a line of text: control characters as C escapes (\n, \x1b), so that no name
+ * can end a line early, forge another or reach the terminal. Into buf, or name itself if it has none. */
+static const char *shown(const char *name, char *buf, size_t cap) {
+  const unsigned char *p = (const unsigned char *)name;
+  while (*p && *p >= 0x20 && *p != 0x7f) p++;
+  if (!*p) return name;
+  size_t n = 0;
+  for (p = (const unsigned char *)name; *p && n + 5 < cap; p++) {
+    if (*p >= 0x20 && *p != 0x7f) buf[n++] = (char)*p;
+    else if (*p == '\n') buf[n++] = '\\', buf[n++] = 'n';
+    else if (*p == '\t') buf[n++] = '\\', buf[n++] = 't';
+    else if (*p == '\r') buf[n++] = '\\', buf[n++] = 'r';
+    else n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", *p);
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
                 const struct drv_result *r, const struct drv_result *plain, const char *output_diff) {
+  char safe[4 * 4096 + 8];
+  const char *name = input ? shown(input, safe, sizeof safe) : "-";
   t->execs++;
   if (plain) t->verified++;
   if (plain && !cli_same_outcome(r, plain)) {
     /* Loud whatever the options: the fork server changed what the target does. */
     char served_text[64], plain_text[64];
     t->mismatches++;
-    cli_error("MISMATCH %s: %s under the fork server, %s by plain fork+exec", input ? input : "-",
+    cli_error("MISMATCH %s: %s under the fork server, %s by plain fork+exec", name,
               cli_outcome_text(r, served_text, sizeof served_text), cli_outcome_text(plain, plain_text, sizeof plain_text));
   } else if (plain && output_diff) {
     t->mismatches++;
-    cli_error("MISMATCH %s: %s", input ? input : "-", output_diff);
+    cli_error("MISMATCH %s: %s", name, output_diff);
   }
   switch (r->outcome) {
   case DRV_EXITED:
@@ -159,7 +179,6 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
   case DRV_FORK_FAILED: t->fork_failed++; break;
   case DRV_WAIT_FAILED: t->errors++; break;
   }
-  const char *name = input ? input : "-";
   /* Said whatever the options: the run has an execution whose outcome nobody knows. */
   if (r->outcome == DRV_WAIT_FAILED)
     cli_error("wait for the child of %s (pid %d): %s%s", name, r->pid, strerror(r->error),
@@ -179,8 +198,9 @@ void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input
 }
 
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why) {
+  char safe[4 * 4096 + 8];
   t->errors++;
-  cli_error("read %s: %s", input, why);
+  cli_error("read %s: %s", shown(input, safe, sizeof safe), why);
   if (o->json) {
     json_input(input);
     fputs(",\"result\":\"error\",\"error\":", stdout);

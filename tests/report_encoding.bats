@@ -72,3 +72,12 @@ SAYS=(/bin/sh -c 'read -r x; printf "$x" >&2; kill -ABRT $$')
   run -1 --separate-stderr "$FORKSRV" -q --junit "$xml" -i "$c" -- "${SAYS[@]}"
   [ "$(xmllint --xpath 'string(//testcase[1]/@name)' "$xml")" = "$c/a"$'\n'"b"$'\t'"c" ]
 }
+
+@test "the text lines show control characters in names as escapes, so that no name can forge a line" {
+  local c="$BATS_TEST_TMPDIR/c"
+  mkdir "$c"
+  printf segv >"$c/a"$'\n'"crash x: SIGSEGV"$'\033'"[2J"
+  run -1 --separate-stderr "$FORKSRV" -i "$c" -- "$T/crash"
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "crash $c/a\\ncrash x: SIGSEGV\\x1b[2J: SIGSEGV" ]
+}
