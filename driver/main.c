@@ -96,7 +96,7 @@ static const char *digits(const char *s, unsigned long max, unsigned long *out) 
   const char *p = s;
   for (; *p >= '0' && *p <= '9'; p++) {
     unsigned d = (unsigned)(*p - '0');
-    if (v > (max - d) / 10) return NULL;
+    if (v > max / 10 || (v == max / 10 && d > max % 10)) return NULL;
     v = v * 10 + d;
   }
   if (p == s) return NULL;
