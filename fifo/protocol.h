@@ -9,7 +9,10 @@
 
 #define FIFO_PROTOCOL_VERSION 2u
 
-/* Environment variables the driver sets and the server reads (and removes for its descendants). */
+/* Environment variables the driver sets and the server reads (and removes for its descendants). The
+ * two FIFOs must be FIFOs of the server's effective uid that group and others cannot write, two
+ * different ones, and the request FIFO must be open for writing by the time the server's open of the
+ * reply FIFO returns (it opens the request FIFO first); otherwise the target runs without a server. */
 #define FIFO_ENV_REQUEST "FORKSRV_FIFO_IN"   /* driver -> server */
 #define FIFO_ENV_REPLY "FORKSRV_FIFO_OUT"    /* server -> driver */
 #define FIFO_ENV_DEBUG "FORKSRV_DEBUG"       /* "1": say on stderr why the server did not start */
