@@ -1,6 +1,7 @@
 # forksrv: the injected server (preinit/), the wire protocol (fifo/), the driver (driver/).
 # `make` builds into $(B)/; `make test` runs the bats suite; `make check` runs it again with the
-# driver built with ASan+UBSan (the server itself is never instrumented: it runs inside the target).
+# driver built with ASan+UBSan (the server itself is never instrumented: it runs inside the target)
+# and the server's stderr lines reworded (REWORD=1), which the driver must not depend on.
 
 VERSION = 0.2.0
 SOVERSION = 0
@@ -13,12 +14,13 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 B ?= build
 SAN ?=
+REWORD ?=
 
 WARN = -Wall -Wextra -Werror
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11
 # The server has no libc under it: no builtins that call libc, no stack protector, no exported names.
 PREINIT_CFLAGS = $(ALL_CFLAGS) -fPIC -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden \
-	-fno-tree-loop-distribute-patterns
+	-fno-tree-loop-distribute-patterns $(if $(REWORD),-DFSRV_REWORDED)
 DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN) -DFORKSRV_VERSION='"$(VERSION)"' -DFORKSRV_SONAME='"libforksrv.so.$(SOVERSION)"' \
 	-DFORKSRV_LIBDIR='"$(LIBDIR)"'
 
@@ -29,12 +31,17 @@ PREINIT_OBJ = \
 	$(B)/preinit/env.o \
 	$(B)/preinit/fifo_open.o \
 	$(B)/preinit/native.o \
+	$(B)/preinit/persist.o \
 	$(B)/preinit/run.o \
-	$(B)/preinit/say.o
+	$(B)/preinit/say.o \
+	$(B)/preinit/start.o
 PREINIT_HDR = preinit/server.h preinit/sys.h fifo/protocol.h
 
 CLIENT_OBJ = \
 	$(B)/driver/client.o \
+	$(B)/driver/diagnose.o \
+	$(B)/driver/server.o \
+	$(B)/driver/start_policy.o \
 	$(B)/driver/infile.o \
 	$(B)/driver/plain.o \
 	$(B)/driver/rundir.o \
@@ -44,6 +51,7 @@ CLI_OBJ = \
 	$(B)/driver/check.o \
 	$(B)/driver/crashes.o \
 	$(B)/driver/inputs.o \
+	$(B)/driver/jobs.o \
 	$(B)/driver/junit.o \
 	$(B)/driver/main.o \
 	$(B)/driver/progress.o \
@@ -52,7 +60,7 @@ CLI_OBJ = \
 	$(B)/driver/targets.o \
 	$(B)/driver/text.o
 DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h driver/infile.h driver/plain.h \
-	driver/rundir.h driver/capture.h fifo/protocol.h
+	driver/rundir.h driver/capture.h driver/diagnose.h driver/server.h driver/start_policy.h fifo/protocol.h
 
 PC = $(B)/pkgconfig/forksrv.pc $(B)/pkgconfig/forksrv-main.pc $(B)/pkgconfig/forksrv-client.pc
 
@@ -65,16 +73,8 @@ $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
 
-$(B)/preinit/start_ctor.o: preinit/start.c $(PREINIT_HDR)
-	@mkdir -p $(@D)
-	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
-
-$(B)/preinit/start_preinit.o: preinit/start.c $(PREINIT_HDR)
-	@mkdir -p $(@D)
-	$(CC) $(PREINIT_CFLAGS) -DFSRV_PREINIT -c -o $@ $<
-
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
-$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_ctor.o
+$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o
 	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
@@ -85,7 +85,7 @@ $(B)/libforksrv_input.so: $(INPUT_OBJ) $(B)/libforksrv.so
 
 # One object, so that linking the archive with --whole-archive brings the server and its
 # .preinit_array entry together.
-$(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_preinit.o
+$(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_static.o
 	$(LD) -r -o $(B)/preinit/forksrv_static.o $^
 	$(OBJCOPY) --localize-hidden $(B)/preinit/forksrv_static.o
 	rm -f $@
@@ -202,11 +202,11 @@ demo: examples
 
 test:
 	scripts/test-deps.sh
-	$(MAKE) B=$(B) SAN="$(SAN)" all targets examples fuzzers
-	FORKSRV_BUILD=$(abspath $(B)) scripts/run-tests.sh
+	$(MAKE) B=$(B) SAN="$(SAN)" REWORD="$(REWORD)" all targets examples fuzzers
+	FORKSRV_BUILD=$(abspath $(B)) FORKSRV_REWORDED="$(REWORD)" scripts/run-tests.sh
 
 check:
-	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" REWORD=1 test
 
 # libFuzzer harnesses for the server's environment parser, the protocol's decoders and the report
 # writers (tests/fuzz/): `make fuzz` runs each for FUZZ_SECONDS and grows its corpus in tests/fuzz/corpus/.

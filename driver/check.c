@@ -4,44 +4,12 @@
  * ran at the fork point, and whether the first input ends the same both ways. Exit status 0 when
  * the server serves the target, 1 when an outcome differs, 2 when it did not start (and why). */
 #define _GNU_SOURCE
-#include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../fifo/protocol.h"
 #include "cli.h"
-
-/* "dynamic ELF, PIE" and the like, from the headers; or why it is no ELF at all. */
-static void describe_binary(const char *path, char *out, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  Elf64_Ehdr eh;
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) {
-    snprintf(out, cap, "cannot open: %s", strerror(errno));
-    if (fd >= 0) close(fd);
-    return;
-  }
-  const char *mode = st.st_mode & S_ISUID ? ", setuid" : st.st_mode & S_ISGID ? ", setgid" : ", not setuid";
-  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
-    char head[2] = {0};
-    snprintf(out, cap, "%s%s", pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!' ? "a script" : "not ELF",
-             mode);
-    close(fd);
-    return;
-  }
-  int interp = 0;
-  for (int i = 0; i < eh.e_phnum && eh.e_ident[EI_CLASS] == ELFCLASS64; i++) {
-    Elf64_Phdr ph;
-    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) != (ssize_t)sizeof ph) break;
-    interp |= ph.p_type == PT_INTERP;
-  }
-  close(fd);
-  snprintf(out, cap, "%s ELF%s%s", interp ? "dynamic" : "static", eh.e_type == ET_DYN ? ", PIE" : "", mode);
-}
+#include "diagnose.h"
 
 static const char *binding_text(const char *binding) {
   if (!strcmp(binding, "now")) return "once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)";
@@ -55,16 +23,14 @@ static const char *binding_text(const char *binding) {
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
                 char *lines, char *err, size_t errlen) {
   cfg.no_server = no_server;
-  uint64_t t0 = cli_now_us();
+  uint64_t t0 = drv_now_us();
   struct drv *d = drv_start(&cfg, err, errlen);
   if (!d) return -1;
-  *start_ms = (double)(cli_now_us() - t0) / 1e3;
+  *start_ms = (double)(drv_now_us() - t0) / 1e3;
   if (info) {
-    const char *warnings = drv_warnings(d);
     snprintf(info, cap, "pid %d, protocol %u, started at %s\nthreads       %s", drv_server_pid(d), FIFO_PROTOCOL_VERSION,
-             drv_start_point(d), strstr(warnings, "threads are running")
-                                     ? "more than one at the fork point: children keep only the forking one"
-                                     : "one at the fork point");
+             drv_start_point(d), drv_threads(d) > 1 ? "more than one at the fork point: children keep only the forking one"
+                                                    : "one at the fork point");
   }
   if (lines) {
     const char *at = drv_start_note(d);
@@ -83,7 +49,7 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
 int cli_check(const struct cli_opts *o) {
   struct drv_config cfg = cli_config(o, -1);
   char what[256], info[512], lines[512] = "", err[1024], a[64], b[64];
-  describe_binary(o->target[0], what, sizeof what);
+  drv_describe_target(o->target[0], what, sizeof what);
   printf("target        %s: %s\n", o->target[0], what);
   struct drv_result plain, served;
   double plain_ms, start_ms;

@@ -47,7 +47,6 @@ struct cli_tally {
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
-uint64_t cli_now_us(void);
 
 /* A job's targets, one per input file name (targets.c). */
 #define CLI_MAX_TARGETS 16
@@ -92,6 +91,12 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
 int cli_copy_capture(int capture_fd, int to_fd, const char *to_name);
 char *cli_stderr_tail(int stderr_fd, size_t cap, size_t *len);
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t);
+
+/* jobs.c: starts the targets of o->jobs jobs, runs every input and stops them. 0, -1 when start-up
+ * or a write failed (said), or the signal that stopped the run. */
+int cli_run(const struct cli_opts *o, const struct cli_inputs *in, struct cli_tally *t, int sigfd);
+/* Whether stdout took everything so far; said once if not. */
+int cli_stdout_ok(void);
 const char *cli_signame(int sig);
 
 /* Text into reports (text.c): the length of the UTF-8 sequence at p, strictly by the standard (0 when

@@ -87,10 +87,15 @@ const char *drv_input_path(const struct drv *d);
  * pread; -1 when not captured. */
 int drv_stderr_fd(const struct drv *d);
 int drv_stdout_fd(const struct drv *d);
-/* The server's pid (0 with no_server), and where in start-up it took over: "entry", "constructor",
- * "preinit", "main", "deferred" (forksrv_start() in the target) or "input". */
+/* The server's pid (0 with no_server), and where in start-up it took over: "entry" (the preload's
+ * default), "constructor" (the preload in a program that does not enter through libc's start),
+ * "preinit" (libforksrv.a's default), "main", "deferred" (forksrv_start() in the target), "input",
+ * or "none" with no_server. */
 int drv_server_pid(const struct drv *d);
 const char *drv_start_point(const struct drv *d);
+/* The target's threads at the fork point, as the server counted them (1: only the forking one; more:
+ * each child keeps only that one); 0 with no_server. */
+unsigned drv_threads(const struct drv *d);
 /* Warnings and notes of the start-up (threads alive at the fork point, a start point that fell back),
  * one per line, or "". */
 const char *drv_warnings(const struct drv *d);
@@ -102,6 +107,8 @@ const char *drv_binding(const struct drv *d);
  * open() of the input, 1 thread"), or "". */
 const char *drv_start_note(const struct drv *d);
 const char *drv_error(const struct drv *d);
+/* CLOCK_MONOTONIC in microseconds: the clock wall_us is measured on. */
+uint64_t drv_now_us(void);
 /* Ends the server and its children, removes everything it made, frees d. Returns -1 if the server
  * had to be killed. */
 int drv_stop(struct drv *d);

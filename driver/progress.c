@@ -39,7 +39,7 @@ static void count(const char *what, unsigned long n, const char *sgr) {
 
 void cli_progress(const struct cli_tally *t) {
   if (!enabled) return;
-  uint64_t now = cli_now_us();
+  uint64_t now = drv_now_us();
   if (now - last_us < REDRAW_US) return;
   last_us = now;
   double secs = (double)(now - t->started_us) / 1e6, rate = secs > 0 ? (double)t->execs / secs : 0;

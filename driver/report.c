@@ -41,12 +41,6 @@ struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
   return cfg;
 }
 
-uint64_t cli_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 const char *cli_signame(int sig) {
   static char buf[16];
   const char *abbrev = sigabbrev_np(sig);
@@ -261,7 +255,7 @@ int cli_copy_capture(int capture_fd, int to_fd, const char *to_name) {
 
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
   if (o->quiet) return;
-  double secs = (double)(cli_now_us() - t->started_us) / 1e6;
+  double secs = (double)(drv_now_us() - t->started_us) / 1e6;
   fprintf(stderr, "forksrv: %lu executions in %.3f s (%.0f execs/s%s): %lu exited (%lu non-zero), %lu crashed, %lu timed out",
           t->execs, secs, secs > 0 ? (double)t->execs / secs : 0.0, o->no_server ? ", no server" : "", t->exited,
           t->nonzero, t->crashed, t->timed_out);

@@ -88,14 +88,11 @@ static char *replace_all(const char *arg, const char *token, const char *with) {
   return out;
 }
 
+/* Whether an environment entry is one of forksrv's own variables (fifo/protocol.h's list). */
 static int is_ours(const char *entry) {
-  static const char *const names[] = {FIFO_ENV_REQUEST,      FIFO_ENV_REPLY,         FIFO_ENV_DEBUG,
-                                      FIFO_ENV_CENTIPEDE_IN, FIFO_ENV_CENTIPEDE_OUT, FIFO_ENV_CENTIPEDE_ACK,
-                                      FIFO_ENV_AFL_MAP,      FIFO_ENV_START,         FIFO_ENV_INPUT,
-                                      FIFO_ENV_BIND_NOW,     FIFO_ENV_TARGET_PID,    FIFO_ENV_INPUT_STDIN};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    size_t n = strlen(names[i]);
-    if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
+  for (unsigned v = 0; v < FIFO_NVARS; v++) {
+    size_t n = strlen(fifo_var_name(v));
+    if (strncmp(entry, fifo_var_name(v), n) == 0 && entry[n] == '=') return 1;
   }
   return 0;
 }
@@ -189,8 +186,8 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, const char *input_pa
 }
 
 /* start: the value of FORKSRV_START, or NULL for the earliest start point. bind_now: set LD_BIND_NOW=1
- * for the server, so that no child binds a symbol lazily: every lazy binding costs a child page faults in the loader (10 of a trivial
- * child's 20, about a quarter of its cost), and the server's one binding serves them all. */
+ * for the server, so that no child binds a symbol lazily: a lazy binding costs each child page faults
+ * in the loader (docs/benchmarks.md has the count), and the server's one binding serves them all. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
                   const char *input, int input_is_stdin, int bind_now) {
   const char *old = getenv("LD_PRELOAD");

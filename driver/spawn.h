@@ -37,7 +37,6 @@ int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const 
 /* Forks and execs the server's process with server_envp; its pid, or -1 (exec_errno: why it could
  * not exec, 0 when fork failed). */
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);
-uint64_t drv_now_us(void);
 /* Milliseconds from now to deadline_us (CLOCK_MONOTONIC), rounded up, for poll: 0 once it passed,
  * -1 for no deadline (0). */
 int drv_ms_until(uint64_t deadline_us);

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define FIFO_PROTOCOL_VERSION 2u
+#define FIFO_PROTOCOL_VERSION 3u
 
 /* Environment variables the driver sets and the server reads (and removes for its descendants). The
  * two FIFOs must be FIFOs of the server's effective uid that group and others cannot write, two
@@ -15,12 +15,12 @@
  * reply FIFO returns (it opens the request FIFO first); otherwise the target runs without a server. */
 #define FIFO_ENV_REQUEST "FORKSRV_FIFO_IN"   /* driver -> server */
 #define FIFO_ENV_REPLY "FORKSRV_FIFO_OUT"    /* server -> driver */
-#define FIFO_ENV_DEBUG "FORKSRV_DEBUG"       /* "1": say on stderr why the server did not start */
+#define FIFO_ENV_DEBUG "FORKSRV_DEBUG"       /* "1": say on stderr, for people, why the server did not start */
 #define FIFO_ENV_CENTIPEDE_IN "CENTIPEDE_FORK_SERVER_FIFO0"
 #define FIFO_ENV_CENTIPEDE_OUT "CENTIPEDE_FORK_SERVER_FIFO1"
 #define FIFO_ENV_CENTIPEDE_ACK "FORKSRV_CENTIPEDE_ACK" /* "1": echo the trigger byte after the fork */
 #define FIFO_ENV_AFL_MAP "FORKSRV_AFL_MAP"               /* "outcome": outcome bytes in AFL++'s map */
-#define FIFO_ENV_START "FORKSRV_START"                   /* "main", "deferred" or "input": start later */
+#define FIFO_ENV_START "FORKSRV_START"                   /* a later start point, by fifo_start_name() */
 #define FIFO_ENV_INPUT "FORKSRV_INPUT"                   /* the input file's path */
 #define FIFO_ENV_INPUT_STDIN "FORKSRV_INPUT_STDIN"       /* "1": that file is also the target's stdin */
 /* "1": the driver set LD_BIND_NOW=1 so that the dynamic loader binds every symbol once, in the server,
@@ -29,6 +29,27 @@
 /* The pid of the process the driver started, in decimal: only that process (or what it execs) starts
  * a server; a descendant that inherited the variables before the fork point runs as it would. */
 #define FIFO_ENV_TARGET_PID "FORKSRV_TARGET_PID"
+
+/* The list of forksrv's own variables, for the server (which reads and then removes them) and the
+ * driver (which removes any the caller had before it sets its own). */
+enum fifo_var {
+  FIFO_VAR_REQUEST, FIFO_VAR_REPLY, FIFO_VAR_DEBUG, FIFO_VAR_CENTIPEDE_IN, FIFO_VAR_CENTIPEDE_OUT,
+  FIFO_VAR_CENTIPEDE_ACK, FIFO_VAR_AFL_MAP, FIFO_VAR_START, FIFO_VAR_INPUT, FIFO_VAR_INPUT_STDIN,
+  FIFO_VAR_BIND_NOW, FIFO_VAR_TARGET_PID, FIFO_NVARS
+};
+
+static inline const char *fifo_var_name(unsigned v) {
+  static const char *const names[FIFO_NVARS] = {
+      [FIFO_VAR_REQUEST] = FIFO_ENV_REQUEST,         [FIFO_VAR_REPLY] = FIFO_ENV_REPLY,
+      [FIFO_VAR_DEBUG] = FIFO_ENV_DEBUG,             [FIFO_VAR_CENTIPEDE_IN] = FIFO_ENV_CENTIPEDE_IN,
+      [FIFO_VAR_CENTIPEDE_OUT] = FIFO_ENV_CENTIPEDE_OUT, [FIFO_VAR_CENTIPEDE_ACK] = FIFO_ENV_CENTIPEDE_ACK,
+      [FIFO_VAR_AFL_MAP] = FIFO_ENV_AFL_MAP,         [FIFO_VAR_START] = FIFO_ENV_START,
+      [FIFO_VAR_INPUT] = FIFO_ENV_INPUT,             [FIFO_VAR_INPUT_STDIN] = FIFO_ENV_INPUT_STDIN,
+      [FIFO_VAR_BIND_NOW] = FIFO_ENV_BIND_NOW,       [FIFO_VAR_TARGET_PID] = FIFO_ENV_TARGET_PID,
+  };
+  return v < FIFO_NVARS ? names[v] : 0;
+}
+
 /* What the dynamic loader says when a symbol cannot be bound: with LD_BIND_NOW, at start-up. */
 #define FIFO_UNDEFINED_SYMBOL "undefined symbol"
 
@@ -53,7 +74,7 @@
  *   - answers FIFO_RESEND for seq by sending request seq again (the child that read it died before it
  *     could record that it had), and takes the first result for seq that comes. */
 
-/* Where in the target's start-up the server took over; the driver reports it. */
+/* Where in the target's start-up the server took over; the driver reports it by name. */
 enum fifo_start {
   FIFO_START_CONSTRUCTOR = 1,
   FIFO_START_PREINIT = 2,
@@ -64,15 +85,54 @@ enum fifo_start {
   FIFO_START_ENTRY = 6,
 };
 
-/* A server that may not start where it was asked to sends a notice instead of its hello, and the
- * target then exits with FIFO_REFUSED_EXIT; the driver starts it again at the start point the notice
- * names. Its stderr line says the same for people; the driver goes by the notice alone. */
+/* The start points' names: what the driver reports, and the values of FIFO_ENV_START (which names
+ * one of the later ones: main, deferred or input). */
+static inline const char *fifo_start_name(uint32_t start) {
+  static const char *const names[] = {
+      [FIFO_START_CONSTRUCTOR] = "constructor", [FIFO_START_PREINIT] = "preinit", [FIFO_START_MAIN] = "main",
+      [FIFO_START_DEFERRED] = "deferred",       [FIFO_START_INPUT] = "input",     [FIFO_START_ENTRY] = "entry",
+  };
+  return start < sizeof names / sizeof names[0] ? names[start] : 0;
+}
+
+/* The start point a name names, or 0. */
+static inline uint32_t fifo_start_named(const char *name) {
+  for (uint32_t start = FIFO_START_CONSTRUCTOR; start <= FIFO_START_ENTRY; start++) {
+    const char *a = fifo_start_name(start), *b = name;
+    while (*a && *a == *b) a++, b++;
+    if (*a == *b) return start;
+  }
+  return 0;
+}
+
+/* A server that does not start sends a notice instead of its hello. Where it may not start at the
+ * start point it was asked for (codes 1-3), the target then exits with FIFO_REFUSED_EXIT and the
+ * driver starts it again where the code says. Where it cannot start at all (FIFO_NOTICE_NOT_STARTED,
+ * with a cause), the target runs on as it would without forksrv. The server's stderr says the same
+ * for people; the driver goes by the notice alone. */
 enum fifo_notice_code {
   FIFO_NOTICE_INPUT_THREADS = 1,  /* --start input: threads run at the first touch (fall back to main) */
   FIFO_NOTICE_INPUT_BUFFERED = 2, /* --start input: stdin's stdio buffer holds data (fall back to main) */
   FIFO_NOTICE_READ_EARLY = 3,     /* the input was read before this start point (fall back to entry) */
+  FIFO_NOTICE_NOT_STARTED = 4,    /* no server: cause says why, error the errno where one failed */
 };
 #define FIFO_REFUSED_EXIT 125
+
+/* Why a server did not start. A cause about the request FIFO is sent on the reply FIFO; one about
+ * the reply FIFO cannot be sent, and the driver then sees the target run (or end) with no message. */
+enum fifo_cause {
+  FIFO_CAUSE_OPEN = 1,      /* open of the request FIFO failed: error */
+  FIFO_CAUSE_NOT_FIFO = 2,  /* the request FIFO is not a FIFO */
+  FIFO_CAUSE_NOT_OURS = 3,  /* ... is not owned by the server's effective uid */
+  FIFO_CAUSE_WRITABLE = 4,  /* ... is writable by its group or others */
+  FIFO_CAUSE_NO_WRITER = 5, /* ... is open for writing by no process */
+  FIFO_CAUSE_TOO_LONG = 6,  /* ... has a path longer than PATH_MAX */
+  FIFO_CAUSE_SETUP = 7,     /* the server's set-up failed: error (it needs glibc and Linux 5.3) */
+  FIFO_CAUSE_SYSCALL = 8,   /* another call on the request FIFO (fstat, fcntl) failed: error */
+  /* Never sent, for want of a channel; coded for the server's own words. */
+  FIFO_CAUSE_ONE_FIFO = 9,  /* the request and the reply FIFO are one FIFO */
+  FIFO_CAUSE_NO_READER = 10, /* the reply FIFO: no reader opened it in time */
+};
 
 /* Feature flags in the hello: what this server does for every execution. */
 #define FIFO_FEAT_TIMEOUT 0x1u /* enforces the request's timeout itself */
@@ -92,17 +152,27 @@ enum fifo_reason {
                            the target; error holds -errno */
 };
 
+/* What the server tells at its start, for the driver to decide from and to report. */
+#define FIFO_HELLO_BIND_NOW 0x1u /* LD_BIND_NOW was set: every symbol was bound before the first fork */
+#define FIFO_CALL_MAX 24         /* a libc function's name, NUL-padded (the longest hooked is 20) */
 struct fifo_hello {
   uint32_t version;
   uint32_t features;
   int32_t pid;
-  uint32_t start;
+  uint32_t start;      /* enum fifo_start: where it took over */
+  uint32_t threads;    /* the target's threads at the fork point (1: only the forking one) */
+  uint32_t flags;      /* FIFO_HELLO_* */
+  uint64_t shared_fds; /* --start input: bit i set: fd 3 + i is a regular file open at the fork point */
+  char call[FIFO_CALL_MAX]; /* --start input: the call that touched the input and started it, or "" */
 };
 
 struct fifo_notice {
   uint32_t code;  /* enum fifo_notice_code */
   int32_t pid;    /* the target's */
   uint32_t start; /* the start point it was asked for */
+  uint32_t cause; /* FIFO_NOTICE_NOT_STARTED: enum fifo_cause; else 0 */
+  int32_t error;  /* -errno for the causes that carry one, else 0 */
+  char call[FIFO_CALL_MAX]; /* --start input's refusals: the call that touched the input, or "" */
 };
 
 struct fifo_request {
@@ -122,8 +192,8 @@ struct fifo_result {
   uint64_t maxrss_kb;
 };
 
-#define FIFO_HELLO_SIZE 16
-#define FIFO_NOTICE_SIZE 16 /* as a hello: the driver reads either as the first message */
+#define FIFO_HELLO_SIZE 56
+#define FIFO_NOTICE_SIZE 56 /* as a hello: the driver reads either as the first message */
 #define FIFO_REQUEST_SIZE 16
 #define FIFO_RESULT_SIZE 56
 
@@ -147,41 +217,87 @@ static inline uint64_t fifo_get64(const unsigned char *p) {
   return (uint64_t)fifo_get32(p) | (uint64_t)fifo_get32(p + 4) << 32;
 }
 
-/* hello: magic, version, features, pid, start */
+static inline void fifo_put_call(unsigned char *p, const char *call) {
+  unsigned i = 0;
+  for (; call && call[i] && i + 1 < FIFO_CALL_MAX; i++) p[i] = (unsigned char)call[i];
+  for (; i < FIFO_CALL_MAX; i++) p[i] = 0;
+}
+
+/* A call name as sent: NUL-padded, and only the characters of a C identifier. */
+static inline int fifo_get_call(const unsigned char *p, char *call) {
+  unsigned i = 0;
+  for (; i < FIFO_CALL_MAX && p[i]; i++) {
+    unsigned char c = p[i];
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return -1;
+    call[i] = (char)c;
+  }
+  if (i == FIFO_CALL_MAX) return -1;
+  for (unsigned k = i; k < FIFO_CALL_MAX; k++) {
+    if (p[k]) return -1;
+    call[k] = 0;
+  }
+  return 0;
+}
+
+/* hello: magic, version << 16 | features, pid, start, threads, flags, shared_fds (8), call (24) */
 static inline void fifo_encode_hello(unsigned char b[FIFO_HELLO_SIZE], const struct fifo_hello *h) {
   fifo_put32(b, FIFO_MAGIC_HELLO);
   fifo_put32(b + 4, h->version << 16 | (h->features & 0xffffu));
   fifo_put32(b + 8, (uint32_t)h->pid);
   fifo_put32(b + 12, h->start);
+  fifo_put32(b + 16, h->threads);
+  fifo_put32(b + 20, h->flags);
+  fifo_put64(b + 24, h->shared_fds);
+  fifo_put_call(b + 32, h->call);
 }
 
-/* Returns 0, or -1 when the bytes are not a forksrv hello at all. A version other than ours still
- * decodes, so that the driver can name both versions. */
+/* The version of a hello of any version (their first 8 bytes agree), or 0 for bytes that are not a
+ * hello at all: a driver names both versions when they differ. */
+static inline uint32_t fifo_hello_version(const unsigned char *b, unsigned long n) {
+  return n >= 8 && fifo_get32(b) == FIFO_MAGIC_HELLO ? fifo_get32(b + 4) >> 16 : 0;
+}
+
+/* Returns 0, or -1 when the bytes are not a hello of this version. */
 static inline int fifo_decode_hello(const unsigned char b[FIFO_HELLO_SIZE], struct fifo_hello *h) {
   if (fifo_get32(b) != FIFO_MAGIC_HELLO) return -1;
   h->version = fifo_get32(b + 4) >> 16;
   h->features = fifo_get32(b + 4) & 0xffffu;
   h->pid = (int32_t)fifo_get32(b + 8);
   h->start = fifo_get32(b + 12);
-  if (h->pid <= 0) return -1;
-  return 0;
+  h->threads = fifo_get32(b + 16);
+  h->flags = fifo_get32(b + 20);
+  h->shared_fds = fifo_get64(b + 24);
+  if (h->version != FIFO_PROTOCOL_VERSION || h->pid <= 0 || !fifo_start_name(h->start) || h->threads == 0 ||
+      (h->flags & ~FIFO_HELLO_BIND_NOW))
+    return -1;
+  return fifo_get_call(b + 32, h->call);
 }
 
-/* notice: magic, code, pid, start */
+/* notice: magic, code, pid, start, cause, error, reserved (8, zero), call (24) */
 static inline void fifo_encode_notice(unsigned char b[FIFO_NOTICE_SIZE], const struct fifo_notice *n) {
   fifo_put32(b, FIFO_MAGIC_NOTICE);
   fifo_put32(b + 4, n->code);
   fifo_put32(b + 8, (uint32_t)n->pid);
   fifo_put32(b + 12, n->start);
+  fifo_put32(b + 16, n->cause);
+  fifo_put32(b + 20, (uint32_t)n->error);
+  fifo_put64(b + 24, 0);
+  fifo_put_call(b + 32, n->call);
 }
 
 static inline int fifo_decode_notice(const unsigned char b[FIFO_NOTICE_SIZE], struct fifo_notice *n) {
-  if (fifo_get32(b) != FIFO_MAGIC_NOTICE) return -1;
+  if (fifo_get32(b) != FIFO_MAGIC_NOTICE || fifo_get64(b + 24) != 0) return -1;
   n->code = fifo_get32(b + 4);
   n->pid = (int32_t)fifo_get32(b + 8);
   n->start = fifo_get32(b + 12);
-  if (n->pid <= 0 || n->code < FIFO_NOTICE_INPUT_THREADS || n->code > FIFO_NOTICE_READ_EARLY) return -1;
-  return 0;
+  n->cause = fifo_get32(b + 16);
+  n->error = (int32_t)fifo_get32(b + 20);
+  if (n->pid <= 0 || n->code < FIFO_NOTICE_INPUT_THREADS || n->code > FIFO_NOTICE_NOT_STARTED) return -1;
+  if ((n->code == FIFO_NOTICE_NOT_STARTED) != (n->cause != 0) || n->cause > FIFO_CAUSE_SYSCALL) return -1;
+  if (n->error > 0 || (n->error != 0) != (n->cause == FIFO_CAUSE_OPEN || n->cause == FIFO_CAUSE_SETUP ||
+                                           n->cause == FIFO_CAUSE_SYSCALL))
+    return -1;
+  return fifo_get_call(b + 32, n->call);
 }
 
 /* request: magic, seq, timeout_ms, reserved (zero) */

@@ -1,12 +1,8 @@
-/* AFL++'s fork-server protocol, so that afl-fuzz, afl-tmin, afl-showmap and afl-cmin drive an
- * uninstrumented target at fork-server speed (AFL_PRELOAD=libforksrv.so, AFL_DUMB_FORKSRV=1). This is
- * the "old" model, which AFL++ 4.04c speaks and later versions still accept: a 4-byte hello on fd
- * 199; per execution a 4-byte word in on fd 198, the child's pid out, then its wait status. afl-fuzz
+/* AFL++'s fork-server protocol ("old" model: AFL++ 4.04c speaks it, later versions accept it), so
+ * that afl-fuzz and its tools drive an uninstrumented target (AFL_PRELOAD=libforksrv.so). afl-fuzz
  * rewrites the test case through the file offset it shares with every child, so the server never
- * reads or seeks fd 0; afl-fuzz kills a timed-out child itself, and the status is reported anyway.
- * The hello announces no options: shared-memory test cases (SHDMEM_FUZZ) were built and measured,
- * and ran no faster than afl-fuzz's file (20,000 executions, median 4.41 s both ways), so the
- * simpler file path is the only one. */
+ * reads fd 0, and kills a timed-out child itself. No shared-memory test cases: they ran no faster
+ * than afl-fuzz's file (docs/benchmarks.md). */
 #include "server.h"
 
 #define AFL_DEFAULT_MAP_SIZE 65536u

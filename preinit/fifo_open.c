@@ -4,6 +4,7 @@
  * inode is the one used.
  * Symlinks are followed: forksrv's driver names its FIFOs as /proc/<pid>/fd links, and what counts is
  * the inode they lead to. */
+#include "../fifo/protocol.h"
 #include "server.h"
 
 /* A reader that has not opened its end yet (Centipede opens FIFO1 only after FIFO0) is waited for, but
@@ -27,22 +28,23 @@ void fsrv_proc_fd_path(int pid, int fd, char out[48]) {
 static long open_checked(const char *path, int flags, struct fsrv_why *why) {
   long probe = sys_open(path, O_PATH | O_CLOEXEC);
   if (probe < 0) {
-    why->what = "open";
+    why->cause = FIFO_CAUSE_OPEN;
     return probe;
   }
   struct statx st;
   long r = sys_fstat((int)probe, &st);
   if (r < 0) {
-    why->what = "fstat";
+    why->cause = FIFO_CAUSE_SYSCALL;
+    why->call = "fstat";
   } else if ((st.stx_mode & S_IFMT) != S_IFIFO) {
-    why->why = "not a FIFO";
+    why->cause = FIFO_CAUSE_NOT_FIFO;
     r = -EINVAL;
   } else if (st.stx_uid != (uint32_t)sys_geteuid()) {
-    why->why = "not owned by our effective uid";
+    why->cause = FIFO_CAUSE_NOT_OURS;
     r = -EPERM;
   } else if (st.stx_mode & (GROUP_WRITE | OTHER_WRITE)) {
     /* Anyone who may write it may send requests, or results to a driver. */
-    why->why = "writable by its group or others";
+    why->cause = FIFO_CAUSE_WRITABLE;
     r = -EPERM;
   } else {
     char again[48];
@@ -53,8 +55,7 @@ static long open_checked(const char *path, int flags, struct fsrv_why *why) {
       if (r != -ENXIO || waited >= OPEN_PATIENCE_MS) break;
       sys_nanosleep(&nap);
     }
-    if (r == -ENXIO) why->why = "no reader opened it in time";
-    if (r < 0) why->what = "open";
+    if (r < 0) why->cause = r == -ENXIO ? FIFO_CAUSE_NO_READER : FIFO_CAUSE_OPEN;
   }
   sys_close((int)probe);
   return r;
@@ -97,7 +98,8 @@ long fsrv_open_fifo(const char *path, int flags, struct fsrv_why *why) {
   long fl = sys_fcntl((int)fd, F_GETFL, 0);
   long r = fl < 0 ? fl : sys_fcntl((int)fd, F_SETFL, fl & ~O_NONBLOCK);
   if (r < 0) {
-    why->what = "fcntl";
+    why->cause = FIFO_CAUSE_SYSCALL;
+    why->call = "fcntl";
     sys_close((int)fd);
     return r;
   }

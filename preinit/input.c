@@ -17,8 +17,8 @@ typedef int wchar_t;
 
 /* In libforksrv.so. */
 extern const char *forksrv_input_spec(int *is_stdin);
-extern int forksrv_input_server(void);
-extern __attribute__((noreturn)) void forksrv_input_refuse(unsigned code);
+extern int forksrv_input_server(const char *call, uint64_t shared_fds);
+extern __attribute__((noreturn)) void forksrv_input_refuse(unsigned code, const char *call);
 
 /* The input file's inode, which every path and fd is compared with. */
 static uint32_t input_dev_major, input_dev_minor;
@@ -179,14 +179,15 @@ static int stdin_buffered(void) {
 }
 
 /* Regular files other than the input open at the fork point: every child shares their offsets, and
- * fcntl locks are not inherited. A risk, not always a fault: say so, once per file. */
+ * fcntl locks are not inherited. A risk, not always a fault: said once per file, and told to the
+ * driver in the hello (fds 3 to 66). */
 static void warn_if_regular(void *ctx, const char *name) {
-  (void)ctx;
   long fd = 0;
   for (const char *c = name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
   struct statx st;
   /* fds 0-2 are the driver's (stdin is the input itself); the listing's own fd is a directory. */
   if (fd < 3 || sys_fstat((int)fd, &st) < 0 || (st.stx_mode & S_IFMT) != S_IFREG) return;
+  if (fd < 3 + 64) *(uint64_t *)ctx |= 1ull << (fd - 3);
   char num[24];
   const char *parts[] = {"forksrv: warning: --start input: fd ", fsrv_decimal((unsigned long)fd, num),
                          " is a regular file open at the fork point: every child shares its offset, and "
@@ -209,13 +210,14 @@ static void fire(const char *call) {
     const char *parts[] = {"forksrv: warning: --start input refused at the first ", call, "() of the input: ", why,
                            "; falling back to --start main", 0};
     fsrv_say_line(parts);
-    forksrv_input_refuse(code);
+    forksrv_input_refuse(code, call);
   }
-  fsrv_each_entry("/proc/self/fd", warn_if_regular, 0);
+  uint64_t shared = 0;
+  fsrv_each_entry("/proc/self/fd", warn_if_regular, &shared);
   const char *parts[] = {"forksrv: note: the first ", call, "() of the input, ",
                          fsrv_decimal(threads < 1 ? 1 : (unsigned long)threads, num), " thread", 0};
   fsrv_say_line(parts);
-  forksrv_input_server();
+  forksrv_input_server(call, shared);
 }
 
 /* The hooks are what this library exports (the server's own names stay hidden). */

@@ -58,16 +58,16 @@ void fsrv_native_loop(struct fsrv *s, int first) {
       .features = FIFO_FEAT_TIMEOUT | FIFO_FEAT_RUSAGE | FIFO_FEAT_SWEEP,
       .pid = s->pid,
       .start = s->start,
+      .threads = s->threads > 1 ? (uint32_t)s->threads : 1,
+      .flags = s->hello_flags,
+      .shared_fds = s->shared_fds,
   };
+  for (unsigned i = 0; s->call && s->call[i] && i + 1 < FIFO_CALL_MAX; i++) hello.call[i] = s->call[i];
   fifo_encode_hello(buf, &hello);
   /* A driver of this protocol writes nothing before our hello. */
   if (first >= 0) fsrv_peer_gone(s, 0);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);
-  /* Persistent children of this protocol talk to the driver themselves (fsrv_native_next) instead of
-   * parking between inputs; without the shared page, they run one input each. */
-  long page = sys_mmap_shared_page();
-  s->slot = (unsigned long)page > -4096ul ? 0 : (struct fsrv_slot *)page;
-  fsrv_no_parking(s);
+  fsrv_persist_direct(s);
   /* The last request run, here or by a direct child: a request sent again after a FIFO_RESEND that
    * was not lost after all comes a second time, and runs once. Serial arithmetic: seqs wrap. */
   uint32_t last_seq = 0;
@@ -84,18 +84,14 @@ void fsrv_native_loop(struct fsrv *s, int first) {
 
     struct fifo_result res = {.seq = req.seq};
     uint64_t started = fsrv_now_us();
-    if (s->slot) {
-      s->slot->start_us = started;
-      s->slot->timeout_ms = req.timeout_ms;
-      __atomic_store_n(&s->slot->word, FSRV_SLOT_WORD(req.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
-    }
+    if (s->persist.slot) fsrv_slot_begin(s->persist.slot, req.seq, req.timeout_ms, started);
     long pid = fsrv_fork(s);
     if (pid == 0) return;
     struct fsrv_exec ex;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;
       res.error = (int32_t)pid;
-    } else if (s->slot) {
+    } else if (s->persist.slot) {
       uint64_t word = fsrv_await_direct(s, (int)pid, &ex);
       last_seq = FSRV_SLOT_SEQ(word);
       report_direct_end(s, (int)pid, word, &ex);
@@ -106,52 +102,4 @@ void fsrv_native_loop(struct fsrv *s, int first) {
     }
     send_result(s, &res, 0);
   }
-}
-
-/* The child's side of a direct persistent loop. Its FIFOs were closed when it became the target; it
- * opens them again, as the server did, through the server's own fds. */
-static int reopen(int pid, int fd, int flags) {
-  char path[48];
-  fsrv_proc_fd_path(pid, fd, path);
-  struct fsrv_why why = {0, 0};
-  return (int)fsrv_open_fifo(path, flags, &why);
-}
-
-int fsrv_native_next(struct fsrv *s) {
-  static int req = -1, rep = -1, pid, tried;
-  if (!tried) {
-    tried = 1;
-    pid = (int)sys_getpid();
-    req = reopen(s->pid, s->req, O_RDONLY);
-    rep = req < 0 ? -1 : reopen(s->pid, s->rep, O_WRONLY);
-  }
-  /* Without them: one input per child, as without persistent mode. */
-  if (req < 0 || rep < 0) return 0;
-  struct fsrv_slot *slot = s->slot;
-  uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
-  uint32_t seq = FSRV_SLOT_SEQ(word);
-  uint64_t reporting = FSRV_SLOT_WORD(seq, FSRV_REPORTING);
-  if (FSRV_SLOT_STATE(word) != FSRV_RUNNING ||
-      !__atomic_compare_exchange_n(&slot->word, &word, reporting, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-    /* The deadline struck first: the server is killing this child and reports the input. */
-    for (;;) sys_ppoll(0, 0, 0);
-  }
-  uint64_t now = fsrv_now_us();
-  struct fifo_result res = {.seq = seq, .pid = pid, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
-  unsigned char buf[FIFO_RESULT_SIZE];
-  fifo_encode_result(buf, &res);
-  if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) sys_exit_group(0);
-  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_READING), __ATOMIC_RELEASE);
-
-  struct fifo_request rq;
-  do {
-    if (fsrv_read_full(req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE || fifo_decode_request(buf, &rq) < 0) {
-      __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_GONE), __ATOMIC_RELEASE);
-      sys_exit_group(0);
-    }
-  } while ((int32_t)(rq.seq - seq) <= 0); /* sent again after a FIFO_RESEND, and run already */
-  slot->start_us = fsrv_now_us();
-  slot->timeout_ms = rq.timeout_ms;
-  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(rq.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
-  return 1;
 }

@@ -126,29 +126,14 @@ static long own_sigchld(struct fsrv *s) {
   return r;
 }
 
-/* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
- * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. The children
- * keep them, so they sit up with the server's other fds. Without them (an old kernel),
- * forksrv_loop() runs one input per child. */
-static void open_parking(struct fsrv *s) {
-  long loop = sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK), go = sys_eventfd(SYS_EFD_CLOEXEC);
-  if (loop < 0 || go < 0) {
-    if (loop >= 0) sys_close((int)loop);
-    if (go >= 0) sys_close((int)go);
-    return;
-  }
-  s->loop_fd = fsrv_move_up((int)loop, FSRV_HIGH_FD);
-  s->go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
-}
-
 long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signals) {
   s->start = start;
   struct fsrv_auxv aux;
   if (fsrv_auxv_read(&aux) >= 0) vdso_clock_gettime = fsrv_vdso_symbol(aux.vdso, VDSO_CLOCK_GETTIME);
   fsrv_current = s;
-  s->loop_fd = s->go_fd = -1;
-  s->went = 0;
-  s->slot = 0;
+  s->persist.loop_fd = s->persist.go_fd = -1;
+  s->persist.went = 0;
+  s->persist.slot = 0;
   s->req = req;
   s->rep = rep;
   s->pid = (int)sys_getpid();
@@ -192,7 +177,7 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signal
     sys_close(s->chld_fd);
     return undo_setup(s, r, 1, was_subreaper);
   }
-  open_parking(s);
+  fsrv_persist_setup(s);
   return 0;
 }
 
@@ -213,12 +198,6 @@ static void become_target(struct fsrv *s) {
   sys_setpgid(0, 0);
 }
 
-void fsrv_no_parking(struct fsrv *s) {
-  if (s->loop_fd >= 0) sys_close(s->loop_fd);
-  if (s->go_fd >= 0) sys_close(s->go_fd);
-  s->loop_fd = s->go_fd = -1;
-}
-
 /* Returns the child's pid in the server, 0 in the child (ready to be the target), or -errno.
  * After a fork every page of the server is write-protected for copy-on-write: the server's first store
  * to a page costs a fault, even once the child is gone. So the hot path stores into *s only what
@@ -231,33 +210,13 @@ long fsrv_fork(struct fsrv *s) {
   return pid;
 }
 
-/* The child for the next input: the persistent one parked after the last input (live, 0 if none),
- * sent on, or else a fresh fork. Returns as fsrv_fork does. */
-long fsrv_next_child(struct fsrv *s, int live) {
-  if (s->went != (live != 0)) s->went = live != 0;
-  if (!live) return fsrv_fork(s);
-  uint64_t one = 1;
-  sys_write(s->go_fd, &one, sizeof one);
-  return live;
-}
-
-/* A go word sent to a child that died before taking it must not send the next child's second
- * input on its way before the server has one. */
-static void drop_unused_go(struct fsrv *s) {
-  if (!s->went) return;
-  struct pollfd go = {s->go_fd, POLLIN, 0};
-  struct timespec now = {0, 0};
-  uint64_t count;
-  if (sys_ppoll(&go, 1, &now) == 1) sys_read(s->go_fd, &count, sizeof count);
-}
-
 static int kill_unkept(struct fsrv *s, int pid) { return !kept(s, pid) && sys_kill(pid, SYS_SIGKILL) == 0; }
 
 /* After the target child is reaped, its descendants that outlived it are the server's children (it is
  * their subreaper), beside what the target started before the fork point, which is left alone. One
  * wait4 tells whether any child is left at all; only then is there more to do. __WNOTHREAD: with
  * threads at the fork point, the other threads' children are theirs. */
-static void sweep(struct fsrv *s) {
+void fsrv_sweep(struct fsrv *s) {
   int st;
   for (;;) {
     long r = sys_wait4(-1, &st, WNOHANG | __WALL | __WNOTHREAD, 0);
@@ -272,7 +231,7 @@ static void sweep(struct fsrv *s) {
   }
 }
 
-static void kill_child(int pid) {
+void fsrv_kill_child(int pid) {
   /* pid > 0 always here: a computed -1 or 0 would signal far more than the child. */
   sys_kill(pid, SYS_SIGKILL);
   sys_kill(-pid, SYS_SIGKILL);
@@ -293,12 +252,12 @@ long fsrv_reap(struct fsrv *s, int pid, int *status, struct rusage *ru) {
 }
 
 /* The fd that becomes readable when the child ends: its pidfd, or SIGCHLD's signalfd. */
-static int child_end_fd(const struct fsrv *s) { return s->child_fd >= 0 ? s->child_fd : s->chld_fd; }
+int fsrv_child_end_fd(const struct fsrv *s) { return s->child_fd >= 0 ? s->child_fd : s->chld_fd; }
 
 /* The child's end was signalled: whether it did end, which is then reaped into ex. A SIGCHLD may have
  * been another's (a descendant the server adopted): then the child is still running. A wait that
  * fails (the child is gone: something else reaped it) ends the execution with that error. */
-static int ended(struct fsrv *s, int pid, struct fsrv_exec *ex) {
+int fsrv_ended(struct fsrv *s, int pid, struct fsrv_exec *ex) {
   char drain[512]; /* SIGCHLD is pending once however many children ended: one record */
   if (s->child_fd < 0) sys_read(s->chld_fd, drain, sizeof drain);
   long r;
@@ -314,62 +273,15 @@ void fsrv_peer_gone(struct fsrv *s, int pid) {
   if (pid > 0) {
     int st;
     struct rusage ru;
-    kill_child(pid);
+    fsrv_kill_child(pid);
     fsrv_reap(s, pid, &st, &ru);
   }
   /* The run is over: what the target started before the fork point goes too. */
   s->nkeep = 0;
-  sweep(s);
+  fsrv_sweep(s);
   sys_close(s->req);
   sys_close(s->rep);
   sys_exit_group(0);
-}
-
-/* While a direct child is between inputs the server cannot know when the next starts: it looks this
- * often, and then sleeps until that input's deadline. */
-#define DIRECT_LOOK_MS 50
-
-uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
-  struct pollfd fds[2] = {{child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}};
-  struct fsrv_slot *slot = s->slot;
-  uint32_t look_ms = DIRECT_LOOK_MS;
-  uint64_t word;
-  ex->timed_out = 0;
-  ex->stopped = 0;
-  ex->wait_error = 0;
-  for (;;) {
-    word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
-    uint64_t start = slot->start_us, wait_us = (uint64_t)look_ms * 1000;
-    uint32_t timeout_ms = slot->timeout_ms;
-    if (timeout_ms && timeout_ms < look_ms) look_ms = timeout_ms;
-    if (FSRV_SLOT_STATE(word) == FSRV_RUNNING && timeout_ms) {
-      uint64_t now = fsrv_now_us(), deadline = start + (uint64_t)timeout_ms * 1000;
-      if (now >= deadline) {
-        uint64_t killed = FSRV_SLOT_WORD(FSRV_SLOT_SEQ(word), FSRV_KILLED);
-        /* The child may have finished that input meanwhile: then its result stands. */
-        if (!__atomic_compare_exchange_n(&slot->word, &word, killed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-        word = killed;
-        kill_child(pid);
-        ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
-        ex->timed_out = 1;
-        break;
-      }
-      wait_us = deadline - now;
-    }
-    struct timespec left = {(long)(wait_us / 1000000), (long)(wait_us % 1000000) * 1000};
-    long r = sys_ppoll(fds, 2, &left);
-    if (r == -EINTR || r == 0) continue;
-    if (r > 0 && fds[1].revents) fsrv_peer_gone(s, pid);
-    if (r > 0 && ended(s, pid, ex)) break;
-    if (r > 0) continue;
-    kill_child(pid);
-    ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
-    break;
-  }
-  word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
-  ex->wall_us = fsrv_now_us() - slot->start_us;
-  sweep(s);
-  return word;
 }
 
 uint64_t fsrv_now_us(void) {
@@ -382,20 +294,20 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
   struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request
    * the driver sent ahead. */
-  struct pollfd fds[3] = {{child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}, {s->loop_fd, POLLIN, 0}};
+  struct pollfd fds[3] = {{fsrv_child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}, {s->persist.loop_fd, POLLIN, 0}};
   ex->timed_out = 0;
   ex->stopped = 0;
   ex->wait_error = 0;
   for (;;) {
     /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
-    long r = sys_ppoll(fds, s->loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
+    long r = sys_ppoll(fds, s->persist.loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
     if (r == -EINTR) continue;
     if (r > 0 && fds[1].revents) fsrv_peer_gone(s, pid);
     /* First whether the child ended: a SIGCHLD may also be another's, and then an "input done"
      * that came with it still parks the child. */
-    int done = r > 0 && fds[0].revents && ended(s, pid, ex);
+    int done = r > 0 && fds[0].revents && fsrv_ended(s, pid, ex);
     uint64_t count;
-    if (r > 0 && fds[2].revents) sys_read(s->loop_fd, &count, sizeof count);
+    if (r > 0 && fds[2].revents) sys_read(s->persist.loop_fd, &count, sizeof count);
     if (done) break;
     if (r > 0 && fds[2].revents) {
       /* A persistent child finished its input and parks on go_fd. Its status is the stop that
@@ -410,13 +322,13 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
     if (r > 0) continue;
     /* The deadline passed (or ppoll itself failed, which leaves nothing better to do). A child killed
      * just after its "input done" must not leave that word to the next child. */
-    kill_child(pid);
-    if (s->loop_fd >= 0) sys_read(s->loop_fd, &count, sizeof count);
+    fsrv_kill_child(pid);
+    if (s->persist.loop_fd >= 0) sys_read(s->persist.loop_fd, &count, sizeof count);
     ex->timed_out = r == 0;
     ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
     break;
   }
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
-  drop_unused_go(s);
-  sweep(s);
+  fsrv_drop_unused_go(s);
+  fsrv_sweep(s);
 }

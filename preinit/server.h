@@ -1,7 +1,7 @@
 /* Internal interface of the injected server. Everything here is hidden: libforksrv.so exports no
  * symbol, and libforksrv.a adds no name that could clash with the target's. Functions return -errno
- * or a non-negative value; what is said to people goes through say.c (stderr), what the driver
- * acts on through fifo/protocol.h's messages. */
+ * or a non-negative value. Everything said to people goes through say.c (stderr); what the driver
+ * acts on goes only through fifo/protocol.h's messages. */
 #ifndef FORKSRV_PREINIT_SERVER_H
 #define FORKSRV_PREINIT_SERVER_H
 
@@ -70,9 +70,10 @@ FSRV_HIDDEN void *fsrv_vdso_symbol(unsigned long base, const char *name);
 
 /* --- why the server did not start, and the line that says so (say.c) --- */
 struct fsrv_why {
-  const char *what; /* the step that failed ("open"), or NULL */
-  const char *why;  /* the reason in words, or NULL for the errno's text */
+  unsigned cause;   /* enum fifo_cause */
+  const char *call; /* FIFO_CAUSE_SYSCALL: the call that failed ("fstat"), else NULL */
 };
+/* For people only, as everything said on stderr: the driver learns the cause from a notice. */
 FSRV_HIDDEN void fsrv_say(int enabled, const struct fsrv_why *why, const char *object, long err);
 /* One line on stderr, for people: the parts (NULL-terminated) and a newline. */
 FSRV_HIDDEN void fsrv_say_line(const char *const *parts);
@@ -93,38 +94,7 @@ FSRV_HIDDEN int fsrv_move_up(int fd, int min);
 /* "/proc/<pid>/fd/<fd>", or "/proc/self/fd/<fd>" for pid 0. */
 FSRV_HIDDEN void fsrv_proc_fd_path(int pid, int fd, char out[48]);
 
-/* --- one execution (run.c) --- */
-#define FSRV_KEEP_MAX 64
-struct fsrv {
-  int req;          /* requests in */
-  int rep;          /* results out */
-  int pid;          /* the server's own pid */
-  int *tid_slot;    /* libc's copy of the thread id, refreshed by the kernel in each child */
-  void *robust_head;
-  size_t robust_len;
-  int restore_mask; /* whether the child must restore old_mask */
-  uint64_t old_mask;
-  unsigned start;   /* where in the target's start-up the server took over (fifo/protocol.h) */
-  int loop_fd;      /* an eventfd a persistent child (forksrv_loop) writes when its input is done, or -1 */
-  int go_fd;        /* an eventfd the parked child blocks on until the server sends the next input */
-  int went;         /* this execution's child was a parked one, sent on with go_fd */
-  int chld_fd;      /* a signalfd for SIGCHLD, blocked in the server: readable when a child ended */
-  struct fsrv_slot *slot; /* shared with direct persistent children (native protocol), or 0 */
-  /* Threads ran at the fork point: SIGCHLD may go to any of them, so each child is watched through a
-   * pidfd of its own instead (child_fd), and waits look at the server thread's children only. */
-  long threads;
-  int child_fd;     /* the current child's pidfd, or -1 */
-  /* The target's SIGCHLD disposition, when it was one (SIG_IGN, SA_NOCLDWAIT) under which the kernel
-   * reaps children itself: the server sets the default, and each child gets the target's back. */
-  int restore_chld;
-  struct sys_sigaction old_chld;
-  /* The processes the target started before the fork point (its children and theirs): the sweep
-   * after each execution leaves them alone. Unreaped children's pids cannot be recycled; a kept pid
-   * is forgotten when the server reaps it. */
-  int keep[FSRV_KEEP_MAX];
-  unsigned nkeep;
-};
-
+/* --- persistent mode (persist.c) --- */
 /* What a persistent child of the native protocol and the server share (one MAP_SHARED page): the
  * child reads requests and writes results itself, and records here which input it runs and since
  * when, so that the server can enforce that input's timeout and report its end. The state and the
@@ -146,6 +116,49 @@ struct fsrv_slot {
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
 #define FSRV_SLOT_STATE(word) ((uint32_t)(word))
 
+/* What the server keeps for persistent children, by mechanism: parking (AFL++'s protocol) or direct
+ * (forksrv's own). */
+struct fsrv_persist {
+  int loop_fd; /* parking: an eventfd a child writes when its input is done, or -1 */
+  int go_fd;   /* parking: an eventfd the parked child blocks on until the server sends the next input */
+  int went;    /* parking: this execution's child was a parked one, sent on with go_fd */
+  struct fsrv_slot *slot; /* direct: the page shared with the children, or 0 */
+};
+
+/* --- one execution (run.c) --- */
+#define FSRV_KEEP_MAX 64
+struct fsrv {
+  int req;          /* requests in */
+  int rep;          /* results out */
+  int pid;          /* the server's own pid */
+  int *tid_slot;    /* libc's copy of the thread id, refreshed by the kernel in each child */
+  void *robust_head;
+  size_t robust_len;
+  int restore_mask; /* whether the child must restore old_mask */
+  uint64_t old_mask;
+  unsigned start;   /* where in the target's start-up the server took over (fifo/protocol.h) */
+  int chld_fd;      /* a signalfd for SIGCHLD, blocked in the server: readable when a child ended */
+  struct fsrv_persist persist; /* persist.c's */
+  /* Threads ran at the fork point: SIGCHLD may go to any of them, so each child is watched through a
+   * pidfd of its own instead (child_fd), and waits look at the server thread's children only. */
+  long threads;
+  int child_fd;     /* the current child's pidfd, or -1 */
+  /* The target's SIGCHLD disposition, when it was one (SIG_IGN, SA_NOCLDWAIT) under which the kernel
+   * reaps children itself: the server sets the default, and each child gets the target's back. */
+  int restore_chld;
+  struct sys_sigaction old_chld;
+  /* The processes the target started before the fork point (its children and theirs): the sweep
+   * after each execution leaves them alone. Unreaped children's pids cannot be recycled; a kept pid
+   * is forgotten when the server reaps it. */
+  int keep[FSRV_KEEP_MAX];
+  unsigned nkeep;
+  /* Told in the hello (fifo/protocol.h): FIFO_HELLO_* flags, and for --start input the call that
+   * started the server and the regular files open at the fork point. */
+  uint32_t hello_flags;
+  const char *call;
+  uint64_t shared_fds;
+};
+
 struct fsrv_exec {
   int status; /* raw wait status */
   long wait_error;  /* 0, or -errno of a wait that failed (ECHILD: something else reaped the child) */
@@ -159,9 +172,6 @@ struct fsrv_exec {
  * stops its server by closing the FIFOs or with SIGKILL; other peers may stop theirs with SIGTERM). */
 FSRV_HIDDEN long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signals);
 FSRV_HIDDEN long fsrv_fork(struct fsrv *s);
-/* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
-FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);
-FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
 FSRV_HIDDEN uint64_t fsrv_now_us(void);
 /* The server of this process, as its children see it (forksrv_loop needs its loop_fd). */
 FSRV_HIDDEN extern struct fsrv *fsrv_current;
@@ -170,9 +180,12 @@ FSRV_HIDDEN extern struct fsrv *fsrv_current;
  * protocols carry none), and no clock read for it. */
 FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_us,
                             struct fsrv_exec *ex);
-/* The same for a direct persistent child, which may run many inputs: returns the slot's word at its
- * end, which names the input it ended on. */
-FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex);
+/* For persist.c: every leftover descendant killed and reaped; a child killed; the fd readable when
+ * the child ends; whether it ended (then reaped into ex). */
+FSRV_HIDDEN void fsrv_sweep(struct fsrv *s);
+FSRV_HIDDEN void fsrv_kill_child(int pid);
+FSRV_HIDDEN int fsrv_child_end_fd(const struct fsrv *s);
+FSRV_HIDDEN int fsrv_ended(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
 /* Reaps the server's child pid (blocking); its pidfd, if any, is closed. 0, or -errno of the wait. */
 FSRV_HIDDEN long fsrv_reap(struct fsrv *s, int pid, int *status, struct rusage *ru);
@@ -181,10 +194,47 @@ FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 
 /* --- protocol loops: each returns only in a freshly forked child --- */
 FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, int first);
-/* In a direct persistent child, between two inputs: reports the last, reads the next. Returns 1 to
- * go on, 0 to end the process (it then reports its last input by ending). */
-FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
 FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack, int first);
+
+/* --- persistent mode (persist.c): set-up, and the server's side --- */
+/* Parking's eventfds, at set-up. */
+FSRV_HIDDEN void fsrv_persist_setup(struct fsrv *s);
+/* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
+FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);
+/* The child for the next input: the parked one (live), sent on, or a fresh fork (live 0). */
+FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
+/* After an execution: a go word its child did not take is taken back. */
+FSRV_HIDDEN void fsrv_drop_unused_go(struct fsrv *s);
+/* forksrv's protocol: direct children, if the shared page can be had; input seq begins. */
+FSRV_HIDDEN void fsrv_persist_direct(struct fsrv *s);
+FSRV_HIDDEN void fsrv_slot_begin(struct fsrv_slot *slot, uint32_t seq, uint32_t timeout_ms, uint64_t started_us);
+/* fsrv_await for a direct child, which may run many inputs: returns the slot's word at its end,
+ * which names the input it ended on. */
+FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex);
+/* In a direct child, between two inputs: reports the last, reads the next. Returns 1 to go on, 0 to
+ * end the process (it then reports its last input by ending). */
+FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
+
+/* --- start points (start.c, for both libraries; each library's own start file calls in) --- */
+/* Whether this process is a child of a server that started. */
+FSRV_HIDDEN int fsrv_served(void);
+/* Starts the server at start, if that is the start point pending: 1 in each child, 0 if none did. */
+FSRV_HIDDEN int fsrv_serve(unsigned start);
+/* The earliest start point: the environment is read here. */
+FSRV_HIDDEN void fsrv_early(char **envp);
+FSRV_HIDDEN unsigned fsrv_pending(void);
+/* Whether LD_AUDIT names auditors. */
+FSRV_HIDDEN int fsrv_audited(void);
+/* The input start point: the input waited for (or NULL), a refusal, the start itself. */
+FSRV_HIDDEN const char *fsrv_input_wanted(int *is_stdin);
+FSRV_HIDDEN __attribute__((noreturn)) void fsrv_refuse_input(unsigned code, const char *call);
+FSRV_HIDDEN int fsrv_serve_input(const char *call, uint64_t shared_fds);
+/* From the library's start file (start_preload.c, start_static.c): its earliest start point, what to
+ * look up before the first fork, and whether the program will enter through the preload's
+ * __libc_start_main. */
+FSRV_HIDDEN extern const unsigned fsrv_early_start;
+FSRV_HIDDEN void fsrv_resolve_before_forking(void);
+FSRV_HIDDEN int fsrv_program_enters_here(void);
 
 /* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */
 #define FSRV_AFL_CTL_FD 198

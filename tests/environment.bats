@@ -36,7 +36,7 @@ LIB() { echo "$B/libforksrv.so"; }
   printf 5 >"$BATS_TEST_TMPDIR/in5"
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN=/etc/passwd FORKSRV_FIFO_OUT=/etc/passwd
   run -5 --separate-stderr "$T/exit_code" <"$BATS_TEST_TMPDIR/in5"
-  [ "${stderr_lines[0]}" = "forksrv: server not started: /etc/passwd: not a FIFO" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: /etc/passwd: not a FIFO")" ]
   [ "${stderr_lines[1]}" = "exit 5" ]
 }
 
@@ -49,9 +49,9 @@ LIB() { echo "$B/libforksrv.so"; }
 @test "FIFO variables naming a directory or a missing path are refused with the reason" {
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1
   FORKSRV_FIFO_IN=/ FORKSRV_FIFO_OUT=/ run -0 --separate-stderr "$T/exit_code" </dev/null
-  [ "${stderr_lines[0]}" = "forksrv: server not started: /: not a FIFO" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: /: not a FIFO")" ]
   FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/none" FORKSRV_FIFO_OUT=/ run -0 --separate-stderr "$T/exit_code" </dev/null
-  [ "${stderr_lines[0]}" = "forksrv: server not started: open $BATS_TEST_TMPDIR/none: No such file or directory" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: open $BATS_TEST_TMPDIR/none: No such file or directory")" ]
 }
 
 @test "a FIFO owned by another user is refused" {
@@ -60,7 +60,7 @@ LIB() { echo "$B/libforksrv.so"; }
   chown nobody "$BATS_TEST_TMPDIR/theirs"
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/theirs" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/theirs"
   run -0 --separate-stderr "$T/exit_code" </dev/null
-  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/theirs: not owned by our effective uid" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: $BATS_TEST_TMPDIR/theirs: not owned by our effective uid")" ]
 }
 
 @test "a FIFO its group or others may write is refused, and the target runs as without forksrv" {
@@ -69,18 +69,18 @@ LIB() { echo "$B/libforksrv.so"; }
   chmod 666 "$BATS_TEST_TMPDIR/open"
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/open" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/out"
   run -7 --separate-stderr "$T/exit_code" < <(printf 7)
-  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others")" ]
   [ "$output" = "input '7'" ]
   chmod 620 "$BATS_TEST_TMPDIR/open"
   run -7 --separate-stderr "$T/exit_code" < <(printf 7)
-  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: $BATS_TEST_TMPDIR/open: writable by its group or others")" ]
 }
 
 @test "both variables naming one FIFO leave the target to run main, with its own exit status" {
   mkfifo -m 600 "$BATS_TEST_TMPDIR/one"
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/one" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/one"
   run -7 --separate-stderr timeout 10 "$T/exit_code" < <(printf 7)
-  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/one: the request and the reply FIFO are one FIFO" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: $BATS_TEST_TMPDIR/one: the request and the reply FIFO are one FIFO")" ]
   [ "$output" = "input '7'" ]
 }
 
@@ -93,8 +93,23 @@ LIB() { echo "$B/libforksrv.so"; }
   run -7 --separate-stderr timeout 10 "$T/exit_code" < <(printf 7)
   kill "$reader"
   wait "$reader" || true
-  [ "${stderr_lines[0]}" = "forksrv: server not started: $BATS_TEST_TMPDIR/req: no process has it open for writing" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: $BATS_TEST_TMPDIR/req: no process has it open for writing")" ]
   [ "$output" = "input '7'" ]
+}
+
+@test "a request FIFO that no process writes is told to the driver in a notice on the reply FIFO" {
+  mkfifo -m 600 "$BATS_TEST_TMPDIR/req" "$BATS_TEST_TMPDIR/rep"
+  exec 4<>"$BATS_TEST_TMPDIR/rep"
+  export LD_PRELOAD="$(LIB)" FORKSRV_FIFO_IN="$BATS_TEST_TMPDIR/req" FORKSRV_FIFO_OUT="$BATS_TEST_TMPDIR/rep"
+  run -7 --separate-stderr timeout 10 "$T/exit_code" < <(printf 7)
+  [ "$output" = "input '7'" ]
+  local notice
+  notice=$(timeout 5 head -c 56 <&4 | od -An -v -tx1 | tr -d ' \n')
+  exec 4<&-
+  # fifo/protocol.h: "FSRN", FIFO_NOTICE_NOT_STARTED; then (after pid and start) FIFO_CAUSE_NO_WRITER, no errno.
+  [ "${#notice}" -eq 112 ]
+  [ "${notice:0:16}" = "4653524e04000000" ]
+  [ "${notice:32:16}" = "0500000000000000" ]
 }
 
 @test "a FIFO path longer than PATH_MAX is refused" {
@@ -102,7 +117,7 @@ LIB() { echo "$B/libforksrv.so"; }
   long=$(printf '/x%.0s' $(seq 1 2100))
   export LD_PRELOAD="$(LIB)" FORKSRV_DEBUG=1 FORKSRV_FIFO_IN="$long" FORKSRV_FIFO_OUT=/tmp
   run -0 --separate-stderr "$T/exit_code" </dev/null
-  [ "${stderr_lines[0]}" = "forksrv: server not started: FORKSRV_FIFO_IN: path longer than PATH_MAX" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: FORKSRV_FIFO_IN: path longer than PATH_MAX")" ]
 }
 
 @test "under AT_SECURE (a setuid target) the server ignores its variables" {
@@ -115,7 +130,7 @@ LIB() { echo "$B/libforksrv.so"; }
   export FORKSRV_DEBUG=1 FORKSRV_FIFO_IN=/etc/passwd FORKSRV_FIFO_OUT=/etc/passwd
   # The same binary without the setuid bit reads the variables (and refuses them)...
   run -0 --separate-stderr "$T/static_fsrv" </dev/null
-  [ "${stderr_lines[0]}" = "forksrv: server not started: /etc/passwd: not a FIFO" ]
+  [ "${stderr_lines[0]}" = "$(said "forksrv: server not started: /etc/passwd: not a FIFO")" ]
   # ...with it, it does not even look.
   run -0 --separate-stderr "$BATS_TEST_TMPDIR/suid" </dev/null
   [ "$stderr" = "exit 0" ]

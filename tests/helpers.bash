@@ -175,3 +175,9 @@ as_user() {
 only_stdio() {
   bash -c 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@"' only_stdio "$@"
 }
+
+# said LINE: a line of the server's own stderr as this build words it. `make check` builds the server
+# with every line reworded (FORKSRV_REWORDED), which shows that the driver decides from none of them.
+said() {
+  if [ -n "${FORKSRV_REWORDED:-}" ]; then printf '(reworded) %s' "${1^^}"; else printf '%s' "$1"; fi
+}

@@ -94,7 +94,23 @@ printf "FSRV\x00\x00\x09\x00\x${pid:6:2}\x${pid:4:2}\x${pid:2:2}\x${pid:0:2}\x01
 SH
 )
   run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$fake"
-  [ "$stderr" = "forksrv: protocol version mismatch: the server speaks 9, this driver 2" ]
+  [ "$stderr" = "forksrv: protocol version mismatch: the server speaks 9, this driver 3" ]
+  assert_no_leftovers
+}
+
+@test "a server that cannot start says why in a notice, and the driver ends the target at once" {
+  local fake
+  fake=$(fake_peer <<'SH'
+# FIFO_NOTICE_NOT_STARTED from this pid at the entry, cause FIFO_CAUSE_SETUP with -ENOSYS, no call
+pid=$(printf '%08x' $$)
+z='\x00\x00\x00\x00'
+printf "FSRN\x04\x00\x00\x00\x${pid:6:2}\x${pid:4:2}\x${pid:2:2}\x${pid:0:2}\x06\x00\x00\x00\x07\x00\x00\x00\xda\xff\xff\xff$z$z$z$z$z$z$z$z" >"$FORKSRV_FIFO_OUT"
+SH
+)
+  SECONDS=0
+  run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$fake"
+  [ "$stderr" = "forksrv: the server did not start: its set-up failed (it needs glibc and Linux 5.3 or later): Function not implemented" ]
+  [ "$SECONDS" -lt 4 ]
   assert_no_leftovers
 }
 

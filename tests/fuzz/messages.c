@@ -27,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (!same(again, data, FIFO_HELLO_SIZE)) __builtin_trap();
     }
   }
+  if (size == FIFO_NOTICE_SIZE) {
+    struct fifo_notice n;
+    if (fifo_decode_notice(data, &n) == 0) {
+      fifo_encode_notice(again, &n);
+      if (!same(again, data, FIFO_NOTICE_SIZE)) __builtin_trap();
+    }
+  }
   if (size == FIFO_REQUEST_SIZE) {
     struct fifo_request q;
     if (fifo_decode_request(data, &q) == 0) {

@@ -1,0 +1,176 @@
+/* Persistent mode (forksrv_loop()), the server side, all of it: a child runs several inputs. Two
+ * mechanisms. Parking, for AFL++'s protocol: the child says "input done" on an eventfd and waits on
+ * another for the next, and the server reports it stopped. Direct, for forksrv's own protocol: the
+ * child reads requests and writes results itself, recording in a page shared with the server which
+ * input it runs, so that the server can still enforce each input's timeout and report its end. */
+#include "../fifo/protocol.h"
+#include "server.h"
+
+/* Persistent children say "input done" through loop_fd and wait on go_fd for the next: two eventfd
+ * words, where a stop and a continue would cost signals, a wait4 and more wake-ups. The children
+ * keep them, so they sit up with the server's other fds. Without them (an old kernel),
+ * forksrv_loop() runs one input per child. */
+void fsrv_persist_setup(struct fsrv *s) {
+  long loop = sys_eventfd(SYS_EFD_CLOEXEC | SYS_EFD_NONBLOCK), go = sys_eventfd(SYS_EFD_CLOEXEC);
+  if (loop < 0 || go < 0) {
+    if (loop >= 0) sys_close((int)loop);
+    if (go >= 0) sys_close((int)go);
+    return;
+  }
+  s->persist.loop_fd = fsrv_move_up((int)loop, FSRV_HIGH_FD);
+  s->persist.go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
+}
+
+void fsrv_no_parking(struct fsrv *s) {
+  if (s->persist.loop_fd >= 0) sys_close(s->persist.loop_fd);
+  if (s->persist.go_fd >= 0) sys_close(s->persist.go_fd);
+  s->persist.loop_fd = s->persist.go_fd = -1;
+}
+
+/* The child for the next input: the persistent one parked after the last input (live, 0 if none),
+ * sent on, or else a fresh fork. Returns as fsrv_fork does. */
+long fsrv_next_child(struct fsrv *s, int live) {
+  if (s->persist.went != (live != 0)) s->persist.went = live != 0;
+  if (!live) return fsrv_fork(s);
+  uint64_t one = 1;
+  sys_write(s->persist.go_fd, &one, sizeof one);
+  return live;
+}
+
+/* A go word sent to a child that died before taking it must not send the next child's second
+ * input on its way before the server has one. */
+void fsrv_drop_unused_go(struct fsrv *s) {
+  if (!s->persist.went) return;
+  struct pollfd go = {s->persist.go_fd, POLLIN, 0};
+  struct timespec now = {0, 0};
+  uint64_t count;
+  if (sys_ppoll(&go, 1, &now) == 1) sys_read(s->persist.go_fd, &count, sizeof count);
+}
+
+/* Direct children of forksrv's protocol talk to the driver themselves instead of parking between
+ * inputs; without the shared page, they run one input each. */
+void fsrv_persist_direct(struct fsrv *s) {
+  long page = sys_mmap_shared_page();
+  s->persist.slot = (unsigned long)page > -4096ul ? 0 : (struct fsrv_slot *)page;
+  fsrv_no_parking(s);
+}
+
+/* Input seq starts now, under its timeout: as the server records it before the fork. */
+void fsrv_slot_begin(struct fsrv_slot *slot, uint32_t seq, uint32_t timeout_ms, uint64_t started_us) {
+  slot->start_us = started_us;
+  slot->timeout_ms = timeout_ms;
+  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_RUNNING), __ATOMIC_RELEASE);
+}
+
+/* While a direct child is between inputs the server cannot know when the next starts: it looks this
+ * often, and then sleeps until that input's deadline. */
+#define DIRECT_LOOK_MS 50
+
+uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
+  struct pollfd fds[2] = {{fsrv_child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}};
+  struct fsrv_slot *slot = s->persist.slot;
+  uint32_t look_ms = DIRECT_LOOK_MS;
+  uint64_t word;
+  ex->timed_out = 0;
+  ex->stopped = 0;
+  ex->wait_error = 0;
+  for (;;) {
+    word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+    uint64_t start = slot->start_us, wait_us = (uint64_t)look_ms * 1000;
+    uint32_t timeout_ms = slot->timeout_ms;
+    if (timeout_ms && timeout_ms < look_ms) look_ms = timeout_ms;
+    if (FSRV_SLOT_STATE(word) == FSRV_RUNNING && timeout_ms) {
+      uint64_t now = fsrv_now_us(), deadline = start + (uint64_t)timeout_ms * 1000;
+      if (now >= deadline) {
+        uint64_t killed = FSRV_SLOT_WORD(FSRV_SLOT_SEQ(word), FSRV_KILLED);
+        /* The child may have finished that input meanwhile: then its result stands. */
+        if (!__atomic_compare_exchange_n(&slot->word, &word, killed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        word = killed;
+        fsrv_kill_child(pid);
+        ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
+        ex->timed_out = 1;
+        break;
+      }
+      wait_us = deadline - now;
+    }
+    struct timespec left = {(long)(wait_us / 1000000), (long)(wait_us % 1000000) * 1000};
+    long r = sys_ppoll(fds, 2, &left);
+    if (r == -EINTR || r == 0) continue;
+    if (r > 0 && fds[1].revents) fsrv_peer_gone(s, pid);
+    if (r > 0 && fsrv_ended(s, pid, ex)) break;
+    if (r > 0) continue;
+    fsrv_kill_child(pid);
+    ex->wait_error = fsrv_reap(s, pid, &ex->status, &ex->ru);
+    break;
+  }
+  word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+  ex->wall_us = fsrv_now_us() - slot->start_us;
+  fsrv_sweep(s);
+  return word;
+}
+
+/* The child's side of a direct persistent loop. Its FIFOs were closed when it became the target; it
+ * opens them again, as the server did, through the server's own fds. */
+static int reopen(int pid, int fd, int flags) {
+  char path[48];
+  fsrv_proc_fd_path(pid, fd, path);
+  struct fsrv_why why = {0, 0};
+  return (int)fsrv_open_fifo(path, flags, &why);
+}
+
+int fsrv_native_next(struct fsrv *s) {
+  static int req = -1, rep = -1, pid, tried;
+  if (!tried) {
+    tried = 1;
+    pid = (int)sys_getpid();
+    req = reopen(s->pid, s->req, O_RDONLY);
+    rep = req < 0 ? -1 : reopen(s->pid, s->rep, O_WRONLY);
+  }
+  /* Without them: one input per child, as without persistent mode. */
+  if (req < 0 || rep < 0) return 0;
+  struct fsrv_slot *slot = s->persist.slot;
+  uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
+  uint32_t seq = FSRV_SLOT_SEQ(word);
+  uint64_t reporting = FSRV_SLOT_WORD(seq, FSRV_REPORTING);
+  if (FSRV_SLOT_STATE(word) != FSRV_RUNNING ||
+      !__atomic_compare_exchange_n(&slot->word, &word, reporting, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    /* The deadline struck first: the server is killing this child and reports the input. */
+    for (;;) sys_ppoll(0, 0, 0);
+  }
+  uint64_t now = fsrv_now_us();
+  struct fifo_result res = {.seq = seq, .pid = pid, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
+  unsigned char buf[FIFO_RESULT_SIZE];
+  fifo_encode_result(buf, &res);
+  if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) sys_exit_group(0);
+  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_READING), __ATOMIC_RELEASE);
+
+  struct fifo_request rq;
+  do {
+    if (fsrv_read_full(req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE || fifo_decode_request(buf, &rq) < 0) {
+      __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_GONE), __ATOMIC_RELEASE);
+      sys_exit_group(0);
+    }
+  } while ((int32_t)(rq.seq - seq) <= 0); /* sent again after a FIFO_RESEND, and run already */
+  slot->start_us = fsrv_now_us();
+  slot->timeout_ms = rq.timeout_ms;
+  __atomic_store_n(&slot->word, FSRV_SLOT_WORD(rq.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
+  return 1;
+}
+
+/* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
+ * two inputs the child tells the server and parks until the server sends it the next one (fresh
+ * children replace any that crashed or timed out). The last of the N inputs ends with the process
+ * itself. Without a server: one input, as without forksrv. Through forksrv.h's forksrv_loop(). */
+__attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
+  static unsigned calls;
+  if (++calls == 1) return 1;
+  if (!fsrv_served() || !fsrv_current || (n && calls > n)) return 0;
+  if (fsrv_current->persist.slot) return fsrv_native_next(fsrv_current);
+  if (fsrv_current->persist.loop_fd < 0) return 0;
+  uint64_t word = 1;
+  sys_write(fsrv_current->persist.loop_fd, &word, sizeof word);
+  long r;
+  do r = sys_read(fsrv_current->persist.go_fd, &word, sizeof word);
+  while (r == -EINTR);
+  return r == sizeof word;
+}
