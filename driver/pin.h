@@ -1,4 +1,4 @@
-/* Choosing cores and pinning the calling process (and so everything it starts) to them. */
+/* Choosing cores and pinning the calling thread (and so every process it then starts) to them. */
 #ifndef FORKSRV_DRIVER_PIN_H
 #define FORKSRV_DRIVER_PIN_H
 
