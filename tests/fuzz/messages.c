@@ -1,5 +1,6 @@
-/* Fuzzes the decoders of fifo/protocol.h with arbitrary bytes: they must never read outside the
- * message, and whatever a decoder accepts must encode back to exactly the bytes it came from. */
+/* Fuzzes the hello, request and result decoders of fifo/protocol.h with arbitrary bytes (not the
+ * notice's): they must never read outside the message, and whatever a decoder accepts must encode back
+ * to exactly the bytes it came from. */
 #include <stddef.h>
 #include <stdint.h>
 
