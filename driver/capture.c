@@ -1,9 +1,8 @@
 /* Bounded captures of a target's output. The target writes its memfd itself (no copy through the
- * driver, no pipe to drain), so the bound is kept by looking at the sizes while waiting for the
- * result, 1 ms into an execution and then at intervals that double up to 32 ms while the captures
- * grow slowly (back to 1 ms when they grow fast), and punching out pages between the head and the
- * tail; at the end the tail is moved down behind a line that says how much was cut. Readers then see
- * a short, ordinary file. An execution shorter than 1 ms costs no look at all. */
+ * driver, no pipe to drain), so the bound is kept while the driver waits for the result: it looks at
+ * the sizes LOOK_FIRST_MS in (an execution over by then costs no look) and less often while they grow
+ * slowly, punching out pages between head and tail; at the end the tail moves down behind a line
+ * saying how much was cut, so readers see a short, ordinary file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

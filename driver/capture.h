@@ -1,6 +1,7 @@
-/* Captures of a target's stdout and stderr (capture.c): memfds the target writes itself, kept within
- * DRV_CAPTURE_HEAD + DRV_CAPTURE_TAIL bytes per execution (plus what it writes in the millisecond
- * between two looks) however much it prints and however long it runs, by punching out the middle. */
+/* Captures of a target's stdout and stderr (capture.c): memfds the target writes itself, kept near
+ * DRV_CAPTURE_HEAD + DRV_CAPTURE_TAIL bytes per execution however much it prints and however long it
+ * runs, by punching out the middle. Between two looks (up to LOOK_MAX_MS apart) a capture also holds
+ * what was written since the last, and less than another head's worth not punched yet. */
 #ifndef FORKSRV_DRIVER_CAPTURE_H
 #define FORKSRV_DRIVER_CAPTURE_H
 

@@ -1,9 +1,8 @@
 /* The file each execution sees as its input, as the user's own file would be: a regular file with an
- * ordinary file's mode and times, alone in a directory of its own in the run directory, named as asked
- * ("input.c"). Before every execution it is made pristine again: whatever the last one did to it
- * (deleted, renamed, truncated, rewritten, chmod'ed) or beside it (gzip's input.c.gz) is undone.
- * One statx tells whether it was touched (its ctime, which no write, truncate, chmod or link
- * escapes), another in the directory (its mtime) whether entries came or went. */
+ * ordinary file's mode and times, named as asked ("input.c"), alone in a directory of its own in the
+ * run directory. What an execution did to it (deleted, renamed, truncated, rewritten, chmod'ed) or
+ * beside it (gzip's input.c.gz) is undone before the next: its ctime, which no write, truncate, chmod
+ * or link escapes, says it was touched; with '@@', its directory's times say entries came or went. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -73,7 +72,7 @@ int drv_infile_open(struct drv_infile *f, const char *name, int by_path, char *e
   if (!by_path && (f->stdin_fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
     return fail(err, cap, "open", f->path);
   /* An atime no read has left: a late start point finds out from it whether the target read its
-   * input before the fork point (preinit's fsrv_read_early). */
+   * input before the fork point (read_early() in preinit/start.c). */
   struct timespec times[2] = {{FIFO_UNREAD_ATIME, 0}, {0, UTIME_OMIT}};
   if (fchmod(f->fd, f->mode) < 0 || futimens(f->fd, times) < 0 || record(f) < 0) return fail(err, cap, "set up", f->path);
   f->stale = 1;

@@ -1,4 +1,6 @@
-/* The input file each execution sees (infile.c): '@@' names it, or it is the target's stdin. */
+/* The input file each execution sees (infile.c): '@@' names it, or it is the target's stdin. Each drv
+ * has its own, in a directory of its own, so that whatever a target does to it or beside it can be
+ * found and undone. */
 #ifndef FORKSRV_DRIVER_INFILE_H
 #define FORKSRV_DRIVER_INFILE_H
 

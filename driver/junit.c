@@ -1,9 +1,8 @@
-/* --junit FILE: the JUnit XML that GitLab, Jenkins and GitHub's test reporters read. One testsuite,
- * one testcase per execution in input order, crashes, timeouts and --verify mismatches as failures
- * (a crash's carries the target's stderr: a sanitizer's report), unreadable inputs and failed forks
- * as errors. Cases go to an unlinked
- * temporary file as they come; FILE is written once at the end, when its header's totals are known,
- * so an interrupted run still leaves a well-formed report of what ran. */
+/* --junit FILE: the JUnit XML that GitLab, Jenkins and GitHub's test reporters read. One testsuite, a
+ * testcase per execution in input order; crashes, timeouts and --verify mismatches are failures (a
+ * crash's or timeout's holds the target's stderr: a sanitizer's report), unreadable inputs and failed
+ * forks or waits errors. Cases go to an unlinked temporary file as they come; FILE is written at the
+ * end, when the totals are known, so an interrupted run still leaves a well-formed report. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* Core pinning: a driver, its server and the children on one core turn every hand-off between them
- * into a same-core wake-up (a few microseconds) instead of a cross-core one (tens). The free core is
- * chosen as AFL++ chooses: skip every core some process is already pinned to alone. */
+ * into a same-core wake-up instead of a slower cross-core one (measured: see docs/benchmarks.md). The
+ * free core is chosen as AFL++ chooses: skip every core some process is already pinned to alone. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>

@@ -1,4 +1,5 @@
-/* Choosing cores and pinning the calling process (and so everything it starts) to them. */
+/* Choosing cores and pinning the calling thread (and so every process it then starts) to them: a
+ * target started from a pinned thread brings its server and its children onto that thread's core. */
 #ifndef FORKSRV_DRIVER_PIN_H
 #define FORKSRV_DRIVER_PIN_H
 

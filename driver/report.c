@@ -1,5 +1,7 @@
-/* What the CLI says about each execution: a line per crash or timeout (every execution with -v), or
- * one JSON object per execution with --json; and the summary on stderr. */
+/* What the CLI says about each execution: on stdout, a line per crash or timeout (every execution with
+ * -v, none with -q) or one JSON object per execution with --json; on stderr, whatever the options,
+ * what must not be missed (mismatches, failed forks and waits), and at the end the summary. Also the
+ * small helpers the CLI's files share (cli_error, cli_config, cli_now_us). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>

@@ -1,4 +1,5 @@
-/* The run's private directory and its janitor (rundir.c), and removing what a target left in it. */
+/* The run's private directory and its janitor (rundir.c), and removing what a target left in it. The
+ * janitor is a process of its own, so that even a SIGKILL of the driver leaves no directory behind. */
 #ifndef FORKSRV_DRIVER_RUNDIR_H
 #define FORKSRV_DRIVER_RUNDIR_H
 

@@ -60,7 +60,7 @@ size_t cli_json_text(FILE *f, const char *s, size_t n) {
   return replaced;
 }
 
-/* XML 1.0's Char production, less what a document may hold only as a reference. */
+/* XML 1.0's Char production: a character outside it is not allowed even as a reference. */
 static int xml_char(unsigned cp) {
   return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
          (cp >= 0x10000 && cp <= 0x10ffff);

@@ -1,7 +1,8 @@
 /* A parser for a small record format, with a planted bug. An input is a sequence of records
  * "TAG:LEN:DATA;" where TAG is a word and LEN a decimal byte count. The bug: a record tagged "name" is
- * copied into a fixed buffer without checking LEN, and one of exactly 13 bytes smashes the pointer
- * beside it, which is then written through. */
+ * copied into a 12-byte buffer without checking LEN, and one of exactly 13 bytes stands for a smash of
+ * the pointer beside it (the 13th byte lands in padding, so the code sets it to NULL), which is then
+ * written through. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,8 @@
-/* Finding a function of libc without libc (no dlsym): the dynamic linker's list of loaded objects is
- * reached through the executable's DT_DEBUG entry, and each object after ours (RTLD_NEXT's order) is
- * searched through its own GNU hash table, taking only a symbol's default version. The preload needs
- * this for the one libc function it interposes, __libc_start_main, to start the server at the
- * program's entry or at main; the executable's own relocations tell whether it calls ours, and its
- * dynamic section where its initialisers are, which the entry start runs in each child. The
- * kernel's vDSO is searched the same way, for a clock that costs no system call. */
+/* Finding libc's symbols without libc (no dlsym): the executable's DT_DEBUG entry leads to the dynamic
+ * linker's list of loaded objects; each object after ours (RTLD_NEXT's order) is searched through its
+ * GNU hash table, default versions only. Used for the __libc_start_main the server interposes and the
+ * libc calls the input start point wraps; the executable's dynamic section also says whether it calls
+ * ours and where its initialisers are, and the vDSO gives a clock that needs no system call. */
 #include <linux/elf.h>
 
 #include "server.h"

@@ -1,9 +1,8 @@
 /* Opening the FIFOs the environment names, trusting nothing the server did not check itself: the path
  * is first opened O_PATH (no side effect, whatever it is), checked to be a FIFO owned by our effective
  * uid that no one else may write, and only then opened for real through /proc/self/fd, so the checked
- * inode is the one used.
- * Symlinks are followed: forksrv's driver names its FIFOs as /proc/<pid>/fd links, and what counts is
- * the inode they lead to. */
+ * inode is the one used. Symlinks are followed: the driver names its FIFOs as /proc/<pid>/fd links,
+ * and what counts is the inode they lead to. */
 #include "../fifo/protocol.h"
 #include "server.h"
 

@@ -1,9 +1,8 @@
 /* forksrv.h: for targets that choose where the fork server starts. Call forksrv_start() once the
  * target's expensive set-up is done (libraries initialised, configuration parsed): every input then
- * runs in a fresh fork taken at that point. Works with libforksrv.a linked in, or with libforksrv.so
- * preloaded (the forksrv driver does that); without either, or without a driver, it does nothing.
- * The driver finds the string below in the binary and tells the server to wait for this call; it
- * needs no option for it. Like AFL++'s __AFL_INIT(). */
+ * runs in a fresh fork taken at that point. Works with libforksrv.a linked in or libforksrv.so
+ * preloaded (the driver does that); without either, or without a driver, it does nothing. Like AFL++'s
+ * __AFL_INIT(), but the driver finds the string below in the binary: it needs no option. */
 #ifndef FORKSRV_H
 #define FORKSRV_H
 

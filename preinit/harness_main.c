@@ -1,9 +1,8 @@
 /* The main of a fuzz target built from LLVMFuzzerTestOneInput (libforksrv_main.a): the one file here
  * that uses libc, because it is the target's own main, not the server. Under the forksrv driver it
- * runs LLVMFuzzerInitialize once, starts the server there (forksrv_start), and then handles inputs in
- * persistent mode, 1000 per child, from stdin or from the '@@' path it was given. Without a driver it
- * runs each file (or each file in each directory) named on its command line once, like libFuzzer's
- * main, so the same binary replays a corpus in CI; with no argument, it runs stdin once. */
+ * runs LLVMFuzzerInitialize once, starts the server after it (the deferred start), and each child
+ * handles up to PERSISTENT_INPUTS inputs from stdin or '@@'. Without a driver it runs each file (or
+ * directory's files) named, or stdin, once, as libFuzzer's main does: it replays a corpus in CI. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,22 +1,8 @@
 #!/usr/bin/env bash
-# The performance contract, measured side by side in one run. Samples alternate between the modes
-# compared, so that the machine's noise falls on all of them alike; medians are reported, the ratios
-# of the medians are the figures to quote, and every median goes to bench/results.tsv.
-#   1. per-execution cost on a trivial target (scripts/bench/target.c: reads stdin, _exit(0)), pinned
-#      as forksrv pins: the floor (fork+_exit+waitpid inside the target), the strict floor (its children
-#      read stdin as main does, with LD_BIND_NOW=1 as forksrv's children bind), the CLI, the client API in
-#      a tight loop, AFL++'s compiled-in server and libforksrv.so's AFL mode driven by the same small
-#      AFL-protocol client (scripts/bench/afl_client.c), and fork+exec (--no-server).
-#   2. -j 1, -j 2 and -j $(nproc) on the same target, and the machine's own ceiling for it: the floor
-#      loop on one core against one copy of it on each of two cores at once.
-#   3. fork cost against touched heap: 1, 64, 256, 1024 MiB, in 4 KiB pages and in huge pages (the
-#      same target built with the constructor that maps the heap, bench/heap_target).
-#   4. the demo parser over its corpus: pinned (the default), --no-pin, --no-server.
-#   5. start points on a target whose set-up takes 5 ms, and persistent mode on a trivial one.
-#   6. afl-fuzz on a trivial target: its fork+exec fauxserver, libforksrv.so, its own compiled-in server.
-#   7. Debian's programs (jq, python3, perl, sqlite3, file, xmllint) under --no-server, the default
-#      start, --start main and --start input (skipped for programs not installed).
-# Sections 1 and 6 need afl++ for their AFL++ rows (skipped without it).
+# The performance contract, measured side by side in one run: samples alternate between the modes
+# compared, so that the machine's noise falls on all of them alike; the ratios of the medians are the
+# figures to quote, and every median goes to bench/results.tsv. Sections: 1 the cost of an execution,
+# 2 parallel jobs, 3 fork against touched heap, 4 the demo, 5 start points, 6 afl-fuzz, 7 Debian's.
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +15,7 @@ results="$here/../bench/results.tsv"
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# afl++ is optional: without it, sections 1 and 6 skip their AFL++ rows.
 have_afl=0
 command -v afl-clang-fast >/dev/null && command -v afl-fuzz >/dev/null && have_afl=1
 
@@ -68,6 +55,9 @@ fi
 for section in $sections; do
 case $section in
 1)
+  # The floor is fork+_exit+waitpid inside the target; the strict floor's children also read stdin,
+  # bound now as forksrv's children are. One AFL-protocol client drives AFL++'s compiled-in server
+  # and libforksrv.so's AFL mode alike.
   n=20000
   floor="" strict="" cli="" main="" api="" afl="" ours="" plain=""
   for i in $(seq "$samples"); do

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Soak: many executions under one driver, nothing may grow and nothing may be lost.
-#   part 1: N executions of a mixed-outcome corpus (exit codes, crashes);
-#   part 2: N/10 executions where every 100th input hangs into a 100 ms timeout (long enough that
-#   no quick input of a busy, sanitized run is taken for a hang).
-# fd count and RSS of the driver and of the server are sampled every N/10 executions and must not
-# grow; the outcome tally must equal the one the corpus implies.
+# Soak: many executions under one driver, nothing may grow and nothing may be lost. Part 1 runs N
+# executions of a mixed-outcome corpus, part 2 N/10 where every 100th input hangs into a 100 ms
+# timeout (long enough that no quick input of a busy, sanitized run is taken for a hang); each part
+# samples the driver's and the server's fds and RSS at every tenth of it, and must tally as its corpus.
 # Usage: scripts/soak.sh [BUILD_DIR] [N]   (default N: 1000000; CI runs 20000; N a multiple of 1000)
 set -eu
 b=$(cd "${1:-build}" && pwd)

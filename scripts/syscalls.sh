@@ -10,7 +10,8 @@ trace=$(mktemp "${TMPDIR:-/tmp}/forksrv-strace.XXXXXX")
 trap 'rm -f "$trace"' EXIT
 strace -f -qq -o "$trace" "$b/forksrv" -n "$n" "$@" -- "$b/bench/target" >/dev/null 2>&1
 # The first pid is the driver; the server is the process that was started once and forked the rest
-# (the one with the most clone calls); every other pid is one execution's child.
+# (the one with the most clone calls); every other pid is one execution's child, but for one: the
+# janitor the driver forks for its run directory, counted among the children.
 awk -v n="$n" '
   { pid = $1; sub(/^[0-9]+ +/, ""); if ($0 ~ /^<\.\.\. |^\+\+\+|^---/) next
     name = $0; sub(/\(.*/, "", name); calls[pid]++; per[pid, name]++

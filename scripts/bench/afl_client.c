@@ -1,10 +1,8 @@
 /* A client of AFL++'s fork-server protocol that does nothing else (no fuzzing, no coverage), so that
- * AFL++'s compiled-in server and libforksrv.so's AFL mode are driven the same way and compared
- * fairly. As afl-fuzz does: the target's stdin is a file it rewrites before each execution, fds
- * 198/199 are the control and status pipes; per execution it writes a 4-byte word, reads the child's
- * pid and then its status; and, as afl-fuzz does, LD_BIND_NOW=1 unless LD_BIND_LAZY is set. Prints
- * "N us/exec", start-up not counted.
- * Usage: afl_client N TARGET [ARGS...]  (environment passed on, e.g. LD_PRELOAD) */
+ * AFL++'s compiled-in server and libforksrv.so's AFL mode are driven alike and compared fairly. As
+ * afl-fuzz: stdin is a file rewritten before each execution, fds 198/199 the control and status pipes,
+ * per execution a 4-byte word out and the child's pid and status in, LD_BIND_NOW=1 unless LD_BIND_LAZY
+ * is set. Prints the mean "us/exec", start-up not counted. Usage: afl_client N TARGET [ARGS...] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* The client API in a tight loop, as a fuzzer would use it (no CLI, no reporting): starts the target
- * under the fork server, runs N executions of a 5-byte input and prints "N us/exec", start-up not
- * counted. Usage: api_client N LIBFORKSRV TARGET [ARGS...] */
+ * under the fork server, runs N executions of a 5-byte input and prints the mean "us/exec", start-up
+ * not counted. Usage: api_client N LIBFORKSRV TARGET [ARGS...] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

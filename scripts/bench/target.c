@@ -1,13 +1,8 @@
-/* The benchmark's target: reads its input from stdin and exits 0, the least a target can do, so that
- * what is measured is the cost of an execution; it has no constructor of its own, which the default
- * start would run in every child and the floor never. Its other modes give the bench what it compares:
- *   target floor N   forks N children that _exit at once, reaping each, and prints "N us/exec": the
- *                    floor no fork server can go below (it does this and more per execution);
- *   target floor-main N  the same, but each child does what main does (reads stdin to its end,
- *                    then _exit): with LD_BIND_NOW=1, exactly a forksrv child's own work;
- *   BENCH_HEAP_MB=M  built with -DBENCH_HEAP (bench/heap_target): before main, a constructor maps and
- *                    touches M MiB (in 4 KiB pages, or with BENCH_THP=1 in transparent huge pages),
- *                    which every fork then copies the page tables of. */
+/* The benchmark's target: reads stdin and exits 0, so that what is measured is the cost of an execution
+ * (no constructor: the default start would run it in every child, the floor never). "target floor N"
+ * forks N children that _exit at once and prints the mean "us/exec", a floor no fork server goes below;
+ * in "floor-main N" each child reads stdin first, as main does. With -DBENCH_HEAP, a constructor
+ * touches $BENCH_HEAP_MB MiB ($BENCH_THP=1: huge pages), whose page tables each fork copies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
-/* A fuzzer's view of the client API: start a target, run a few inputs in a tight loop, print one line
- * per result, stop. Used by the tests to show the library works without the CLI. */
+/* A fuzzer's view of the client API: start a target, run N inputs in a tight loop, print a line for
+ * each of the first eight results and whether a server ran, stop. Used by the tests to show the
+ * library works without the CLI. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
-/* Fuzzes the decoders of fifo/protocol.h with arbitrary bytes: they must never read outside the
- * message, and whatever a decoder accepts must encode back to exactly the bytes it came from. */
+/* Fuzzes every decoder of fifo/protocol.h (hello, notice, request, result) with arbitrary bytes: they
+ * must never read outside the message, and whatever a decoder accepts must encode back to exactly the
+ * bytes it came from. */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-/* An uninstrumented target for the AFL++ tests, with a crash and a hang planted where random
- * mutation finds them in seconds: a '!' anywhere crashes (SIGSEGV), a '~' anywhere hangs. It reads
- * stdin, or the file named by argv[1] ('@@'). On "fork" it leaves a grandchild behind. */
+/* An uninstrumented target for the AFL++ tests, with a crash and a hang planted where random mutation
+ * easily finds them, one byte anywhere: a '!' crashes (SIGSEGV), a '~' hangs. It reads stdin, or the
+ * file named by argv[1] ('@@'). On "fork" it leaves a grandchild behind. */
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>

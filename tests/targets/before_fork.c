@@ -1,12 +1,8 @@
-/* Does, in a constructor, what $BEFORE names: things real programs do before a late fork point
- * (--start main) that a fork server must not be confused by.
- *   sigign     SIGCHLD set to SIG_IGN       nocldwait  SA_NOCLDWAIT on SIGCHLD
- *   thread     a thread that idles          reaper     a thread that reaps every child it can
- *   helper     a child that sleeps (a log daemon, say); main then exits 9 unless it is still there
- *   system     system("$BEFORE_CMD")
- *   read       reads its input (stdin), which main then goes by
- * main exits with the number its input holds; under sigign and nocldwait it first checks that the
- * disposition it set is still its own (else 97). */
+/* Does in a constructor what $BEFORE names, what real programs do before a late fork point (--start
+ * main) that must not confuse a fork server: sigign (SIGCHLD to SIG_IGN), nocldwait (SA_NOCLDWAIT),
+ * thread (an idle one), reaper (a thread reaping every child it can), helper (a sleeping child, as a
+ * log daemon; main exits 9 if it is gone), system (system("$BEFORE_CMD")), read (reads stdin; main
+ * goes by that). main exits with its input's number, 97 if its SIGCHLD disposition was lost. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
-/* Writes argv[1] MiB to stderr in 64 KiB chunks, each a numbered line and filler, and then its input's first
- * word to stdout and crashes if that is "abort". On the way it watches how much memory its stderr
- * holds (a capture's allocated blocks, holes not counted) and exits 3 if that ever passed 64 MiB. */
+/* Writes argv[1] MiB (default 64) to stderr in 64 KiB chunks, each a numbered line and filler, then
+ * its input (always stdin: argv[1] is the size) to stdout, and crashes if that is "abort". On the way
+ * it watches how much memory its stderr holds (a capture's allocated blocks, holes not counted) and
+ * exits 3 if that ever passed 64 MiB: the capture's bound must hold while the target runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

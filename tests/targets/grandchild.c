@@ -1,6 +1,6 @@
-/* Leaves descendants behind: on "group" a grandchild in its own process group, on "daemon" one that
- * left it with setsid() and a double fork. Each writes its pid to $PIDFILE and sleeps a minute; the
- * target itself exits 0 once the pid is written. */
+/* Leaves descendants behind: on "group" a grandchild in the target's own process group, on "daemon"
+ * one that left it with setsid() and a double fork. Each writes its pid to $PIDFILE and sleeps a
+ * minute; the target itself exits 0 once the pid is written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>

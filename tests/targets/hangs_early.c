@@ -1,5 +1,5 @@
-/* Hangs in a .preinit_array function, before the preloaded server could start: only the startup
- * timeout, or the driver's death, ends it. */
+/* Sleeps 30 s in a .preinit_array function, before the preloaded server could start, and then exits 0:
+ * the startup timeout, or the driver's death, must end it before that. */
 #include <unistd.h>
 
 static void hang(void) { sleep(30); }

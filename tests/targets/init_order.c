@@ -1,8 +1,8 @@
 /* A program whose own initialisers leave a trace of where and in which order they ran: its DT_INIT
  * function (linked with -Wl,-init=first), a constructor with a priority, then a plain one. main exits
  * with the number its input holds when each ran once, in that order, in this very process; else with
- * 90 plus how many did not. A server that ran them once for all children, or skipped or repeated one,
- * is told apart from plain fork+exec by the exit code. */
+ * more than 90. A server that ran them once for all children, or skipped or repeated one, is told
+ * apart from plain fork+exec by the exit code. */
 #include <stdlib.h>
 #include <unistd.h>
 

@@ -1,13 +1,8 @@
-/* Misbehaves the way its input names, for the fault matrix:
- *   bomb       forks 200 children that sleep a minute, then exits 0 (a fork bomb it bounds itself)
- *   vfork      vfork()s a child that _exits 3, then exits with the child's code
- *   closestd   closes fds 0, 1 and 2, then exits 5
- *   dupstd     puts /dev/null over fds 0, 1 and 2, then exits 6
- *   bigout     writes 8 MiB to stdout and to stderr, then exits 0
- *   deaf       ignores and blocks every signal it can, then exits 9
- *   deafhang   ignores and blocks every signal it can, then spins forever
- *   maskcrash  blocks every signal, then dereferences NULL
- * Anything else exits 0. */
+/* Misbehaves the way its input names, for the fault matrix: bomb forks 200 children that sleep a
+ * minute and exits 0 (a fork bomb it bounds itself); vfork exits with a vfork()ed child's code, 3;
+ * closestd closes fds 0-2 and exits 5; dupstd puts /dev/null over them and exits 6; bigout writes
+ * 8 MiB to stdout and to stderr and exits 0; deaf ignores and blocks every signal it can and exits 9,
+ * deafhang then spins; maskcrash blocks all signals and dereferences NULL. Others exit 0. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* Stops itself with SIGSTOP on input "stop": only the timeout can end it. */
+/* Stops itself with SIGSTOP on input "stop": a stopped child has not ended, so only the timeout can
+ * end it. */
 #include <signal.h>
 
 #include "input.h"

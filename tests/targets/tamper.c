@@ -1,10 +1,8 @@
-/* Reports what it finds of its input, then does to it what argv[1] names, so that a test can see
- * whether the next execution finds it pristine again. It prints one line:
- *   "<content> <type> <mode> <entries in its directory> <name>"   for '@@' (argv[2]);
- *   "<content> <type> <mode> size=<n> offset=<n> <access mode>" for stdin.
- * Actions: delete, rename, truncate, append, chmod, beside (a file next to it, as gzip makes),
- * symlink (it becomes a link to /etc/hostname), subdir (a directory with a file, made unwritable),
- * write (stdin: through /proc/self/fd/0 reopened for writing), none. isatty reports fds 1 and 2. */
+/* Reports what it finds of its input, then does to it what argv[1] names: does the next execution find
+ * it pristine again? It prints "<content> <type> <mode> <entries in its directory> <name>" for '@@'
+ * (argv[2]), "<content> <type> <mode> size=<n> offset=<n> <access mode>" for stdin. Actions: delete,
+ * rename, truncate, append, chmod, beside (NAME.gz), symlink (to /etc/hostname), subdir (with a file,
+ * mode 0), write (stdin, via /proc/self/fd/0), none; isatty reports fds 1 and 2. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>

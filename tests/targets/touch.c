@@ -1,13 +1,8 @@
-/* Touches its input in the way its first argument names, for --start input: the input is argv[2]
- * ('@@') or stdin. "stat" stats the path before opening it, "twice" opens it twice, "stdio" reads
- * stdin with fgets, "read" with read(2), "scanf" with scanf, "getchar" a character at a time;
- * "thread" starts a thread first, "regfile" keeps a regular file open across the touch, "ungetc"
- * pushes a '7' back onto stdin before reading it with fgets (a stdio buffer filled before any read).
- * Other spellings of the input: by path, "dirfd" opens its directory and then openat()s its name,
- * "dotdot" opens DIR/../DIR/NAME, "symlink" and "hardlink" open a link made to it in $LINKDIR,
- * "fopen" and "open64" use those, "openat2" the raw system call; on stdin, "dup" reads a dup() of
- * fd 0 and "procfd" opens /proc/self/fd/0.
- * Then it exits with the number the input holds, or crashes on "segv". */
+/* Touches its input (argv[2], '@@', or stdin) the way argv[1] names, for --start input. By path: read,
+ * stat (then open), twice, dirfd (openat), dotdot (DIR/../DIR/./NAME), symlink and hardlink (in
+ * $LINKDIR), fopen, open64, openat2. On stdin: read, stdio (fgets), scanf, getchar, dup, procfd
+ * (/proc/self/fd/0), ungetc (a '7' pushed back: a stdio buffer filled first). Either: thread (one
+ * started first), regfile (a regular file held open). Exits with the number read; "segv" crashes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

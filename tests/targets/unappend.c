@@ -1,5 +1,5 @@
 /* Writes as many MiB to stderr as its input says, then clears O_APPEND on it as a common idiom does
- * (fcntl(2, F_SETFL, O_NONBLOCK)), seeks it 1 GiB on when it wrote anything, says "said N" there and
+ * (fcntl(2, F_SETFL, O_NONBLOCK)), seeks it to 1 GiB when it wrote anything, says "said N" there and
  * aborts. Its stderr is forksrv's capture, whose open file description it shares with the driver. */
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,10 +1,8 @@
-/* The suite's reference: runs a command once as a shell would run it directly, with none of forksrv's
- * plumbing: `direct TIMEOUT_MS INPUT -- CMD ARGS...` replaces every '@@' in ARGS with INPUT (stdin is
- * then /dev/null), else gives INPUT as stdin, and prints the outcome as forksrv's --json spells it:
- * "result":"exited","exit_code":N, "result":"crashed","signal":"SIGSEGV", or "result":"timeout",
- * "signal":"SIGKILL". ASAN_OPTIONS gets the defaults forksrv's NAME.repro lines give. Whatever the
- * command leaves running is killed afterwards (this process is its subreaper), so that it outlives
- * nothing. */
+/* The suite's reference: runs a command as a shell would run it directly, with none of forksrv's
+ * plumbing. `direct TIMEOUT_MS INPUT -- CMD ARGS...` puts INPUT in place of each '@@' (stdin is then
+ * /dev/null), else on stdin, and prints the outcome as forksrv's --json spells it
+ * ("result":"exited","exit_code":N, "crashed" with "signal", or "timeout"). ASAN_OPTIONS gets
+ * NAME.repro's defaults; what the command leaves running is killed (we are its subreaper). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
