@@ -1,10 +1,8 @@
-/* The plain fork+exec back end (--no-server, --verify): a helper process, forked from the driver once,
- * that is the subreaper of everything it starts and per request forks and execs the target, enforces
- * the timeout, reaps it and then kills and reaps whatever it left, exactly as the fork server does
- * after each of its children, and answers in the server's own result message. So the baseline
- * differs from the server only in the exec. The helper is a fork of a process that may have threads:
- * it makes only async-signal-safe calls, and forks by the raw system call (glibc's fork would take
- * malloc's locks, which another thread of the driver may have held when the helper was forked). */
+/* The plain fork+exec back end (--no-server, --verify): a helper process, subreaper of all it starts,
+ * that per request forks and execs the target, enforces the timeout, reaps it and what it left, as
+ * the server does, and answers in the server's result message: the baseline differs only in the exec.
+ * Forked from a driver that may have threads, it makes only async-signal-safe calls and forks by the
+ * raw system call (glibc's fork would take malloc's locks another thread may have held). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

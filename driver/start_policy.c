@@ -1,9 +1,7 @@
-/* Where the server starts, and where next when a start fails. A notice names the next: the input
- * start point refuses where a fork would not be safe (threads, a filled stdin buffer: then main), and
- * any late one where the input was read before it (then the entry). A target that ends before it
- * touches its input starts at the entry; one that LD_BIND_NOW keeps from starting (the loader's
- * "undefined symbol") starts again with lazy binding. Each fallback and the hello's facts are worded
- * here for people: the server's own stderr lines are never read. */
+/* Where the server starts, and where next when a start fails: a notice names the next (main after an
+ * unsafe input start, the entry after an early read), a target that ends before it touches its input
+ * starts at the entry, and one the loader cannot start with LD_BIND_NOW ("undefined symbol") binds
+ * lazily. Decided from the server's messages and worded here; its stderr lines are never read. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>

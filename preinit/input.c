@@ -1,10 +1,8 @@
-/* libforksrv_input.so, the input start point: preloaded after libforksrv.so by `forksrv --start input`,
- * it interposes the libc calls through which a program can touch its input (by a path, or on stdin)
- * and starts the fork server inside the first that does; each child then makes the real call with its
- * own input. A path is the input when it leads to the input file's inode, however it is spelt (a dir
- * fd, "..", a symlink, a hard link, /proc/self/fd/0): one statx per call until the fork point, none
- * after. libc-free like the server: the real functions are found through the link map, all of them
- * before the first fork. */
+/* libforksrv_input.so, the input start point (`forksrv --start input`): it interposes the libc calls
+ * through which a program can touch its input (a path to the input file's inode, however spelt, or
+ * stdin) and starts the server inside the first that does; each child then makes the real call with
+ * its own input. libc-free like the server, and every real function is found before the first fork,
+ * so that no child looks one up. */
 #include <stdarg.h>
 
 #include "../fifo/protocol.h"
