@@ -101,7 +101,8 @@ as_run_directly() {
       "$FORKSRV" "$mode" --show-output -q --json -t 30000 -i "$input" -- "$@" >"$out" 2>"$err" || true
       perl -0777 -ne 'print substr($_, 0, rindex($_, "{\"input\":"))' "$out" >"$out.target"
       expect=$(perl -0777 -ne 'print substr($_, rindex($_, "{\"input\":"))' "$out")
-      grep -v '^forksrv: ' "$err" >"$err.target" || true
+      # forksrv's lines: the driver's, and the server's own (shown with --show-output, as said() words them).
+      grep -v -e '^forksrv: ' -e "^$(said 'forksrv: ')" "$err" >"$err.target" || true
       normalise "$input" "$out.target"
       normalise "$input" "$err.target"
       local code
