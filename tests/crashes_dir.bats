@@ -122,13 +122,15 @@ int main(int argc, char **argv) {
 }
 C
   cc -o "$BATS_TEST_TMPDIR/swap" "$BATS_TEST_TMPDIR/swap.c"
-  as_nobody "$BATS_TEST_TMPDIR/swap" "$d/x" "$BATS_TEST_TMPDIR/victim" 3>&- &
+  # exec: $! must be the swapper itself, not a subshell whose death would leave it spinning.
+  (exec setpriv --reuid=nobody --regid=nogroup --clear-groups "$BATS_TEST_TMPDIR/swap" "$d/x" "$BATS_TEST_TMPDIR/victim" 3>&-) &
   local swapper=$! i
   input b segv >/dev/null
   for i in $(seq 600); do
     "$FORKSRV" -q --crashes "$d/x" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash" 2>/dev/null || true
   done
-  kill "$swapper"
+  kill -KILL "$swapper"
   wait "$swapper" || true
+  run -1 pgrep -f "^$BATS_TEST_TMPDIR/swap"
   [ -z "$(ls -A "$BATS_TEST_TMPDIR/victim")" ]
 }
