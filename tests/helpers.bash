@@ -181,3 +181,17 @@ only_stdio() {
 said() {
   if [ -n "${FORKSRV_REWORDED:-}" ]; then printf '(reworded) %s' "${1^^}"; else printf '%s' "$1"; fi
 }
+
+# eventually CONDITION [SECONDS]: polls CONDITION (shell code, evaluated afresh each time) every
+# 20 ms until it holds, for at most SECONDS (default 10): no fixed sleep that is too short under
+# load and too long otherwise. Fails naming the condition when it never held.
+eventually() {
+  local cond=$1 limit=${2:-10} start=$SECONDS
+  until eval "$cond"; do
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      echo "never held within ${limit}s: $cond"
+      return 1
+    fi
+    sleep 0.02
+  done
+}

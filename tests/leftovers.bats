@@ -13,7 +13,7 @@ load helpers
   for mode in stdin @@; do
     "$FORKSRV" -t 0 -i "$(input a.c 'sleep 1000')" -- "$T/hang" ${mode/stdin/} 3>&- &
     local driver=$!
-    sleep 0.5
+    eventually '[ "$(target_processes | wc -l)" -eq 2 ]'
     run -0 find "$TMPDIR" -mindepth 1
     [ "${#lines[@]}" -eq 3 ]
     [[ "${lines[0]}" == "$TMPDIR/forksrv."?????? ]]
@@ -73,7 +73,7 @@ load helpers
 @test "SIGINT stops the driver cleanly: summary printed, exit 130, nothing left" {
   "$FORKSRV" -t 0 -n 1000 -i "$(input a 'sleep 100')" -- "$T/hang" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
   local driver=$!
-  sleep 0.5
+  eventually '[ "$(target_processes | wc -l)" -eq 2 ]'
   kill -INT "$driver"
   local rc=0
   wait "$driver" || rc=$?
@@ -85,8 +85,7 @@ load helpers
 @test "SIGTERM during a hung execution stops the driver with exit 143 and kills the child" {
   "$FORKSRV" -t 0 -i "$(input a hang)" -- "$T/hang" 2>/dev/null 3>&- &
   local driver=$!
-  sleep 0.5
-  [ -n "$(target_processes)" ]
+  eventually '[ "$(target_processes | wc -l)" -eq 2 ]'
   kill -TERM "$driver"
   local rc=0
   wait "$driver" || rc=$?
@@ -97,8 +96,7 @@ load helpers
 @test "SIGKILL of the driver mid-run: the server notices, kills its child and exits" {
   "$FORKSRV" -t 0 -i "$(input a hang)" -- "$T/hang" 2>/dev/null 3>&- &
   local driver=$!
-  sleep 0.5
-  [ "$(target_processes | wc -l)" -eq 2 ]
+  eventually '[ "$(target_processes | wc -l)" -eq 2 ]'
   kill -KILL "$driver"
   wait "$driver" || true
   assert_no_leftovers
@@ -107,8 +105,7 @@ load helpers
 @test "SIGKILL of the driver before the handshake leaves no target running and nothing on disk" {
   "$FORKSRV" --startup-timeout 10000 -- "$T/hangs_early" 3>&- 2>/dev/null &
   local driver=$!
-  sleep 0.5
-  [ -n "$(target_processes)" ]
+  eventually '[ -n "$(target_processes)" ]'
   kill -KILL "$driver"
   wait "$driver" || true
   assert_no_leftovers
@@ -125,7 +122,7 @@ load helpers
   for sig in INT TERM; do
     "$FORKSRV" --startup-timeout 10000 -- "$T/hangs_early" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
     local driver=$!
-    sleep 0.5
+    eventually '[ -n "$(target_processes)" ]'
     kill -"$sig" "$driver"
     rc=0
     wait "$driver" || rc=$?
