@@ -34,6 +34,7 @@ PREINIT_OBJ = \
 	$(B)/preinit/persist.o \
 	$(B)/preinit/run.o \
 	$(B)/preinit/say.o \
+	$(B)/preinit/snapshot.o \
 	$(B)/preinit/start.o
 PREINIT_HDR = preinit/server.h preinit/sys.h fifo/protocol.h
 

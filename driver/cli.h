@@ -18,7 +18,7 @@ struct cli_opts {
   unsigned long runs;
   unsigned timeout_ms;
   unsigned startup_timeout_ms;
-  int json, quiet, verbose, no_server, show_output, lazy_binding;
+  int json, quiet, verbose, no_server, show_output, lazy_binding, reset_snapshot;
   enum drv_start start;
   int pin;       /* 1: pin to a core (default), 0: --no-pin */
   int cpus[64];  /* --cpu LIST, or none: choose free ones */

@@ -147,6 +147,15 @@ const char *drv_binding(const struct drv *d) {
   if (!(d->server.hello.flags & FIFO_HELLO_BIND_NOW)) return "lazy";
   return drv_binds_now(&d->server, &d->startup) ? "now" : "environment";
 }
+const char *drv_reset(const struct drv *d) {
+  uint32_t f = d->server.pid > 0 ? d->server.hello.flags : 0;
+  if (d->cfg.no_server || !d->cfg.reset_snapshot) return "fork";
+  if (f & FIFO_HELLO_SNAPSHOT) return "snapshot";
+  if (f & FIFO_HELLO_SNAPSHOT_NO_LIBC) return "fork: snapshot reset needs a dynamically linked glibc target";
+  if (f & FIFO_HELLO_SNAPSHOT_NO_KERNEL)
+    return "fork: snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN";
+  return "fork: snapshot reset needs forksrv's own protocol";
+}
 const char *drv_start_note(const struct drv *d) { return d->startup.note; }
 const char *drv_error(const struct drv *d) { return d->err; }
 

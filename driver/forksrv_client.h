@@ -38,6 +38,8 @@ struct drv_config {
                                   descendants) unless the environment sets LD_BIND_NOW; a target that
                                   cannot start so (a symbol that cannot be bound) starts lazily, with
                                   a warning */
+  int reset_snapshot;          /* 1: each child is put back to its fork point after an execution instead
+                                  of ending (--reset snapshot), where the kernel and the target allow */
 };
 
 enum drv_outcome {
@@ -103,6 +105,9 @@ const char *drv_warnings(const struct drv *d);
  * every child: lazy_binding), "lazy, LD_BIND_NOW failed" (the target could not start with every
  * symbol bound), "environment" (the caller's LD_BIND_NOW, left alone), or "" with no_server. */
 const char *drv_binding(const struct drv *d);
+/* How each child is had again: "fork" (the default, or snapshot reset not asked for), "snapshot", or
+ * why snapshot reset, asked for, is not available ("fork: ..."). */
+const char *drv_reset(const struct drv *d);
 /* With DRV_START_INPUT: which call started the server and how many threads ran ("at the first
  * open() of the input, 1 thread"), or "". */
 const char *drv_start_note(const struct drv *d);

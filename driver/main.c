@@ -66,6 +66,10 @@ static const char usage[] =
     "      --lazy-binding        do not start the server with LD_BIND_NOW=1: every child then binds\n"
     "                            the symbols it calls itself (slower; the default binds them once, in\n"
     "                            the server, unless LD_BIND_NOW is set already)\n"
+    "      --reset HOW           how each execution gets a fresh target: 'fork' (default), or\n"
+    "                            'snapshot': the child is put back to its fork point in place, its\n"
+    "                            written pages copied back (Linux 6.7+, dynamic glibc targets; what\n"
+    "                            cannot be put back gets a fresh fork)\n"
     "  -j, --jobs N              run N targets side by side, each with its own server and core\n"
     "                            (default 1); results still come in input order\n"
     "      --cpu LIST            cores to run on, e.g. 2 or 0,1 (default: cores no other process is\n"
@@ -135,7 +139,7 @@ static void shard(const char *arg, struct cli_opts *o) {
 
 static void parse_args(int argc, char **argv, struct cli_opts *o) {
   enum { OPT_JSON = 256, OPT_CRASHES, OPT_NO_SERVER, OPT_PRELOAD, OPT_STARTUP, OPT_SHOW_OUTPUT, OPT_START, OPT_CPU,
-         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY, OPT_LAZY, OPT_INPUT_NAME };
+         OPT_NO_PIN, OPT_SHARD, OPT_JUNIT, OPT_VERIFY, OPT_LAZY, OPT_INPUT_NAME, OPT_RESET };
   static const struct option longs[] = {
       {"input", required_argument, 0, 'i'},   {"runs", required_argument, 0, 'n'},
       {"timeout", required_argument, 0, 't'}, {"startup-timeout", required_argument, 0, OPT_STARTUP},
@@ -146,6 +150,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       {"jobs", required_argument, 0, 'j'},    {"shard", required_argument, 0, OPT_SHARD},
       {"junit", required_argument, 0, OPT_JUNIT},    {"verify", required_argument, 0, OPT_VERIFY},
       {"lazy-binding", no_argument, 0, OPT_LAZY},     {"input-name", required_argument, 0, OPT_INPUT_NAME},
+      {"reset", required_argument, 0, OPT_RESET},
       {"quiet", no_argument, 0, 'q'},         {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0},
@@ -179,6 +184,10 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
       break;
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_LAZY: o->lazy_binding = 1; break;
+    case OPT_RESET:
+      if (strcmp(optarg, "fork") && strcmp(optarg, "snapshot")) usage_error("--reset is 'fork' or 'snapshot', not '%s'", optarg);
+      o->reset_snapshot = !strcmp(optarg, "snapshot");
+      break;
     case OPT_INPUT_NAME:
       if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, "..") || strlen(optarg) > 255)
         usage_error("--input-name wants a file name (no '/', at most 255 bytes), not '%s'", optarg);

@@ -39,6 +39,7 @@ struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
       .start = o->start,
       .cancel_fd = cancel_fd,
       .lazy_binding = o->lazy_binding,
+      .reset_snapshot = o->reset_snapshot,
   };
   return cfg;
 }

@@ -278,7 +278,7 @@ int drv_server_start(struct drv_server *s, uint32_t start, int bind_now) {
   if (futimens(s->in->fd, times) < 0) return fail(s, "set the atime of %s: %s", s->in->path, strerror(errno));
   if (make_fifos(s, req, rep, sizeof req) < 0) return -1;
   if (drv_spawn_env(s->sp, req, rep, preload, start ? fifo_start_name(start) : NULL, s->in->path, !s->in->by_path,
-                    bind_now) < 0)
+                    bind_now, s->cfg->reset_snapshot) < 0)
     return fail(s, "environment: %s", strerror(errno));
   int err = 0;
   s->pid = drv_spawn(s->sp, &err);

@@ -189,7 +189,7 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, const char *input_pa
  * for the server, so that no child binds a symbol lazily: a lazy binding costs each child page faults
  * in the loader (docs/benchmarks.md has the count), and the server's one binding serves them all. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
-                  const char *input, int input_is_stdin, int bind_now) {
+                  const char *input, int input_is_stdin, int bind_now, int snapshot) {
   const char *old = getenv("LD_PRELOAD");
   char *extra[12] = {NULL};
   size_t n = 0;
@@ -199,6 +199,7 @@ int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const 
            (!start || asprintf(&extra[n++], FIFO_ENV_START "=%s", start) >= 0) &&
            asprintf(&extra[n++], FIFO_ENV_INPUT "=%s", input) >= 0 &&
            (!input_is_stdin || asprintf(&extra[n++], FIFO_ENV_INPUT_STDIN "=1") >= 0) &&
+           (!snapshot || asprintf(&extra[n++], FIFO_ENV_RESET "=snapshot") >= 0) &&
            asprintf(&extra[n++], FIFO_ENV_TARGET_PID "=%0*d", PID_DIGITS, 0) >= 0 &&
            (!bind_now ||
             (asprintf(&extra[n++], "LD_BIND_NOW=1") >= 0 && asprintf(&extra[n++], FIFO_ENV_BIND_NOW "=1") >= 0));

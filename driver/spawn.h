@@ -33,7 +33,7 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, const char *input_pa
 /* start: the value of FORKSRV_START, or NULL for the earliest start point; input: the input file's
  * path, which is the target's stdin too with input_is_stdin. */
 int drv_spawn_env(struct drv_spawn *sp, const char *req, const char *rep, const char *preload, const char *start,
-                  const char *input, int input_is_stdin, int bind_now);
+                  const char *input, int input_is_stdin, int bind_now, int snapshot);
 /* Forks and execs the server's process with server_envp; its pid, or -1 (exec_errno: why it could
  * not exec, 0 when fork failed). */
 int drv_spawn(struct drv_spawn *sp, int *exec_errno);

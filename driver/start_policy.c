@@ -50,6 +50,11 @@ static void say_hello(const struct drv_server *s, struct drv_startup *up) {
       say(up, WARNING, "--start input: fd %d is a regular file open at the fork point: every child shares its "
               "offset, and fcntl locks are not inherited\n", 3 + i);
   if (up->note[0]) say(up, NOTE, "%s\n", up->note);
+  if (s->cfg->reset_snapshot && !(h->flags & FIFO_HELLO_SNAPSHOT))
+    say(up, WARNING, "%s: each input gets a fresh fork\n",
+        h->flags & FIFO_HELLO_SNAPSHOT_NO_LIBC
+            ? "snapshot reset needs a dynamically linked glibc target"
+            : "snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN");
   if (h->threads > 1)
     say(up, WARNING, "threads are running where the fork server starts; each child keeps only the thread "
             "that forked, so inputs may misbehave (start the server before threads are created)\n");

@@ -29,13 +29,16 @@
 /* The pid of the process the driver started, in decimal: only that process (or what it execs) starts
  * a server; a descendant that inherited the variables before the fork point runs as it would. */
 #define FIFO_ENV_TARGET_PID "FORKSRV_TARGET_PID"
+/* "snapshot": each fresh child records its state at the fork point and is put back to it in place
+ * after each execution (--reset snapshot); unset or "fork": a fresh fork for each input. */
+#define FIFO_ENV_RESET "FORKSRV_RESET"
 
 /* The list of forksrv's own variables, for the server (which reads and then removes them) and the
  * driver (which removes any the caller had before it sets its own). */
 enum fifo_var {
   FIFO_VAR_REQUEST, FIFO_VAR_REPLY, FIFO_VAR_DEBUG, FIFO_VAR_CENTIPEDE_IN, FIFO_VAR_CENTIPEDE_OUT,
   FIFO_VAR_CENTIPEDE_ACK, FIFO_VAR_AFL_MAP, FIFO_VAR_START, FIFO_VAR_INPUT, FIFO_VAR_INPUT_STDIN,
-  FIFO_VAR_BIND_NOW, FIFO_VAR_TARGET_PID, FIFO_NVARS
+  FIFO_VAR_BIND_NOW, FIFO_VAR_TARGET_PID, FIFO_VAR_RESET, FIFO_NVARS
 };
 
 static inline const char *fifo_var_name(unsigned v) {
@@ -46,6 +49,7 @@ static inline const char *fifo_var_name(unsigned v) {
       [FIFO_VAR_AFL_MAP] = FIFO_ENV_AFL_MAP,         [FIFO_VAR_START] = FIFO_ENV_START,
       [FIFO_VAR_INPUT] = FIFO_ENV_INPUT,             [FIFO_VAR_INPUT_STDIN] = FIFO_ENV_INPUT_STDIN,
       [FIFO_VAR_BIND_NOW] = FIFO_ENV_BIND_NOW,       [FIFO_VAR_TARGET_PID] = FIFO_ENV_TARGET_PID,
+      [FIFO_VAR_RESET] = FIFO_ENV_RESET,
   };
   return v < FIFO_NVARS ? names[v] : 0;
 }
@@ -154,6 +158,11 @@ enum fifo_reason {
 
 /* What the server tells at its start, for the driver to decide from and to report. */
 #define FIFO_HELLO_BIND_NOW 0x1u /* LD_BIND_NOW was set: every symbol was bound before the first fork */
+/* FORKSRV_RESET=snapshot: snapshot reset is on; or why it is not, and every input gets a fresh fork. */
+#define FIFO_HELLO_SNAPSHOT 0x2u
+#define FIFO_HELLO_SNAPSHOT_NO_KERNEL 0x4u /* no userfaultfd write-protect (WP_ASYNC) or PAGEMAP_SCAN: Linux < 6.7 */
+#define FIFO_HELLO_SNAPSHOT_NO_LIBC 0x8u   /* libc's on_exit and fflush not found (a static or non-glibc target) */
+#define FIFO_HELLO_FLAGS 0xfu
 #define FIFO_CALL_MAX 24         /* a libc function's name, NUL-padded (the longest hooked is 20) */
 struct fifo_hello {
   uint32_t version;
@@ -268,7 +277,7 @@ static inline int fifo_decode_hello(const unsigned char b[FIFO_HELLO_SIZE], stru
   h->flags = fifo_get32(b + 20);
   h->shared_fds = fifo_get64(b + 24);
   if (h->version != FIFO_PROTOCOL_VERSION || h->pid <= 0 || !fifo_start_name(h->start) || h->threads == 0 ||
-      (h->flags & ~FIFO_HELLO_BIND_NOW))
+      (h->flags & ~FIFO_HELLO_FLAGS))
     return -1;
   return fifo_get_call(b + 32, h->call);
 }

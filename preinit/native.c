@@ -63,11 +63,17 @@ void fsrv_native_loop(struct fsrv *s, int first) {
       .shared_fds = s->shared_fds,
   };
   for (unsigned i = 0; s->call && s->call[i] && i + 1 < FIFO_CALL_MAX; i++) hello.call[i] = s->call[i];
+  /* Snapshot children are direct ones: they report and read requests themselves between inputs. */
+  fsrv_persist_direct(s);
+  if (fsrv_reset_snapshot()) {
+    unsigned why = s->persist.slot ? fsrv_snapshot_probe(s) : FIFO_HELLO_SNAPSHOT_NO_KERNEL;
+    s->snapshot = !why;
+    hello.flags |= why ? why : FIFO_HELLO_SNAPSHOT;
+  }
   fifo_encode_hello(buf, &hello);
   /* A driver of this protocol writes nothing before our hello. */
   if (first >= 0) fsrv_peer_gone(s, 0);
   if (fsrv_write_full(s->rep, buf, FIFO_HELLO_SIZE) != FIFO_HELLO_SIZE) fsrv_peer_gone(s, 0);
-  fsrv_persist_direct(s);
   /* The last request run, here or by a direct child: a request sent again after a FIFO_RESEND that
    * was not lost after all comes a second time, and runs once. Serial arithmetic: seqs wrap. */
   uint32_t last_seq = 0;
@@ -85,8 +91,12 @@ void fsrv_native_loop(struct fsrv *s, int first) {
     struct fifo_result res = {.seq = req.seq};
     uint64_t started = fsrv_now_us();
     if (s->persist.slot) fsrv_slot_begin(s->persist.slot, req.seq, req.timeout_ms, started);
+    if (s->snapshot && s->persist.slot->no_snapshot) s->snapshot = 0;
     long pid = fsrv_fork(s);
-    if (pid == 0) return;
+    if (pid == 0) {
+      if (s->snapshot) fsrv_snapshot_take(s);
+      return;
+    }
     struct fsrv_exec ex;
     if (pid < 0) {
       res.reason = FIFO_FORK_FAILED;

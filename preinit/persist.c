@@ -118,16 +118,12 @@ static int reopen(int pid, int fd, int flags) {
   return (int)fsrv_open_fifo(path, flags, &why);
 }
 
-int fsrv_native_next(struct fsrv *s) {
-  static int req = -1, rep = -1, pid, tried;
-  if (!tried) {
-    tried = 1;
-    pid = (int)sys_getpid();
-    req = reopen(s->pid, s->req, O_RDONLY);
-    rep = req < 0 ? -1 : reopen(s->pid, s->rep, O_WRONLY);
-  }
-  /* Without them: one input per child, as without persistent mode. */
-  if (req < 0 || rep < 0) return 0;
+void fsrv_direct_channel(struct fsrv *s, int *req, int *rep) {
+  *req = reopen(s->pid, s->req, O_RDONLY);
+  *rep = *req < 0 ? -1 : reopen(s->pid, s->rep, O_WRONLY);
+}
+
+int fsrv_direct_report(struct fsrv *s, int rep, int pid, int status) {
   struct fsrv_slot *slot = s->persist.slot;
   uint64_t word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
   uint32_t seq = FSRV_SLOT_SEQ(word);
@@ -138,22 +134,41 @@ int fsrv_native_next(struct fsrv *s) {
     for (;;) sys_ppoll(0, 0, 0);
   }
   uint64_t now = fsrv_now_us();
-  struct fifo_result res = {.seq = seq, .pid = pid, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
+  struct fifo_result res = {.seq = seq, .pid = pid, .status = status, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
   unsigned char buf[FIFO_RESULT_SIZE];
   fifo_encode_result(buf, &res);
-  if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) sys_exit_group(0);
+  if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) return 0;
   __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_READING), __ATOMIC_RELEASE);
+  return 1;
+}
 
+int fsrv_direct_read(struct fsrv *s, int req) {
+  struct fsrv_slot *slot = s->persist.slot;
+  uint32_t seq = FSRV_SLOT_SEQ(__atomic_load_n(&slot->word, __ATOMIC_ACQUIRE));
+  unsigned char buf[FIFO_REQUEST_SIZE];
   struct fifo_request rq;
   do {
     if (fsrv_read_full(req, buf, FIFO_REQUEST_SIZE) != FIFO_REQUEST_SIZE || fifo_decode_request(buf, &rq) < 0) {
       __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_GONE), __ATOMIC_RELEASE);
-      sys_exit_group(0);
+      return 0;
     }
   } while ((int32_t)(rq.seq - seq) <= 0); /* sent again after a FIFO_RESEND, and run already */
   slot->start_us = fsrv_now_us();
   slot->timeout_ms = rq.timeout_ms;
   __atomic_store_n(&slot->word, FSRV_SLOT_WORD(rq.seq, FSRV_RUNNING), __ATOMIC_RELEASE);
+  return 1;
+}
+
+int fsrv_native_next(struct fsrv *s) {
+  static int req = -1, rep = -1, pid, tried;
+  if (!tried) {
+    tried = 1;
+    pid = (int)sys_getpid();
+    fsrv_direct_channel(s, &req, &rep);
+  }
+  /* Without them: one input per child, as without persistent mode. */
+  if (req < 0 || rep < 0) return 0;
+  if (!fsrv_direct_report(s, rep, pid, 0) || !fsrv_direct_read(s, req)) sys_exit_group(0);
   return 1;
 }
 
@@ -164,6 +179,12 @@ int fsrv_native_next(struct fsrv *s) {
 __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
   static unsigned calls;
   if (++calls == 1) return 1;
+  /* Snapshot reset: the input is done, and the child is put back to the fork point, where this
+   * counter is still 0; if it cannot be, it ends, which reports the input. */
+  if (fsrv_snapshot_child()) {
+    fsrv_snapshot_end(0, 1);
+    sys_exit_group(0);
+  }
   if (!fsrv_served() || !fsrv_current || (n && calls > n)) return 0;
   if (fsrv_current->persist.slot) return fsrv_native_next(fsrv_current);
   if (fsrv_current->persist.loop_fd < 0) return 0;

@@ -111,6 +111,7 @@ struct fsrv_slot {
   uint64_t word; /* seq << 32 | state */
   uint64_t start_us;
   uint32_t timeout_ms;
+  uint32_t no_snapshot; /* a child could not record its state: the next are plain forks */
 };
 #define FSRV_SLOT_WORD(seq, state) ((uint64_t)(seq) << 32 | (state))
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
@@ -157,6 +158,7 @@ struct fsrv {
   uint32_t hello_flags;
   const char *call;
   uint64_t shared_fds;
+  int snapshot;        /* --reset snapshot: each fresh child records its state and is put back */
 };
 
 struct fsrv_exec {
@@ -214,6 +216,27 @@ FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec
 /* In a direct child, between two inputs: reports the last, reads the next. Returns 1 to go on, 0 to
  * end the process (it then reports its last input by ending). */
 FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
+/* Its parts, for snapshot.c too: the FIFOs opened again in the child; input done with status
+ * (0 if the driver is gone); the next request read and begun (0 if none). */
+FSRV_HIDDEN void fsrv_direct_channel(struct fsrv *s, int *req, int *rep);
+FSRV_HIDDEN int fsrv_direct_report(struct fsrv *s, int rep, int pid, int status);
+FSRV_HIDDEN int fsrv_direct_read(struct fsrv *s, int req);
+
+/* --- snapshot reset (snapshot.c) --- */
+/* Before the first fork: 0 if snapshot reset can work here, else the FIFO_HELLO_SNAPSHOT_NO_* why. */
+FSRV_HIDDEN unsigned fsrv_snapshot_probe(struct fsrv *s);
+/* The exit handler that ends an execution, registered once; as early as possible is best. */
+FSRV_HIDDEN void fsrv_snapshot_hook_exit(void);
+/* In a fresh child: records the state to come back to (if it cannot, the child runs one input).
+ * Returns in the child each time it was put back, for the next input. */
+FSRV_HIDDEN void fsrv_snapshot_take(struct fsrv *s);
+/* Whether this process is a snapshot child; the end of its execution with exit status code (stdio
+ * flushed first if flush). Returns only when the child cannot be put back: it must then end as the
+ * fork path would. */
+FSRV_HIDDEN int fsrv_snapshot_child(void);
+FSRV_HIDDEN void fsrv_snapshot_end(int code, int flush);
+/* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
+FSRV_HIDDEN int fsrv_reset_snapshot(void);
 
 /* --- start points (start.c, for both libraries; each library's own start file calls in) --- */
 /* Whether this process is a child of a server that started. */

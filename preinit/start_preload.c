@@ -115,6 +115,8 @@ static int start_main(fsrv_main_fn main, int argc, char **argv, void (*init)(voi
     fsrv_say_line(line);
     sys_exit_group(127);
   }
+  /* Before libc registers anything: the handler that ends a snapshot child's execution runs last. */
+  if (fsrv_reset_snapshot()) fsrv_snapshot_hook_exit();
   if (fsrv_pending() == FIFO_START_MAIN) {
     target_main = main;
     main = fsrv_main;
@@ -128,3 +130,11 @@ static int start_main(fsrv_main_fn main, int argc, char **argv, void (*init)(voi
 __attribute__((visibility("default"), alias("start_main"))) int __libc_start_main(
     fsrv_main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
     void *stack_end);
+
+/* _exit and _Exit end a snapshot child's execution too (without stdio, as they do); libc's exit
+ * reaches them inside libc, and comes to the exit handler instead. */
+__attribute__((visibility("default"), noreturn)) void _exit(int code) {
+  fsrv_snapshot_end(code, 0);
+  sys_exit_group(code);
+}
+__attribute__((visibility("default"), noreturn, alias("_exit"))) void _Exit(int code);

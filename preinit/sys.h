@@ -123,6 +123,46 @@ static inline __attribute__((noreturn)) void sys_exit_group(int code) {
   for (;;) sys1(__NR_exit_group, code);
 }
 
+/* Snapshot reset (snapshot.c): memory, descriptors and the rest of a process put back in place. */
+static inline long sys_mmap(unsigned long len, int prot, int flags) { return sys6(__NR_mmap, 0, (long)len, prot, flags, -1, 0); }
+static inline long sys_munmap(unsigned long addr, unsigned long len) { return sys2(__NR_munmap, addr, len); }
+static inline long sys_madvise(unsigned long addr, unsigned long len, int advice) { return sys3(__NR_madvise, addr, len, advice); }
+static inline long sys_brk(unsigned long addr) { return sys1(__NR_brk, addr); }
+static inline long sys_dup3(int from, int to, int flags) { return sys3(__NR_dup3, from, to, flags); }
+static inline long sys_fchdir(int fd) { return sys1(__NR_fchdir, fd); }
+static inline long sys_umask(unsigned mask) { return sys1(__NR_umask, mask); }
+static inline long sys_sigaltstack(const void *ss, void *old) { return sys2(__NR_sigaltstack, ss, old); }
+static inline long sys_setitimer(int which, const void *value) { return sys3(__NR_setitimer, which, value, 0); }
+static inline long sys_sigpending(uint64_t *set) { return sys2(__NR_rt_sigpending, set, 8); }
+static inline long sys_userfaultfd(int flags) { return sys1(__NR_userfaultfd, flags); }
+#define SYS_MAP_SHARED_ANON_NORESERVE 0x4021 /* MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE */
+#define SYS_MADV_DONTNEED 4
+/* Linux 6.7's userfaultfd write-protect without faults and PAGEMAP_SCAN, which older headers
+ * (Debian 12's) lack; the values are the kernel's ABI. */
+#define SYS_UFFD_USER_MODE_ONLY 1
+#define SYS_UFFD_API 0xAAull
+#define SYS_UFFD_FEATURE_WP_UNPOPULATED (1ull << 13)
+#define SYS_UFFD_FEATURE_WP_ASYNC (1ull << 15)
+#define SYS_UFFDIO_API 0xc018aa3fu
+#define SYS_UFFDIO_REGISTER 0xc020aa00u
+#define SYS_UFFDIO_WRITEPROTECT 0xc018aa06u
+#define SYS_UFFDIO_REGISTER_MODE_WP 2ull
+#define SYS_UFFDIO_WRITEPROTECT_MODE_WP 1ull
+struct sys_uffdio_api { uint64_t api, features, ioctls; };
+struct sys_uffdio_register { uint64_t start, len, mode, ioctls; };
+struct sys_uffdio_writeprotect { uint64_t start, len, mode; };
+struct sys_page_region { uint64_t start, end, categories; };
+struct sys_pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define SYS_PAGEMAP_SCAN 0xc0606610u /* _IOWR('f', 16, struct pm_scan_arg) */
+#define SYS_PM_SCAN_WP_MATCHING 1ull
+#define SYS_PM_SCAN_CHECK_WPASYNC 2ull
+#define SYS_PAGE_IS_WRITTEN (1ull << 1)
+#define SYS_PAGE_IS_PRESENT (1ull << 3)
+#define SYS_PAGE_IS_SWAPPED (1ull << 4)
+
 static inline long sys_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *st) {
   return sys5(__NR_statx, dfd, path, flags, mask, st);
 }
