@@ -137,7 +137,7 @@ $(B)/tests/deferred: tests/targets/deferred.c preinit/forksrv.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
 
-$(B)/tests/persistent $(B)/tests/server_fds: $(B)/tests/%: tests/targets/%.c preinit/forksrv.h
+$(B)/tests/persistent $(B)/tests/server_fds $(B)/tests/reset: $(B)/tests/%: tests/targets/%.c preinit/forksrv.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ipreinit -o $@ $<
 

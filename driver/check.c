@@ -1,8 +1,9 @@
 /* `forksrv check -- TARGET ARGS`: one handshake and one input each way, and a few lines saying what a
  * user needs to trust the set-up: what the target is (static, dynamic, setuid), how long a plain exec
  * takes against the server's start-up, where the server started and as which pid, whether threads
- * ran at the fork point, and whether the first input ends the same both ways. Exit status 0 when
- * the server serves the target, 1 when an outcome differs, 2 when it did not start (and why). */
+ * ran at the fork point, whether snapshot reset is available (--reset snapshot), and whether the first
+ * input ends the same both ways. Exit status 0 when the server serves the target, 1 when an outcome
+ * differs, 2 when it did not start (and why). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +35,12 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
   }
   if (lines) {
     const char *at = drv_start_note(d);
-    snprintf(lines, 512, "%s%s%sbinding       %s", *at ? "fork point    " : "", at, *at ? "\n" : "",
-             binding_text(drv_binding(d)));
+    const char *reset = drv_reset(d);
+    snprintf(lines, 512, "%s%s%sbinding       %s%s%s", *at ? "fork point    " : "", at, *at ? "\n" : "",
+             binding_text(drv_binding(d)), cfg.reset_snapshot ? "\nreset         " : "",
+             !cfg.reset_snapshot ? ""
+             : strcmp(reset, "snapshot") ? reset
+                                         : "snapshot: each child is put back to its fork point in place after an input");
   }
   int rc = drv_run(d, "", 0, r);
   if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));

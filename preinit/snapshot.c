@@ -72,6 +72,7 @@ struct range {
   unsigned long start, end;
   unsigned long store; /* RESTORED: offset of its copy in the store */
   int kind;
+  int prot;
   int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */
   int stack; /* [stack] */
 };
@@ -199,6 +200,7 @@ static int record_map(struct snap *h, const struct map *m) {
   r->start = m->start;
   r->end = m->end;
   r->file = m->file;
+  r->prot = (m->r == 'r' ? 1 : 0) | (m->w == 'w' ? 2 : 0) | (m->x == 'x' ? 4 : 0);
   r->stack = fsrv_streq(m->name, "[stack]");
   r->kind = special(m) || m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
                     (m->start >= h->data_start && m->end <= h->data_end)
@@ -368,10 +370,34 @@ static long restore_region(struct snap *h, unsigned *at, unsigned long start, un
   return sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
 }
 
+/* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
+ * from the snapshot's (a tracked mapping grown over, moved or split) cannot be undone. */
+static int unmap_new(struct snap *h, const struct map *m) {
+  for (unsigned i = 0; i < h->nranges; i++) {
+    const struct range *r = &h->r[i];
+    if (m->start == r->start && m->end == r->end) return 0;
+    if (r->stack && m->end == r->end && m->start >= h->stack_lo) return 0; /* grown down */
+    if (m->start < r->end && r->start < m->end) return -1;
+  }
+  if (special(m)) return 0;
+  return sys_munmap(m->start, m->end - m->start) < 0 ? -1 : 0;
+}
+
 /* Every written page of every tracked mapping, scanned in runs of tracked ranges: a mapping made since
- * the snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC). */
-static long restore_memory(struct snap *h) {
+ * the snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC); then mappings
+ * made since are unmapped, and the scan runs again. */
+static long restore_memory(struct snap *h, int retried) {
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
+  /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
+   * since are put back, so that the copies below can be written. */
+  for (unsigned i = 0, j; i < h->nranges; i = j + 1) {
+    j = i;
+    if (h->r[i].kind == UNTRACKED) continue;
+    while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
+           h->r[j + 1].kind != UNTRACKED)
+      j++;
+    if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
+  }
   unsigned at = 0;
   for (unsigned i = 0; i < h->nranges;) {
     if (h->r[i].kind == UNTRACKED) {
@@ -380,12 +406,16 @@ static long restore_memory(struct snap *h) {
     }
     unsigned j = i;
     while (j + 1 < h->nranges && h->r[j + 1].kind != UNTRACKED) j++;
-    unsigned long start = h->r[i].stack ? h->stack_lo : h->r[i].start;
-    struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start, .end = h->r[j].end,
+    /* The holes up to the untracked mappings either side are scanned too: a mapping made there since
+     * fails the scan as well. */
+    unsigned long start = i ? h->r[i - 1].end : h->r[i].start, end = j + 1 < h->nranges ? h->r[j + 1].start : h->r[j].end;
+    if (end >= 1ul << 47) end = h->r[j].end; /* [vsyscall], beyond where a mapping can be made */
+    struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start, .end = end,
                                 .vec = (unsigned long)h->vec, .vec_len = VEC_LEN, .category_mask = SYS_PAGE_IS_WRITTEN,
                                 .return_mask = SYS_PAGE_IS_WRITTEN};
     for (;;) {
       long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
+      if (n == -EPERM && !retried) return each_map(h, unmap_new) < 0 ? -1 : restore_memory(h, 1);
       if (n < 0) return n;
       for (long k = 0; k < n; k++)
         if (restore_region(h, &at, h->vec[k].start, h->vec[k].end) < 0) return -1;
@@ -438,7 +468,7 @@ static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
   /* Anything that cannot be put back ends the child after its result went out: the server then
    * asks the driver for the next request again, and forks afresh. */
-  if (restore_memory(h) < 0) sys_exit_group(0);
+  if (restore_memory(h, 0) < 0) sys_exit_group(0);
   restore_fds(h);
   restore_process(h);
   if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);

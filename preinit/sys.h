@@ -126,6 +126,7 @@ static inline __attribute__((noreturn)) void sys_exit_group(int code) {
 /* Snapshot reset (snapshot.c): memory, descriptors and the rest of a process put back in place. */
 static inline long sys_mmap(unsigned long len, int prot, int flags) { return sys6(__NR_mmap, 0, (long)len, prot, flags, -1, 0); }
 static inline long sys_munmap(unsigned long addr, unsigned long len) { return sys2(__NR_munmap, addr, len); }
+static inline long sys_mprotect(unsigned long addr, unsigned long len, int prot) { return sys3(__NR_mprotect, addr, len, prot); }
 static inline long sys_madvise(unsigned long addr, unsigned long len, int advice) { return sys3(__NR_madvise, addr, len, advice); }
 static inline long sys_brk(unsigned long addr) { return sys1(__NR_brk, addr); }
 static inline long sys_dup3(int from, int to, int flags) { return sys3(__NR_dup3, from, to, flags); }

@@ -2,7 +2,9 @@
  * (no constructor: the default start would run it in every child, the floor never). "target floor N"
  * forks N children that _exit at once and prints the mean "us/exec", a floor no fork server goes below;
  * in "floor-main N" each child reads stdin first, as main does. With -DBENCH_HEAP, a constructor
- * touches $BENCH_HEAP_MB MiB ($BENCH_THP=1: huge pages), whose page tables each fork copies. */
+ * touches $BENCH_HEAP_MB MiB ($BENCH_THP=1: huge pages), whose page tables each fork copies, and each
+ * execution writes $BENCH_WRITE_PAGES pages of it spread over the whole heap (--reset snapshot copies
+ * back what was written). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static char *heap_p;
+static size_t heap_len;
 
 #ifdef BENCH_HEAP
 __attribute__((constructor)) static void heap(void) {
@@ -23,6 +28,8 @@ __attribute__((constructor)) static void heap(void) {
   }
   madvise(p, len, thp && !strcmp(thp, "1") ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   for (size_t i = 0; i < len; i += 4096) p[i] = 1;
+  heap_p = p;
+  heap_len = len;
 }
 #endif
 
@@ -52,5 +59,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   read_all();
+  const char *w = getenv("BENCH_WRITE_PAGES");
+  size_t pages = heap_len / 4096, n = w ? (size_t)atol(w) : 0;
+  for (size_t i = 0; pages && i < n; i++) heap_p[(i * 7919 % pages) * 4096]++;
   _exit(0);
 }

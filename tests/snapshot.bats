@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# --reset snapshot: the child forked at the fork point is put back to it in place after each
+# execution, and runs the next input; whatever cannot be put back ends that child, and the next
+# input gets a fresh fork, so that every outcome stays the direct run's.
+load helpers
+
+FRESH="global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 0 early 0"
+
+# The pids of the --json lines in $output, space-separated.
+pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
+
+@test "every execution finds the state of the fork point: global, heap, static buffer, brk, mmap, fds, signals" {
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -n 4 -- "$T/reset"
+  [ "${#lines[@]}" -eq 4 ]
+  for line in "${lines[@]}"; do
+    [ "$line" = "$FRESH" ]
+  done
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --json -n 4 -- "$T/reset"
+  read -r -a p <<<"$(pids)"
+  [ "${#p[@]}" -eq 4 ]
+  [ "${p[0]}" = "${p[3]}" ]
+}
+
+@test "persistent mode lets that state leak from one input to the next; snapshot reset does not" {
+  export LOOP=1
+  run -0 --separate-stderr "$FORKSRV" --show-output -n 3 -- "$T/reset"
+  [ "${lines[0]}" = "$FRESH" ]
+  [ "${lines[1]}" = "global 1 heap 1 buffer 1 brk 0 mmap 0 fd +1 handler set shared 0 early 1" ]
+  [ "${lines[2]}" = "global 2 heap 2 buffer 2 brk 0 mmap 0 fd +2 handler set shared 0 early 2" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -n 3 -- "$T/reset"
+  [ "${lines[0]}" = "$FRESH" ]
+  [ "${lines[1]}" = "$FRESH" ]
+  [ "${lines[2]}" = "$FRESH" ]
+}
+
+@test "outcomes under snapshot reset are the direct run's: exit codes, _exit, a raw exit_group, crash, timeout" {
+  same_as_plain --reset snapshot -t 300 -i "$(corpus 0 7 _exit raw segv 0 hang 0 thread child exec 0)" -- "$T/reset"
+  [ "$status" -eq 1 ]
+  [[ "${lines[1]}" == *'"result":"exited","exit_code":7'* ]]
+  [[ "${lines[2]}" == *'"result":"exited","exit_code":5'* ]]
+  [[ "${lines[3]}" == *'"result":"exited","exit_code":6'* ]]
+  [[ "${lines[4]}" == *'"result":"crashed","signal":"SIGSEGV"'* ]]
+  [[ "${lines[6]}" == *'"result":"timeout"'* ]]
+}
+
+@test "stdout and stderr under snapshot reset are plain fork+exec's (--verify 1), stdio flushed at exit but not at _exit" {
+  run -1 --separate-stderr "$FORKSRV" --reset snapshot --verify 1 -t 300 -i "$(corpus 0 7 _exit raw segv 0 thread child exec 0)" -- "$T/reset"
+  [[ "$stderr" != *MISMATCH* ]]
+  [[ "$stderr" == "forksrv: 10 executions in "*": 9 exited (3 non-zero), 1 crashed, 0 timed out, 10 verified, 0 mismatches" ]]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -i "$(input a _exit)" -i "$(input b 7)" -i "$(input c 0)" -- "$T/reset"
+  # stdout is a pipe, so fully buffered: what the _exit input printed is lost, as it is run directly.
+  [ "$output" = "$FRESH"$'\n'"$FRESH" ]
+}
+
+@test "a thread, a live child, an exec, an exit_group, a crash and a timeout end the child; _exit and exit do not" {
+  run -1 --separate-stderr "$FORKSRV" --reset snapshot --json -t 300 -i "$(corpus 0 thread 0 child 0 exec 0 raw 0 segv 0 hang 0 _exit 0 7 0)" -- "$T/reset"
+  read -r -a p <<<"$(pids)"
+  # 0 thread | 0 child | 0 exec | 0 raw | 0 segv | 0 hang | 0 _exit 0 7 0
+  [ "${p[0]}" = "${p[1]}" ]
+  [ "${p[1]}" != "${p[2]}" ]
+  [ "${p[3]}" != "${p[4]}" ]
+  [ "${p[5]}" != "${p[6]}" ]
+  [ "${p[7]}" != "${p[8]}" ]
+  [ "${p[9]}" != "${p[10]}" ]
+  [ "${p[11]}" != "${p[12]}" ]
+  [ "${p[12]}" = "${p[16]}" ]
+  assert_no_leftovers
+}
+
+@test "a mapping removed ends the child; MAP_SHARED memory written does too, and keeps the write as forking does" {
+  local in
+  in=$(corpus 0 unmap 0 shared 0 0)
+  run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$in" -- "$T/reset"
+  local forked=$output
+  [ "${lines[5]}" = "global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 1 early 0" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -i "$in" -- "$T/reset"
+  [ "$output" = "$forked" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$in" -- "$T/reset"
+  read -r -a p <<<"$(pids)"
+  # 0 unmap | 0 shared | 0 0
+  [ "${p[0]}" = "${p[1]}" ]
+  [ "${p[1]}" != "${p[2]}" ]
+  [ "${p[2]}" = "${p[3]}" ]
+  [ "${p[3]}" != "${p[4]}" ]
+  [ "${p[4]}" = "${p[5]}" ]
+}
+
+@test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {
+  export HEAP_MB=1024
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -t 10000 -i "$(corpus 'heap 100' 'heap 100' 'heap 3000')" -- "$T/reset"
+  [ "${lines[1]}" = "heap pages written 100, found dirty 0" ]
+  [ "${lines[3]}" = "heap pages written 100, found dirty 0" ]
+  [ "${lines[5]}" = "heap pages written 3000, found dirty 0" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -t 10000 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/reset"
+  read -r -a p <<<"$(pids)"
+  [ "${p[0]}" = "${p[2]}" ]
+}
+
+@test "the harness main under snapshot reset: outcomes as plain, and one child for inputs that end well" {
+  export COUNTER="$BATS_TEST_TMPDIR/counter"
+  run -1 --separate-stderr "$FORKSRV" --reset snapshot --json -t 300 -i "$(corpus 0 0 segv 0 7 0 0)" -- "$T/harness"
+  [ "$(wc -l <"$COUNTER")" -eq 1 ]
+  read -r -a p <<<"$(pids)"
+  # 0 0 segv | 0 7 0 0
+  [ "${p[0]}" = "${p[2]}" ]
+  [ "${p[2]}" != "${p[3]}" ]
+  [ "${p[3]}" = "${p[6]}" ]
+  same_as_plain --reset snapshot -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness"
+}
+
+@test "a static target cannot be put back: one warning, and every input gets a fresh fork" {
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot -n 2 -- "$T/static_fsrv"
+  [ "${stderr%%$'\n'*}" = "forksrv: warning: snapshot reset needs a dynamically linked glibc target: each input gets a fresh fork" ]
+  run -0 "$FORKSRV" check --reset snapshot -- "$T/static_fsrv"
+  [ "${lines[5]}" = "reset         fork: snapshot reset needs a dynamically linked glibc target" ]
+  run -0 "$FORKSRV" check --reset snapshot -- "$T/reset"
+  [ "${lines[5]}" = "reset         snapshot: each child is put back to its fork point in place after an input" ]
+}
+
+@test "--reset takes fork or snapshot" {
+  run -2 --separate-stderr "$FORKSRV" --reset none -- "$T/reset"
+  [ "$stderr" = "forksrv: --reset is 'fork' or 'snapshot', not 'none'"$'\n'"Try 'forksrv --help'." ]
+}

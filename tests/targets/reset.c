@@ -1,0 +1,98 @@
+/* For --reset snapshot: each execution prints the state it found (a global, a heap object, a static
+ * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
+ * a signal handler) and changes all of
+ * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
+ * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "shared", "leak", "segv", "hang",
+ * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap); a number exits with it. With $LOOP
+ * set, inputs run in a forksrv_loop() body (persistent mode). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "forksrv.h"
+#include "input.h"
+
+int global;
+static char buffer[8192];
+static int *shared, *mapped_early, first_fd;
+static unsigned char *big;
+static size_t big_size;
+static volatile int zero;
+
+/* Before main: with --start main the server forks after this, so these exist at the fork point. */
+__attribute__((constructor)) static void early(void) {
+  first_fd = dup(0);
+  close(first_fd);
+  shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  mapped_early = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const char *mb = getenv("HEAP_MB");
+  if (mb) {
+    big_size = (size_t)atol(mb) << 20;
+    big = malloc(big_size);
+    for (size_t i = 0; i < big_size; i += 4096) big[i] = 1;
+  }
+}
+
+static void handler(int sig) { (void)sig; }
+static void *sleeper(void *arg) {
+  (void)arg;
+  pause();
+  return 0;
+}
+
+static void one(const char *in) {
+  static int *heap;
+  if (!heap) heap = calloc(1, sizeof *heap);
+  char *grown = sbrk(4096);
+  int *mapped = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int fd = open("/dev/null", O_RDONLY);
+  struct sigaction old;
+  sigaction(SIGUSR1, 0, &old);
+  printf("global %d heap %d buffer %d brk %d mmap %d fd +%d handler %s shared %d early %d\n", global, *heap,
+         buffer[100], grown[0], mapped[0], fd - first_fd, old.sa_handler == handler ? "set" : "default", *shared,
+         mapped_early[0]);
+  global++, ++*heap, buffer[100]++, grown[0]++, mapped[0]++, mapped_early[0]++;
+  signal(SIGUSR1, handler);
+  pthread_t t;
+  if (!strcmp(in, "thread")) pthread_create(&t, 0, sleeper, 0);
+  if (!strcmp(in, "child") && fork() == 0) pause();
+  if (!strcmp(in, "exec")) fflush(stdout), execl("/bin/echo", "echo", "exec'd", (char *)0);
+  if (!strcmp(in, "unmap")) munmap(mapped_early + 1024, 4096);
+  if (!strcmp(in, "leak")) memset(malloc(1 << 20), 1, 1 << 20); /* an mmap of its own, left mapped */
+  if (!strcmp(in, "shared")) ++*shared;
+  if (!strcmp(in, "segv")) *(volatile int *)(long)zero = 1;
+  if (!strcmp(in, "hang"))
+    for (;;) {}
+  if (!strcmp(in, "_exit")) printf("not flushed\n"), _exit(5);
+  if (!strcmp(in, "raw")) fflush(stdout), syscall(SYS_exit_group, 6);
+  if (!strncmp(in, "heap ", 5) && big) {
+    long pages = atol(in + 5), dirty = 0;
+    for (long i = 0; i < pages; i++) {
+      unsigned char *p = &big[(size_t)(i * 7919 % (long)(big_size / 4096)) * 4096];
+      dirty += *p != 1;
+      ++*p;
+    }
+    printf("heap pages written %ld, found dirty %ld\n", pages, dirty);
+  }
+  if (atoi(in)) exit(atoi(in));
+}
+
+int main(int argc, char **argv) {
+  char buf[256];
+  if (!getenv("LOOP")) {
+    read_input(argc, argv, buf, sizeof buf);
+    one(buf);
+    return 0;
+  }
+  while (forksrv_loop(1000)) {
+    read_input(argc, argv, buf, sizeof buf);
+    one(buf);
+    fflush(stdout);
+  }
+  return 0;
+}
