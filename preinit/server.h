@@ -235,6 +235,8 @@ FSRV_HIDDEN void fsrv_snapshot_take(struct fsrv *s);
  * fork path would. */
 FSRV_HIDDEN int fsrv_snapshot_child(void);
 FSRV_HIDDEN void fsrv_snapshot_end(int code, int flush);
+/* An mprotect: the next put-back checks every mapping, not only the count of pages mapped. */
+FSRV_HIDDEN void fsrv_snapshot_maps_touched(void);
 /* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
 FSRV_HIDDEN int fsrv_reset_snapshot(void);
 

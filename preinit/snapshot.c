@@ -84,7 +84,9 @@ struct saved_fd {
 /* Everything the snapshot keeps lives here, in memory no execution writes and no restore touches. */
 struct snap {
   struct snap_ctx ctx;
-  int pid, uffd, pagemap, cwd, req, rep, own_max;
+  int pid, uffd, pagemap, cwd, req, rep, fds, stat, statm, own_max;
+  int maps_touched;      /* an mprotect since the last put-back (through libforksrv.so's own) */
+  unsigned long vm_size; /* pages mapped, as /proc/self/statm says, when the mappings were last checked */
   unsigned nranges, nfds, parse_error;
   unsigned long brk, stack_lo, store_size;
   unsigned long self_start, self_end, data_start, data_end, slot;
@@ -93,10 +95,12 @@ struct snap {
   struct saved_fd fd[MAX_FDS];
   struct sys_sigaction act[NSIG_ + 1];
   uint64_t mask;
+  uint64_t ignored, caught; /* dispositions at the snapshot, as /proc/self/stat tells them */
   unsigned long altstack[3];
   unsigned umask;
   struct sys_page_region vec[VEC_LEN];
   char line[8192];
+  char dents[4096];
   unsigned char stack[STACK_SIZE] __attribute__((aligned(16)));
 };
 
@@ -263,6 +267,40 @@ static void save_fd(void *ctx, const char *name) {
   h->nfds++;
 }
 
+/* The first field of /proc/self/statm: how many pages are mapped. */
+static unsigned long vm_size(struct snap *h) {
+  char buf[64];
+  long n = sys3(__NR_pread64, h->statm, buf, sizeof buf);
+  unsigned long v = 0;
+  for (long i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = v * 10 + (unsigned long)(buf[i] - '0');
+  return v;
+}
+
+/* Which signals are ignored and which caught, from /proc/self/stat (its 33rd and 34th fields): one
+ * read, where asking the kernel for each disposition costs 62 calls. */
+static long dispositions(struct snap *h, uint64_t *ignored, uint64_t *caught) {
+  long n = sys3(__NR_pread64, h->stat, h->line, sizeof h->line - 1);
+  if (n <= 0) return -1;
+  h->line[n] = '\0';
+  const char *c = h->line;
+  while (*c && *c != ')') c++; /* past the command, which may hold spaces */
+  for (const char *p = c; *p; p++)
+    if (*p == ')') c = p; /* the last ')' ends it */
+  unsigned field = 2;
+  uint64_t v[2] = {0, 0};
+  for (c++; *c; c++) {
+    if (*c == ' ') {
+      field++;
+      continue;
+    }
+    if (field == 33 || field == 34) v[field - 33] = v[field - 33] * 10 + (uint64_t)(*c - '0');
+  }
+  if (field < 34) return -1;
+  *ignored = v[0];
+  *caught = v[1];
+  return 0;
+}
+
 /* The state of the process at the fork point, recorded once. 0, or -1 if it cannot be recorded (the
  * child then runs one input, as a forked one does). */
 static __attribute__((noinline)) long record(struct snap *h) {
@@ -276,7 +314,12 @@ static __attribute__((noinline)) long record(struct snap *h) {
   h->uffd = own_fd(h, sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | SYS_UFFD_USER_MODE_ONLY));
   h->pagemap = own_fd(h, sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
   h->cwd = own_fd(h, sys_open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (h->req < 0 || h->rep < 0 || h->uffd < 0 || h->pagemap < 0 || h->cwd < 0) return -1;
+  h->fds = own_fd(h, sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  h->stat = own_fd(h, sys_open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  h->statm = own_fd(h, sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+  if (h->req < 0 || h->rep < 0 || h->uffd < 0 || h->pagemap < 0 || h->cwd < 0 || h->fds < 0 || h->stat < 0 ||
+      h->statm < 0)
+    return -1;
   struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
   if (fail(sys_ioctl(h->uffd, SYS_UFFDIO_API, &api))) return -1;
   /* brk first: the heap's end is part of what the maps say. */
@@ -311,9 +354,11 @@ static __attribute__((noinline)) long record(struct snap *h) {
   for (int sig = 1; sig <= NSIG_; sig++)
     if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP) sys_sigaction(sig, 0, &h->act[sig]);
   sys_sigprocmask(SYS_SIG_BLOCK, 0, &h->mask);
+  if (dispositions(h, &h->ignored, &h->caught) < 0) return -1;
   sys_sigaltstack(0, h->altstack);
   h->umask = (unsigned)sys_umask(022);
   sys_umask(h->umask);
+  h->vm_size = vm_size(h);
   /* From here on every write is marked. */
   for (unsigned i = 0; i < h->nranges; i++) {
     struct sys_uffdio_writeprotect wp = {h->r[i].start, h->r[i].end - h->r[i].start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
@@ -389,14 +434,21 @@ static int unmap_new(struct snap *h, const struct map *m) {
 static long restore_memory(struct snap *h, int retried) {
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
-   * since are put back, so that the copies below can be written. */
-  for (unsigned i = 0, j; i < h->nranges; i = j + 1) {
+   * since are put back, so that the copies below can be written. Only when something may have changed:
+   * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
+  unsigned long size = vm_size(h);
+  int check = retried || h->maps_touched || size != h->vm_size;
+  for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
     if (h->r[i].kind == UNTRACKED) continue;
     while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
            h->r[j + 1].kind != UNTRACKED)
       j++;
     if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
+  }
+  if (check && !retried) {
+    h->maps_touched = 0;
+    h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
   }
   unsigned at = 0;
   for (unsigned i = 0; i < h->nranges;) {
@@ -429,14 +481,27 @@ static long restore_memory(struct snap *h, int retried) {
 
 /* Descriptors: what the execution opened is closed, what it closed or replaced comes back, with the
  * flags and (fds 3 and up on regular files) the offsets of the snapshot. */
+static int at_snapshot(const struct snap *h, long fd) {
+  for (unsigned i = 0; i < h->nfds; i++)
+    if (h->fd[i].fd == fd) return 1;
+  return 0;
+}
+
+/* The fds open now are listed (close_range over the gaps would visit every number up to ours, open
+ * or not), and those opened since closed. */
 static void restore_fds(struct snap *h) {
-  int next = 0;
-  for (unsigned i = 0; i < h->nfds; i++) {
-    if (h->fd[i].fd > next) sys_close_range(next, h->fd[i].fd - 1);
-    next = h->fd[i].fd + 1;
+  sys_lseek(h->fds, 0, 0);
+  long r;
+  while ((r = sys3(__NR_getdents64, h->fds, h->dents, sizeof h->dents)) > 0) {
+    for (long at = 0; at < r;) {
+      const char *name = h->dents + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+      at += (unsigned char)h->dents[at + 16] | (unsigned char)h->dents[at + 17] << 8;
+      if (name[0] < '0' || name[0] > '9') continue;
+      long fd = 0;
+      for (const char *c = name; *c; c++) fd = fd * 10 + (*c - '0');
+      if ((fd < OWN_FD || fd > h->own_max) && !at_snapshot(h, fd)) sys_close((int)fd);
+    }
   }
-  if (next < OWN_FD) sys_close_range(next, OWN_FD - 1);
-  sys_close_range(h->own_max + 1, ~0u >> 1);
   for (unsigned i = 0; i < h->nfds; i++) {
     const struct saved_fd *f = &h->fd[i];
     sys_dup3(f->saved, f->fd, f->cloexec ? O_CLOEXEC : 0);
@@ -448,11 +513,14 @@ static void restore_fds(struct snap *h) {
 /* Signals, timers and the rest a fresh fork would have: dispositions (after a pending signal is
  * dropped by ignoring it), the mask, the alternate stack, no interval timers, umask, cwd. */
 static void restore_process(struct snap *h) {
-  uint64_t pending = 0;
+  uint64_t pending = 0, ignored = 0, caught = 0;
   sys_sigpending(&pending);
+  /* Every disposition that may differ: a caught one may have another handler now; others differ only
+   * if their class did. Without the stat line, all of them. */
+  uint64_t redo = dispositions(h, &ignored, &caught) < 0 ? ~0ull : h->caught | caught | (ignored ^ h->ignored) | pending;
   struct sys_sigaction ign = {SYS_SIG_IGN, 0, 0, 0};
   for (int sig = 1; sig <= NSIG_; sig++) {
-    if (sig == SYS_SIGKILL || sig == SYS_SIGSTOP) continue;
+    if (sig == SYS_SIGKILL || sig == SYS_SIGSTOP || !(redo & 1ull << (sig - 1))) continue;
     if (pending & 1ull << (sig - 1)) sys_sigaction(sig, &ign, 0);
     sys_sigaction(sig, &h->act[sig], 0);
   }
@@ -489,6 +557,10 @@ static int must_end(void) {
 }
 
 int fsrv_snapshot_child(void) { return snap && sys_getpid() == snap->pid; }
+
+void fsrv_snapshot_maps_touched(void) {
+  if (snap) snap->maps_touched = 1;
+}
 
 void fsrv_snapshot_end(int code, int flush) {
   if (!fsrv_snapshot_child()) return;

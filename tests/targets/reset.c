@@ -2,7 +2,7 @@
  * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
- * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "shared", "leak", "segv", "hang",
+ * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "shared", "leak", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap); a number exits with it. With $LOOP
  * set, inputs run in a forksrv_loop() body (persistent mode). */
 #define _GNU_SOURCE
@@ -63,6 +63,7 @@ static void one(const char *in) {
   if (!strcmp(in, "child") && fork() == 0) pause();
   if (!strcmp(in, "exec")) fflush(stdout), execl("/bin/echo", "echo", "exec'd", (char *)0);
   if (!strcmp(in, "unmap")) munmap(mapped_early + 1024, 4096);
+  if (!strcmp(in, "protect")) mprotect(mapped_early, 4096, PROT_READ); /* the next input writes it */
   if (!strcmp(in, "leak")) memset(malloc(1 << 20), 1, 1 << 20); /* an mmap of its own, left mapped */
   if (!strcmp(in, "shared")) ++*shared;
   if (!strcmp(in, "segv")) *(volatile int *)(long)zero = 1;
