@@ -91,7 +91,8 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
         ex->timed_out = 1;
         break;
       }
-      wait_us = deadline - now;
+      /* No longer than a look: a snapshot child moves its input's start once it has recorded itself. */
+      if (deadline - now < wait_us) wait_us = deadline - now;
     }
     struct timespec left = {(long)(wait_us / 1000000), (long)(wait_us % 1000000) * 1000};
     long r = sys_ppoll(fds, 2, &left);

@@ -375,8 +375,14 @@ void fsrv_snapshot_take(struct fsrv *s) {
   h->self_end = h->self_start + ((sizeof(struct snap) + PAGE - 1) & ~(PAGE - 1));
   h->own_max = -1;
   snap = h;
+  /* No deadline while recording, which takes as long as copying the target's memory. */
+  s->persist.slot->start_us = ~0ull >> 2;
   if (fsrv_snap_save(&h->ctx)) return; /* an execution ended and the child was put back: the next */
-  if (record(h) < 0) {
+  /* Recording costs a copy of the target's memory, once per child: the first input's time and timeout
+   * start after it. */
+  long r = record(h);
+  s->persist.slot->start_us = fsrv_now_us();
+  if (r < 0) {
     /* Not recorded: this child runs one input and ends, as a forked one does. */
     snap = 0;
     if (h->own_max >= 0) sys_close_range(OWN_FD, h->own_max);

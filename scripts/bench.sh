@@ -2,13 +2,14 @@
 # The performance contract, measured side by side in one run: samples alternate between the modes
 # compared, so that the machine's noise falls on all of them alike; the ratios of the medians are the
 # figures to quote, and every median goes to bench/results.tsv. Sections: 1 the cost of an execution,
-# 2 parallel jobs, 3 fork against touched heap, 4 the demo, 5 start points, 6 afl-fuzz, 7 Debian's.
+# 2 parallel jobs, 3 fork against touched heap, 4 the demo, 5 start points, 6 afl-fuzz, 7 Debian's,
+# 8 snapshot reset against fork.
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
-sections=${3:-1 2 3 4 5 6 7}
+sections=${3:-1 2 3 4 5 6 7 8}
 target="$b/bench/target" heap_target="$b/bench/heap_target"
 [ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
@@ -59,11 +60,12 @@ case $section in
   # bound now as forksrv's children are. One AFL-protocol client drives AFL++'s compiled-in server
   # and libforksrv.so's AFL mode alike.
   n=20000
-  floor="" strict="" cli="" main="" api="" afl="" ours="" plain=""
+  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap=""
   for i in $(seq "$samples"); do
     floor="$floor $(pinned "$target" floor "$n" | us)"
     strict="$strict $(LD_BIND_NOW=1 pinned "$target" floor-main "$n" </dev/null | us)"
     cli="$cli $(cli_us -n "$n" -- "$target")"
+    snap="$snap $(cli_us --reset snapshot -n "$n" -- "$target")"
     main="$main $(cli_us --start main -n "$n" -- "$target")"
     api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
     ours="$ours $(pinned "$b/bench/afl_client" "$n" env LD_PRELOAD="$b/libforksrv.so" "$target" | us)"
@@ -74,6 +76,7 @@ case $section in
   row 1 "floor: fork+_exit+waitpid in the target" us "$floor"
   row 1 "strict floor: child reads as main, bound now" us "$strict"
   row 1 "forksrv CLI -n $n" us "$cli"
+  row 1 "forksrv CLI --reset snapshot" us "$snap"
   row 1 "forksrv CLI --start main" us "$main"
   row 1 "client API, tight loop" us "$api"
   row 1 "libforksrv.so AFL mode, afl_client" us "$ours"
@@ -81,6 +84,7 @@ case $section in
   row 1 "fork+exec (--no-server)" us "$plain"
   ratio 1 "CLI / floor" "$cli" "$floor" "<= 1.10"
   ratio 1 "CLI / strict floor" "$cli" "$strict"
+  ratio 1 "CLI --reset snapshot / floor" "$snap" "$floor" "<= 0.30"
   ratio 1 "CLI --start main / floor" "$main" "$floor"
   ratio 1 "CLI --start main / strict floor" "$main" "$strict"
   ratio 1 "client API / floor" "$api" "$floor"
@@ -244,6 +248,42 @@ case $section in
   goal="" program "sqlite3 (stdin)" "$work/prog/ok.sql" sqlite3 :memory:
   goal="" program "file (@@)" "$work/prog/ok.xml" file @@
   goal="" program "xmllint (@@)" "$work/prog/ok.xml" xmllint --noout @@
+  echo
+  ;;
+8)
+  # A put-back copies the pages an execution wrote; a fork copies the page tables of all of them.
+  # The floor is the heap target's own fork loop, beside forksrv's two modes.
+  echo "8. snapshot reset against fork, heap targets (--start main), pages written per input   us/exec (median, samples)"
+  for mb in 64 256 1024; do
+    for pages in 1 100; do
+      n=$((mb >= 1024 ? 60 : mb >= 256 ? 200 : 600)) nsnap=3000
+      floor="" fork="" snap=""
+      for i in $(seq "$samples"); do
+        floor="$floor $(BENCH_HEAP_MB=$mb pinned "$heap_target" floor "$n" | us)"
+        fork="$fork $(BENCH_HEAP_MB=$mb BENCH_WRITE_PAGES=$pages cli_us --start main -n "$n" -- "$heap_target")"
+        snap="$snap $(BENCH_HEAP_MB=$mb BENCH_WRITE_PAGES=$pages cli_us --reset snapshot --start main -n "$nsnap" -- "$heap_target")"
+      done
+      row 8 "$mb MiB, $pages pages: floor" us "$floor"
+      row 8 "$mb MiB, $pages pages: fork" us "$fork"
+      row 8 "$mb MiB, $pages pages: snapshot" us "$snap"
+      ratio 8 "$mb MiB, $pages pages: fork / snapshot" "$fork" "$snap" "$([ "$mb" = 1024 ] && echo ">= 30")"
+    done
+  done
+  corpus="$b/examples/corpus"
+  pfork="" psnap="" hloop="" hsnap=""
+  for i in $(seq "$samples"); do
+    pfork="$pfork $(cli_rate -i "$corpus" -- "$b/examples/parser")"
+    psnap="$psnap $(cli_rate --reset snapshot -i "$corpus" -- "$b/examples/parser")"
+    hloop="$hloop $(cli_rate -i "$corpus" -- "$b/examples/fuzz_records")"
+    hsnap="$hsnap $(cli_rate --reset snapshot -i "$corpus" -- "$b/examples/fuzz_records")"
+  done
+  echo "   the demo, $(ls "$corpus" | wc -l) inputs                      execs/s (median, samples)"
+  row 8 "parser: fork" execs/s "$pfork"
+  row 8 "parser: snapshot" execs/s "$psnap"
+  row 8 "harness main: persistent (forksrv_loop)" execs/s "$hloop"
+  row 8 "harness main: snapshot" execs/s "$hsnap"
+  ratio 8 "parser: snapshot / fork" "$psnap" "$pfork"
+  ratio 8 "harness main: snapshot / persistent" "$hsnap" "$hloop"
   echo
   ;;
 esac

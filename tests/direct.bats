@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # forksrv's promise, checked on programs nobody here wrote: for every input of their own formats
-# (valid, malformed, empty), the outcome under the fork server, at every start point, and by
-# --no-server is exactly what the shell gives running the same command directly: exit status,
-# stdout and stderr, with only the input's path told apart (forksrv's is its private copy's).
+# (valid, malformed, empty), the outcome under the fork server, at every start point, with snapshot
+# reset, and by --no-server is exactly what the shell gives running the same command directly: exit
+# status, stdout and stderr, with only the input's path told apart (forksrv's is its private copy's).
 load helpers
 
 setup_file() {
@@ -96,7 +96,7 @@ as_run_directly() {
       "${argv[@]}" <"$input" >"$out.direct" 2>"$err.direct" || status=$?; fi
     normalise "$input" "$out.direct"
     normalise "$input" "$err.direct"
-    for mode in --start=early --start=main --start=input --no-server; do
+    for mode in --start=early --start=main --start=input --reset=snapshot --no-server; do
       # --json's line comes last on stdout, after whatever the target wrote there itself.
       "$FORKSRV" "$mode" --show-output -q --json -t 30000 -i "$input" -- "$@" >"$out" 2>"$err" || true
       perl -0777 -ne 'print substr($_, 0, rindex($_, "{\"input\":"))' "$out" >"$out.target"
@@ -191,6 +191,40 @@ as_run_directly() {
   as_run_directly "$BATS_FILE_TMPDIR/corpus/m4" -- m4 @@
   as_run_directly "$BATS_FILE_TMPDIR/corpus/sh" -- sh @@
   as_run_directly "$BATS_FILE_TMPDIR/corpus/sh" -- sh
+}
+
+@test "under --reset snapshot each program's corpus, twice over in one run, gives plain fork+exec's outcomes and output" {
+  local c="$BATS_FILE_TMPDIR/corpus" dir cmd argv
+  while read -r dir cmd; do
+    read -r -a argv <<<"$cmd"
+    run --separate-stderr "$FORKSRV" --reset snapshot --verify 1 -n 2 -t 30000 -i "$c/$dir" -- "${argv[@]}"
+    [[ "$stderr" != *MISMATCH* ]] || { echo "$dir: $cmd: $stderr"; return 1; }
+    [[ "${stderr##*$'\n'}" == *", 0 mismatches" ]] || { echo "$dir: $cmd: $stderr"; return 1; }
+  done <<'LIST'
+c gcc -fsyntax-only @@
+py /usr/bin/python3 @@
+py /usr/bin/python3 -
+pl perl @@
+json jq . @@
+json jq .
+xml xmllint --noout @@
+sql sqlite3 :memory:
+elf file @@
+gz file -
+elf readelf -h @@
+gz gzip -dc @@
+gz gzip -dc
+tar tar -tvf @@
+zip unzip -l @@
+xz xz -t @@
+png identify @@
+man mandoc -T lint @@
+man mandoc -T ascii
+awk awk -f @@
+m4 m4 @@
+sh sh @@
+sh sh
+LIST
 }
 
 @test "a corpus that mixes extensions: each input gets its own, from one run" {
