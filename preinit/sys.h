@@ -57,6 +57,8 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS_PR_SET_CHILD_SUBREAPER 36
 #define SYS_PR_GET_CHILD_SUBREAPER 37
 #define SYS_PR_GET_TID_ADDRESS 40
+#define SYS_PR_GET_SECCOMP 21
+#define SYS_PR_GET_NO_NEW_PRIVS 39
 #define SYS_SIG_BLOCK 0
 #define SYS_SIG_SETMASK 2
 #define SYS_SIGKILL 9
@@ -137,7 +139,9 @@ static inline long sys_setitimer(int which, const void *value) { return sys3(__N
 static inline long sys_sigpending(uint64_t *set) { return sys2(__NR_rt_sigpending, set, 8); }
 static inline long sys_userfaultfd(int flags) { return sys1(__NR_userfaultfd, flags); }
 #define SYS_MAP_SHARED_ANON_NORESERVE 0x4021 /* MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE */
+#define SYS_MAP_PRIVATE_ANON_NORESERVE 0x4022 /* MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE */
 #define SYS_MADV_DONTNEED 4
+#define SYS_MADV_HUGEPAGE 14
 /* Linux 6.7's userfaultfd write-protect without faults and PAGEMAP_SCAN, which older headers
  * (Debian 12's) lack; the values are the kernel's ABI. */
 #define SYS_UFFD_USER_MODE_ONLY 1

@@ -60,7 +60,7 @@ case $section in
   # bound now as forksrv's children are. One AFL-protocol client drives AFL++'s compiled-in server
   # and libforksrv.so's AFL mode alike.
   n=20000
-  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap=""
+  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap="" apisnap=""
   for i in $(seq "$samples"); do
     floor="$floor $(pinned "$target" floor "$n" | us)"
     strict="$strict $(LD_BIND_NOW=1 pinned "$target" floor-main "$n" </dev/null | us)"
@@ -68,6 +68,7 @@ case $section in
     snap="$snap $(cli_us --reset snapshot -n "$n" -- "$target")"
     main="$main $(cli_us --start main -n "$n" -- "$target")"
     api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
+    apisnap="$apisnap $(BENCH_RESET=snapshot pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
     ours="$ours $(pinned "$b/bench/afl_client" "$n" env LD_PRELOAD="$b/libforksrv.so" "$target" | us)"
     [ "$have_afl" = 1 ] && afl="$afl $(pinned "$b/bench/afl_client" "$n" "$work/target_afl" | us)"
     plain="$plain $(cli_us --no-server -n 3000 -- "$target")"
@@ -79,6 +80,7 @@ case $section in
   row 1 "forksrv CLI --reset snapshot" us "$snap"
   row 1 "forksrv CLI --start main" us "$main"
   row 1 "client API, tight loop" us "$api"
+  row 1 "client API, tight loop, --reset snapshot" us "$apisnap"
   row 1 "libforksrv.so AFL mode, afl_client" us "$ours"
   [ "$have_afl" = 1 ] && row 1 "AFL++ compiled-in server, afl_client" us "$afl"
   row 1 "fork+exec (--no-server)" us "$plain"
@@ -88,6 +90,7 @@ case $section in
   ratio 1 "CLI --start main / floor" "$main" "$floor"
   ratio 1 "CLI --start main / strict floor" "$main" "$strict"
   ratio 1 "client API / floor" "$api" "$floor"
+  ratio 1 "client API --reset snapshot / floor" "$apisnap" "$floor" "<= 0.30"
   [ "$have_afl" = 1 ] && ratio 1 "AFL++ compiled-in / libforksrv AFL mode" "$afl" "$ours" ">= 1.0"
   ratio 1 "fork+exec / CLI" "$plain" "$cli" ">= 4"
   echo

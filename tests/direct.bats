@@ -217,7 +217,7 @@ gz gzip -dc
 tar tar -tvf @@
 zip unzip -l @@
 xz xz -t @@
-png identify @@
+png identify -format %m_%w_%h @@
 man mandoc -T lint @@
 man mandoc -T ascii
 awk awk -f @@

@@ -52,10 +52,10 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "$output" = "$FRESH"$'\n'"$FRESH" ]
 }
 
-@test "a thread, a live child, an exec, an exit_group, a crash and a timeout end the child; _exit and exit do not" {
-  run -1 --separate-stderr "$FORKSRV" --reset snapshot --json -t 300 -i "$(corpus 0 thread 0 child 0 exec 0 raw 0 segv 0 hang 0 _exit 0 7 0)" -- "$T/reset"
+@test "a thread, a live child, an exec, an exit_group, a crash, a timeout, no_new_privs end the child; _exit and exit do not" {
+  run -1 --separate-stderr "$FORKSRV" --reset snapshot --json -t 300 -i "$(corpus 0 thread 0 child 0 exec 0 raw 0 segv 0 hang 0 _exit 0 7 0 nnp 0)" -- "$T/reset"
   read -r -a p <<<"$(pids)"
-  # 0 thread | 0 child | 0 exec | 0 raw | 0 segv | 0 hang | 0 _exit 0 7 0
+  # 0 thread | 0 child | 0 exec | 0 raw | 0 segv | 0 hang | 0 _exit 0 7 0 nnp | 0
   [ "${p[0]}" = "${p[1]}" ]
   [ "${p[1]}" != "${p[2]}" ]
   [ "${p[3]}" != "${p[4]}" ]
@@ -63,7 +63,8 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[7]}" != "${p[8]}" ]
   [ "${p[9]}" != "${p[10]}" ]
   [ "${p[11]}" != "${p[12]}" ]
-  [ "${p[12]}" = "${p[16]}" ]
+  [ "${p[12]}" = "${p[17]}" ]
+  [ "${p[17]}" != "${p[18]}" ]
   assert_no_leftovers
 }
 

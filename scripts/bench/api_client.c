@@ -1,8 +1,10 @@
 /* The client API in a tight loop, as a fuzzer would use it (no CLI, no reporting): starts the target
  * under the fork server, runs N executions of a 5-byte input and prints the mean "us/exec", start-up
- * not counted. Usage: api_client N LIBFORKSRV TARGET [ARGS...] */
+ * not counted; with $BENCH_RESET=snapshot, under snapshot reset.
+ * Usage: api_client N LIBFORKSRV TARGET [ARGS...] */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "forksrv_client.h"
@@ -19,6 +21,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct drv_config cfg = {.argv = argv + 3, .preload = argv[2], .timeout_ms = 1000, .cancel_fd = -1};
+  const char *reset = getenv("BENCH_RESET");
+  cfg.reset_snapshot = reset && !strcmp(reset, "snapshot");
   char err[1024];
   struct drv *d = drv_start(&cfg, err, sizeof err);
   if (!d) {

@@ -2,11 +2,12 @@
  * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
- * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "shared", "leak", "segv", "hang",
+ * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "shared", "leak", "nnp", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap); a number exits with it. With $LOOP
  * set, inputs run in a forksrv_loop() body (persistent mode). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ static void one(const char *in) {
   if (!strcmp(in, "protect")) mprotect(mapped_early, 4096, PROT_READ); /* the next input writes it */
   if (!strcmp(in, "leak")) memset(malloc(1 << 20), 1, 1 << 20); /* an mmap of its own, left mapped */
   if (!strcmp(in, "shared")) ++*shared;
+  if (!strcmp(in, "nnp")) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); /* for good: a fresh child follows */
   if (!strcmp(in, "segv")) *(volatile int *)(long)zero = 1;
   if (!strcmp(in, "hang"))
     for (;;) {}
