@@ -151,10 +151,7 @@ const char *drv_reset(const struct drv *d) {
   uint32_t f = d->server.pid > 0 ? d->server.hello.flags : 0;
   if (d->cfg.no_server || !d->cfg.reset_snapshot) return "fork";
   if (f & FIFO_HELLO_SNAPSHOT) return "snapshot";
-  if (f & FIFO_HELLO_SNAPSHOT_NO_LIBC) return "fork: snapshot reset needs a dynamically linked glibc target";
-  if (f & FIFO_HELLO_SNAPSHOT_NO_KERNEL)
-    return "fork: snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN";
-  return "fork: snapshot reset needs forksrv's own protocol";
+  return drv_snapshot_off(f);
 }
 const char *drv_start_note(const struct drv *d) { return d->startup.note; }
 const char *drv_error(const struct drv *d) { return d->err; }

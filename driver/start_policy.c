@@ -25,6 +25,13 @@ static void say(struct drv_startup *up, enum kind kind, const char *fmt, ...) {
   va_end(ap);
 }
 
+const char *drv_snapshot_off(uint32_t hello_flags) {
+  if (hello_flags & FIFO_HELLO_SNAPSHOT_NO_LIBC) return DRV_SNAPSHOT_OFF "snapshot reset needs a dynamically linked glibc target";
+  if (hello_flags & FIFO_HELLO_SNAPSHOT_NO_KERNEL)
+    return DRV_SNAPSHOT_OFF "snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN";
+  return DRV_SNAPSHOT_OFF "snapshot reset needs forksrv's own protocol";
+}
+
 int drv_binds_now(const struct drv_server *s, const struct drv_startup *up) {
   return !s->cfg->lazy_binding && !up->bind_fallback && !getenv("LD_BIND_NOW");
 }
@@ -51,10 +58,7 @@ static void say_hello(const struct drv_server *s, struct drv_startup *up) {
               "offset, and fcntl locks are not inherited\n", 3 + i);
   if (up->note[0]) say(up, NOTE, "%s\n", up->note);
   if (s->cfg->reset_snapshot && !(h->flags & FIFO_HELLO_SNAPSHOT))
-    say(up, WARNING, "%s: each input gets a fresh fork\n",
-        h->flags & FIFO_HELLO_SNAPSHOT_NO_LIBC
-            ? "snapshot reset needs a dynamically linked glibc target"
-            : "snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN");
+    say(up, WARNING, "%s: each input gets a fresh fork\n", drv_snapshot_off(h->flags) + strlen(DRV_SNAPSHOT_OFF));
   if (h->threads > 1)
     say(up, WARNING, "threads are running where the fork server starts; each child keeps only the thread "
             "that forked, so inputs may misbehave (start the server before threads are created)\n");

@@ -16,5 +16,9 @@ struct drv_startup {
 int drv_start_policy(struct drv_server *s, struct drv_startup *up);
 /* Whether a start binds with LD_BIND_NOW=1 (cfg, the fallback, the caller's environment). */
 int drv_binds_now(const struct drv_server *s, const struct drv_startup *up);
+/* Why snapshot reset, asked for, is off, by the hello's flags: DRV_SNAPSHOT_OFF and the reason, as
+ * drv_reset() says it; the start-up warning says the reason. */
+#define DRV_SNAPSHOT_OFF "fork: "
+const char *drv_snapshot_off(uint32_t hello_flags);
 
 #endif
