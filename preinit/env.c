@@ -89,11 +89,10 @@ long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf
   return r;
 }
 
-long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx) {
+long fsrv_each_entry_fd(int fd, void (*each)(void *ctx, const char *name), void *ctx) {
   char buf[4096];
-  long fd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fd;
-  long r;
+  long r = sys_lseek(fd, 0, 0);
+  if (r < 0) return r;
   while ((r = sys3(__NR_getdents64, fd, buf, sizeof buf)) > 0) {
     for (long at = 0; at < r;) {
       const char *name = buf + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
@@ -102,6 +101,13 @@ long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name),
       at += reclen;
     }
   }
+  return r;
+}
+
+long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx) {
+  long fd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  long r = fsrv_each_entry_fd((int)fd, each, ctx);
   sys_close((int)fd);
   return r;
 }

@@ -45,6 +45,8 @@ FSRV_HIDDEN long fsrv_auxv_read(struct fsrv_auxv *out);
 FSRV_HIDDEN long fsrv_at_secure(void);
 /* Calls each(ctx, name) for every entry of dir whose name does not start with a dot. 0 or -errno. */
 FSRV_HIDDEN long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx);
+/* The same over a directory open at fd, from its start: a listing read again and again keeps its fd. */
+FSRV_HIDDEN long fsrv_each_entry_fd(int fd, void (*each)(void *ctx, const char *name), void *ctx);
 FSRV_HIDDEN long fsrv_count_threads(void);
 FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx);
 

@@ -102,7 +102,6 @@ struct snap {
   unsigned umask;
   struct sys_page_region vec[VEC_LEN];
   char line[8192];
-  char dents[4096];
   unsigned char stack[STACK_SIZE] __attribute__((aligned(16)));
 };
 
@@ -247,11 +246,17 @@ static int own_fd(struct snap *h, long fd) {
   return (int)up;
 }
 
-static void save_fd(void *ctx, const char *name) {
-  struct snap *h = ctx;
+/* An entry of /proc/self/fd, as the fd it names. */
+static long fd_of(const char *name) {
   long fd = 0;
   for (const char *c = name; *c; c++) fd = fd * 10 + (*c - '0');
-  if (fd >= OWN_FD) return; /* the snapshot's own, or the listing's */
+  return fd;
+}
+
+static void save_fd(void *ctx, const char *name) {
+  struct snap *h = ctx;
+  long fd = fd_of(name);
+  if (fd >= OWN_FD) return; /* the snapshot's own, the listing's among them */
   if (h->nfds == MAX_FDS) {
     h->parse_error = 1;
     return;
@@ -356,15 +361,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
     at += r->end - r->start;
     if (copy_present(h, r) < 0) return -1;
   }
-  if (fsrv_each_entry("/proc/self/fd", save_fd, h) < 0 || h->parse_error) return -1;
-  /* The listing's own fd was open while it ran: it is not the target's. */
-  unsigned kept = 0;
-  for (unsigned i = 0; i < h->nfds; i++)
-    if (sys_fcntl(h->fd[i].fd, F_GETFD, 0) < 0)
-      sys_close(h->fd[i].saved);
-    else
-      h->fd[kept++] = h->fd[i];
-  h->nfds = kept;
+  if (fsrv_each_entry_fd(h->fds, save_fd, h) < 0 || h->parse_error) return -1;
   for (int sig = 1; sig <= NSIG_; sig++)
     if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP) sys_sigaction(sig, 0, &h->act[sig]);
   sys_sigprocmask(SYS_SIG_BLOCK, 0, &h->mask);
@@ -510,21 +507,16 @@ static int at_snapshot(const struct snap *h, long fd) {
   return 0;
 }
 
+static void close_new_fd(void *ctx, const char *name) {
+  struct snap *h = ctx;
+  long fd = fd_of(name);
+  if ((fd < OWN_FD || fd > h->own_max) && !at_snapshot(h, fd)) sys_close((int)fd);
+}
+
 /* The fds open now are listed (close_range over the gaps would visit every number up to ours, open
  * or not), and those opened since closed. */
 static void restore_fds(struct snap *h) {
-  sys_lseek(h->fds, 0, 0);
-  long r;
-  while ((r = sys3(__NR_getdents64, h->fds, h->dents, sizeof h->dents)) > 0) {
-    for (long at = 0; at < r;) {
-      const char *name = h->dents + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
-      at += (unsigned char)h->dents[at + 16] | (unsigned char)h->dents[at + 17] << 8;
-      if (name[0] < '0' || name[0] > '9') continue;
-      long fd = 0;
-      for (const char *c = name; *c; c++) fd = fd * 10 + (*c - '0');
-      if ((fd < OWN_FD || fd > h->own_max) && !at_snapshot(h, fd)) sys_close((int)fd);
-    }
-  }
+  fsrv_each_entry_fd(h->fds, close_new_fd, h);
   for (unsigned i = 0; i < h->nfds; i++) {
     const struct saved_fd *f = &h->fd[i];
     sys_dup3(f->saved, f->fd, f->cloexec ? O_CLOEXEC : 0);
