@@ -66,7 +66,7 @@ void fsrv_native_loop(struct fsrv *s, int first) {
   /* Snapshot children are direct ones: they report and read requests themselves between inputs. */
   fsrv_persist_direct(s);
   if (fsrv_reset_snapshot()) {
-    unsigned why = s->persist.slot ? fsrv_snapshot_probe(s) : FIFO_HELLO_SNAPSHOT_NO_KERNEL;
+    unsigned why = s->persist.slot ? fsrv_snapshot_probe() : FIFO_HELLO_SNAPSHOT_NO_KERNEL;
     s->snapshot = !why;
     hello.flags |= why ? why : FIFO_HELLO_SNAPSHOT;
   }

@@ -226,7 +226,7 @@ FSRV_HIDDEN int fsrv_direct_read(struct fsrv *s, int req);
 
 /* --- snapshot reset (snapshot.c) --- */
 /* Before the first fork: 0 if snapshot reset can work here, else the FIFO_HELLO_SNAPSHOT_NO_* why. */
-FSRV_HIDDEN unsigned fsrv_snapshot_probe(struct fsrv *s);
+FSRV_HIDDEN unsigned fsrv_snapshot_probe(void);
 /* The exit handler that ends an execution, registered once; as early as possible is best. */
 FSRV_HIDDEN void fsrv_snapshot_hook_exit(void);
 /* In a fresh child: records the state to come back to (if it cannot, the child runs one input).

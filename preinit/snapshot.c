@@ -109,7 +109,6 @@ static struct snap *snap; /* set in the child before its memory is copied, and n
 static int (*libc_fflush)(void *);
 static int (*libc_on_exit)(void (*)(int, void *), void *);
 
-static int fail(long r) { return r < 0; }
 
 /* Copies n bytes (both page-aligned) without libc. */
 static void copy(void *to, const void *from, unsigned long n) {
@@ -337,7 +336,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
       h->statm < 0)
     return -1;
   struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
-  if (fail(sys_ioctl(h->uffd, SYS_UFFDIO_API, &api))) return -1;
+  if (sys_ioctl(h->uffd, SYS_UFFDIO_API, &api) < 0) return -1;
   /* brk first: the heap's end is part of what the maps say. */
   h->brk = (unsigned long)sys_brk(0);
   if (each_map(h, register_map) < 0) return -1;
@@ -376,7 +375,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
   /* From here on every write is marked. */
   for (unsigned i = 0; i < h->nranges; i++) {
     struct sys_uffdio_writeprotect wp = {h->r[i].start, h->r[i].end - h->r[i].start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
-    if (h->r[i].kind != UNTRACKED && fail(sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp))) return -1;
+    if (h->r[i].kind != UNTRACKED && sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp) < 0) return -1;
   }
   return 0;
 }
@@ -608,7 +607,7 @@ void fsrv_snapshot_hook_exit(void) {
 }
 
 /* Before the first fork: 0 if this kernel and this program allow snapshot reset, else why not. */
-unsigned fsrv_snapshot_probe(struct fsrv *s) {
+unsigned fsrv_snapshot_probe(void) {
   fsrv_snapshot_hook_exit();
   if (!libc_fflush || !libc_on_exit) return FIFO_HELLO_SNAPSHOT_NO_LIBC;
   long uffd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | SYS_UFFD_USER_MODE_ONLY);
@@ -621,6 +620,5 @@ unsigned fsrv_snapshot_probe(struct fsrv *s) {
     if (pm >= 0) sys_close((int)pm);
     sys_close((int)uffd);
   }
-  (void)s;
   return why;
 }
