@@ -189,8 +189,14 @@ static int special(const struct map *m) {
 }
 
 /* Pass one: every mapping the snapshot may track is registered for write-protect. */
+/* Never tracked: the kernel's own mappings, the page shared with the server, the snapshot's store. */
+static int untracked(const struct snap *h, const struct map *m) {
+  return special(m) || m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
+         (h->data && m->start >= h->data_start && m->end <= h->data_end);
+}
+
 static int register_map(struct snap *h, const struct map *m) {
-  if (special(m) || m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end)) return 0;
+  if (untracked(h, m)) return 0;
   struct sys_uffdio_register reg = {m->start, m->end - m->start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
   sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg); /* one that fails stays untracked: a boundary */
   if (m->w == 'w' && m->p == 'p') h->store_size += m->end - m->start;
@@ -206,11 +212,7 @@ static int record_map(struct snap *h, const struct map *m) {
   r->file = m->file;
   r->prot = (m->r == 'r' ? 1 : 0) | (m->w == 'w' ? 2 : 0) | (m->x == 'x' ? 4 : 0);
   r->stack = fsrv_streq(m->name, "[stack]");
-  r->kind = special(m) || m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
-                    (m->start >= h->data_start && m->end <= h->data_end)
-                ? UNTRACKED
-            : m->w == 'w' && m->p == 'p' ? RESTORED
-                                         : WATCHED;
+  r->kind = untracked(h, m) ? UNTRACKED : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
   return 0;
 }
 
