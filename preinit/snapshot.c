@@ -85,6 +85,7 @@ struct saved_fd {
 struct snap {
   struct snap_ctx ctx;
   int pid, uffd, pagemap, cwd, req, rep, fds, stat, statm, own_max;
+  unsigned long nopen;   /* fds open at the snapshot, forksrv's own included */
   int maps_touched;      /* an mprotect since the last put-back (through libforksrv.so's own) */
   unsigned long vm_size; /* pages mapped, as /proc/self/statm says, when the mappings were last checked */
   unsigned nranges, nfds, parse_error;
@@ -275,6 +276,12 @@ static void save_fd(void *ctx, const char *name) {
   h->nfds++;
 }
 
+/* How many fds are open: the size /proc/self/fd reports (Linux 6.2 and later; 0 before). */
+static unsigned long open_count(struct snap *h) {
+  struct statx st;
+  return sys_fstat(h->fds, &st) < 0 ? 0 : (unsigned long)st.stx_size;
+}
+
 /* The first field of /proc/self/statm: how many pages are mapped. */
 static unsigned long vm_size(struct snap *h) {
   char buf[64];
@@ -374,6 +381,8 @@ static __attribute__((noinline)) long record(struct snap *h) {
   h->umask = (unsigned)sys_umask(022);
   sys_umask(h->umask);
   h->vm_size = vm_size(h);
+  h->nopen = open_count(h);
+  if (!h->nopen) return -1;
   /* From here on every write is marked. */
   for (unsigned i = 0; i < h->nranges; i++) {
     struct sys_uffdio_writeprotect wp = {h->r[i].start, h->r[i].end - h->r[i].start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
@@ -514,16 +523,17 @@ static void close_new_fd(void *ctx, const char *name) {
   if ((fd < OWN_FD || fd > h->own_max) && !at_snapshot(h, fd)) sys_close((int)fd);
 }
 
-/* The fds open now are listed (close_range over the gaps would visit every number up to ours, open
- * or not), and those opened since closed. */
+/* Once the snapshot's fds are back, any more open than then are new: only then are the fds open
+ * listed (close_range over the gaps would visit every number up to ours, open or not, and even the
+ * listing costs more than the rest of the put-back of fds). */
 static void restore_fds(struct snap *h) {
-  fsrv_each_entry_fd(h->fds, close_new_fd, h);
   for (unsigned i = 0; i < h->nfds; i++) {
     const struct saved_fd *f = &h->fd[i];
     sys_dup3(f->saved, f->fd, f->cloexec ? O_CLOEXEC : 0);
     sys_fcntl(f->fd, F_SETFL, f->flags);
     if (f->off >= 0) sys_lseek(f->fd, f->off, 0);
   }
+  if (open_count(h) != h->nopen) fsrv_each_entry_fd(h->fds, close_new_fd, h);
 }
 
 /* Signals, timers and the rest a fresh fork would have: dispositions (after a pending signal is
