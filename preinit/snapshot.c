@@ -76,6 +76,12 @@ struct range {
   int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */
   int stack; /* [stack] */
 };
+/* What /proc/self/stat tells, read once at the end of each execution. */
+struct proc_stat {
+  long pgrp, session, threads;
+  unsigned long vsize;
+  uint64_t ignored, caught;
+};
 struct saved_fd {
   int fd, saved, cloexec, flags;
   long off; /* fds 3 and up on a regular file; else -1 (the driver owns 0-2's offsets) */
@@ -84,10 +90,10 @@ struct saved_fd {
 /* Everything the snapshot keeps lives here, in memory no execution writes and no restore touches. */
 struct snap {
   struct snap_ctx ctx;
-  int pid, uffd, pagemap, cwd, req, rep, fds, stat, statm, own_max;
+  int pid, uffd, pagemap, cwd, req, rep, fds, stat, own_max;
   unsigned long nopen;   /* fds open at the snapshot, forksrv's own included */
   int maps_touched;      /* an mprotect since the last put-back (through libforksrv.so's own) */
-  unsigned long vm_size; /* pages mapped, as /proc/self/statm says, when the mappings were last checked */
+  unsigned long vm_size; /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
   unsigned nranges, nfds, parse_error;
   unsigned long brk, stack_lo, store_size;
   unsigned long self_start, self_end, data_start, data_end, slot;
@@ -98,6 +104,7 @@ struct snap {
   uint64_t mask;
   uint64_t ignored, caught; /* dispositions at the snapshot, as /proc/self/stat tells them */
   long identity[8];
+  struct proc_stat at_end;  /* /proc/self/stat when the execution ended */
   long seccomp, no_new_privs;
   unsigned long altstack[3];
   unsigned umask;
@@ -282,18 +289,10 @@ static unsigned long open_count(struct snap *h) {
   return sys_fstat(h->fds, &st) < 0 ? 0 : (unsigned long)st.stx_size;
 }
 
-/* The first field of /proc/self/statm: how many pages are mapped. */
-static unsigned long vm_size(struct snap *h) {
-  char buf[64];
-  long n = sys3(__NR_pread64, h->statm, buf, sizeof buf);
-  unsigned long v = 0;
-  for (long i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) v = v * 10 + (unsigned long)(buf[i] - '0');
-  return v;
-}
-
-/* Which signals are ignored and which caught, from /proc/self/stat (its 33rd and 34th fields): one
- * read, where asking the kernel for each disposition costs 62 calls. */
-static long dispositions(struct snap *h, uint64_t *ignored, uint64_t *caught) {
+/* One read of /proc/self/stat: the group, session and thread count (fields 5, 6, 20), the size
+ * mapped (23), and which signals are ignored and which caught (33, 34), where asking the kernel for
+ * each disposition costs 62 calls. */
+static long read_stat(struct snap *h, struct proc_stat *ps) {
   long n = sys3(__NR_pread64, h->stat, h->line, sizeof h->line - 1);
   if (n <= 0) return -1;
   h->line[n] = '\0';
@@ -302,25 +301,26 @@ static long dispositions(struct snap *h, uint64_t *ignored, uint64_t *caught) {
   for (const char *p = c; *p; p++)
     if (*p == ')') c = p; /* the last ')' ends it */
   unsigned field = 2;
-  uint64_t v[2] = {0, 0};
-  for (c++; *c; c++) {
-    if (*c == ' ') {
-      field++;
-      continue;
-    }
-    if (field == 33 || field == 34) v[field - 33] = v[field - 33] * 10 + (uint64_t)(*c - '0');
+  uint64_t v[35] = {0};
+  for (c++; *c && field < 35; c++) {
+    if (*c == ' ') field++;
+    else if (*c >= '0' && *c <= '9') v[field] = v[field] * 10 + (uint64_t)(*c - '0');
   }
   if (field < 34) return -1;
-  *ignored = v[0];
-  *caught = v[1];
+  ps->pgrp = (long)v[5];
+  ps->session = (long)v[6];
+  ps->threads = (long)v[20];
+  ps->vsize = v[23];
+  ps->ignored = v[33];
+  ps->caught = v[34];
   return 0;
 }
 
-/* What a process can change of itself but not change back: its session and group, its ids, a
- * seccomp filter, no_new_privs. */
-static void identity(long out[8]) {
-  out[0] = sys1(__NR_getsid, 0);
-  out[1] = sys1(__NR_getpgid, 0);
+/* What a process can change of itself but not change back: its session and group (from the stat
+ * line), its ids, a seccomp filter, no_new_privs. */
+static void identity(const struct proc_stat *ps, long out[8]) {
+  out[0] = ps->session;
+  out[1] = ps->pgrp;
   sys3(__NR_getresuid, &out[2], &out[3], &out[4]);
   sys3(__NR_getresgid, &out[5], &out[6], &out[7]); /* 32-bit ids, in the low halves of zeroed longs */
 }
@@ -340,9 +340,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
   h->cwd = own_fd(h, sys_open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   h->fds = own_fd(h, sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   h->stat = own_fd(h, sys_open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
-  h->statm = own_fd(h, sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
-  if (h->req < 0 || h->rep < 0 || h->uffd < 0 || h->pagemap < 0 || h->cwd < 0 || h->fds < 0 || h->stat < 0 ||
-      h->statm < 0)
+  if (h->req < 0 || h->rep < 0 || h->uffd < 0 || h->pagemap < 0 || h->cwd < 0 || h->fds < 0 || h->stat < 0)
     return -1;
   struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
   if (sys_ioctl(h->uffd, SYS_UFFDIO_API, &api) < 0) return -1;
@@ -373,14 +371,17 @@ static __attribute__((noinline)) long record(struct snap *h) {
   for (int sig = 1; sig <= NSIG_; sig++)
     if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP) sys_sigaction(sig, 0, &h->act[sig]);
   sys_sigprocmask(SYS_SIG_BLOCK, 0, &h->mask);
-  if (dispositions(h, &h->ignored, &h->caught) < 0) return -1;
+  struct proc_stat ps;
+  if (read_stat(h, &ps) < 0) return -1;
+  h->ignored = ps.ignored;
+  h->caught = ps.caught;
   sys_sigaltstack(0, h->altstack);
-  identity(h->identity);
+  identity(&ps, h->identity);
   h->seccomp = sys_prctl(SYS_PR_GET_SECCOMP, 0, 0);
   h->no_new_privs = sys_prctl(SYS_PR_GET_NO_NEW_PRIVS, 0, 0);
   h->umask = (unsigned)sys_umask(022);
   sys_umask(h->umask);
-  h->vm_size = vm_size(h);
+  h->vm_size = ps.vsize;
   h->nopen = open_count(h);
   if (!h->nopen) return -1;
   /* From here on every write is marked. */
@@ -466,7 +467,7 @@ static long restore_memory(struct snap *h, int retried) {
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
    * since are put back, so that the copies below can be written. Only when something may have changed:
    * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
-  unsigned long size = vm_size(h);
+  unsigned long size = h->at_end.vsize;
   int check = retried || h->maps_touched || size != h->vm_size;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
@@ -539,11 +540,12 @@ static void restore_fds(struct snap *h) {
 /* Signals, timers and the rest a fresh fork would have: dispositions (after a pending signal is
  * dropped by ignoring it), the mask, the alternate stack, no interval timers, umask, cwd. */
 static void restore_process(struct snap *h) {
-  uint64_t pending = 0, ignored = 0, caught = 0;
+  uint64_t pending = 0;
   sys_sigpending(&pending);
   /* Every disposition that may differ: a caught one may have another handler now; others differ only
-   * if their class did. Without the stat line, all of them. */
-  uint64_t redo = dispositions(h, &ignored, &caught) < 0 ? ~0ull : h->caught | caught | (ignored ^ h->ignored) | pending;
+   * if their class did. */
+  uint64_t ignored = h->at_end.ignored, caught = h->at_end.caught;
+  uint64_t redo = h->caught | caught | (ignored ^ h->ignored) | pending;
   struct sys_sigaction ign = {SYS_SIG_IGN, 0, 0, 0};
   for (int sig = 1; sig <= NSIG_; sig++) {
     if (sig == SYS_SIGKILL || sig == SYS_SIGSTOP || !(redo & 1ull << (sig - 1))) continue;
@@ -572,10 +574,9 @@ static __attribute__((noreturn)) void put_back(void) {
 /* What a put-back cannot undo and must not wait for: a thread still running, a child still alive, an
  * identity changed. Children that ended are reaped here, as the server would reap them after a fork. */
 static int must_end(void) {
-  struct statx st;
-  if (sys_statx(SYS_AT_FDCWD, "/proc/self/task", 0, STATX_NLINK, &st) < 0 || st.stx_nlink != 3) return 1;
+  if (read_stat(snap, &snap->at_end) < 0 || snap->at_end.threads != 1) return 1;
   long now[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  identity(now);
+  identity(&snap->at_end, now);
   for (int i = 0; i < 8; i++)
     if (now[i] != snap->identity[i]) return 1;
   if (sys_prctl(SYS_PR_GET_SECCOMP, 0, 0) != snap->seccomp || sys_prctl(SYS_PR_GET_NO_NEW_PRIVS, 0, 0) != snap->no_new_privs)
