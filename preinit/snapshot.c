@@ -55,6 +55,7 @@ __asm__(".text\n"
 
 #define MAX_RANGES 1024
 #define MAX_FDS 256
+#define MAX_UNREGISTERED 32
 #define VEC_LEN 512
 #define STACK_SIZE (64 * 1024)
 #define PAGE 4096ul
@@ -64,9 +65,11 @@ __asm__(".text\n"
 #define NSIG_ 64
 
 enum range_kind {
-  UNTRACKED = 0, /* not registered (the vDSO, forksrv's own pages): a boundary of the scan */
+  UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
   RESTORED = 1,  /* private and writable: written pages are copied back */
   WATCHED = 2,   /* registered, not restorable (read-only, shared): a write discards the child */
+  OWN = 3,       /* forksrv's own small pages (the snapshot's, the slot): registered only so that they
+                  * do not split the scan; their writes are neither put back nor protected again */
 };
 struct range {
   unsigned long start, end;
@@ -95,16 +98,17 @@ struct snap {
   int maps_touched;      /* an mprotect since the last put-back (through libforksrv.so's own) */
   unsigned long vm_size; /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
   unsigned nranges, nfds, parse_error;
-  unsigned long brk, stack_lo, store_size;
+  unsigned long brk, stack_lo, store_size, top;
+  unsigned long unregistered[MAX_UNREGISTERED][2]; /* mappings the kernel would not register */
+  unsigned nunregistered;
   unsigned long self_start, self_end, data_start, data_end, slot;
   unsigned char *data;
   struct range r[MAX_RANGES];
   struct saved_fd fd[MAX_FDS];
   struct sys_sigaction act[NSIG_ + 1];
   uint64_t mask;
-  uint64_t ignored, caught; /* dispositions at the snapshot, as /proc/self/stat tells them */
-  long identity[8];
-  struct proc_stat at_end;  /* /proc/self/stat when the execution ended */
+  struct proc_stat at_snapshot, at_end; /* /proc/self/stat at the snapshot and when an execution ended */
+  long ids[6];
   long seccomp, no_new_privs;
   unsigned long altstack[3];
   unsigned umask;
@@ -196,17 +200,29 @@ static int special(const struct map *m) {
   return m->name[0] == '[' && m->name[1] == 'v'; /* [vdso], [vvar], [vvar_vclock], [vsyscall] */
 }
 
-/* Pass one: every mapping the snapshot may track is registered for write-protect. */
-/* Never tracked: the kernel's own mappings, the page shared with the server, the snapshot's store. */
+/* Never tracked: the kernel's own mappings, the snapshot's store (which a scan would walk), and any
+ * the kernel would not register. */
 static int untracked(const struct snap *h, const struct map *m) {
-  return special(m) || m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
-         (h->data && m->start >= h->data_start && m->end <= h->data_end);
+  for (unsigned i = 0; i < h->nunregistered; i++)
+    if (m->start >= h->unregistered[i][0] && m->end <= h->unregistered[i][1]) return 1;
+  return special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end);
 }
 
+static int own(const struct snap *h, const struct map *m) {
+  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end);
+}
+
+/* Pass one: every mapping the snapshot may track is registered for write-protect. */
 static int register_map(struct snap *h, const struct map *m) {
+  if (m->end <= 1ul << 47 && m->end > h->top) h->top = m->end;
   if (untracked(h, m)) return 0;
   struct sys_uffdio_register reg = {m->start, m->end - m->start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
-  sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg); /* one that fails stays untracked: a boundary */
+  if (sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) { /* stays untracked: a boundary of the scan */
+    if (h->nunregistered == MAX_UNREGISTERED) return -1;
+    h->unregistered[h->nunregistered][0] = m->start;
+    h->unregistered[h->nunregistered++][1] = m->end;
+    return 0;
+  }
   if (m->w == 'w' && m->p == 'p') h->store_size += m->end - m->start;
   return 0;
 }
@@ -220,7 +236,7 @@ static int record_map(struct snap *h, const struct map *m) {
   r->file = m->file;
   r->prot = (m->r == 'r' ? 1 : 0) | (m->w == 'w' ? 2 : 0) | (m->x == 'x' ? 4 : 0);
   r->stack = fsrv_streq(m->name, "[stack]");
-  r->kind = untracked(h, m) ? UNTRACKED : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
+  r->kind = untracked(h, m) ? UNTRACKED : own(h, m) ? OWN : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
   return 0;
 }
 
@@ -316,13 +332,24 @@ static long read_stat(struct snap *h, struct proc_stat *ps) {
   return 0;
 }
 
-/* What a process can change of itself but not change back: its session and group (from the stat
- * line), its ids, a seccomp filter, no_new_privs. */
-static void identity(const struct proc_stat *ps, long out[8]) {
-  out[0] = ps->session;
-  out[1] = ps->pgrp;
-  sys3(__NR_getresuid, &out[2], &out[3], &out[4]);
-  sys3(__NR_getresgid, &out[5], &out[6], &out[7]); /* 32-bit ids, in the low halves of zeroed longs */
+/* What a process can change of itself but not change back, besides its session and group (which
+ * the stat line tells): its ids, a seccomp filter, no_new_privs. */
+static void ids(long out[6]) {
+  sys3(__NR_getresuid, &out[0], &out[1], &out[2]);
+  sys3(__NR_getresgid, &out[3], &out[4], &out[5]); /* 32-bit ids, in the low halves of zeroed longs */
+}
+
+/* The store, where no scan runs: above every mapping (the stack's included) when there is room, so
+ * that it does not split the tracked ranges into one more scan. */
+static long map_store(struct snap *h) {
+  unsigned long huge = 2ul << 20, at = ((1ul << 47) - huge - h->store_size) & ~(huge - 1);
+  if (h->store_size < 1ul << 46 && at > h->top + huge) {
+    long m = sys6(__NR_mmap, (long)at, (long)h->store_size, 3 /* PROT_READ | PROT_WRITE */,
+                  SYS_MAP_PRIVATE_ANON_NORESERVE | SYS_MAP_FIXED_NOREPLACE, -1, 0);
+    if ((unsigned long)m == at) return m;
+    if ((unsigned long)m <= -4096ul) sys_munmap((unsigned long)m, h->store_size); /* a kernel before 4.17 */
+  }
+  return sys_mmap(h->store_size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
 }
 
 /* The state of the process at the fork point, recorded once. 0, or -1 if it cannot be recorded (the
@@ -350,7 +377,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
   h->store_size = (h->store_size + (16ul << 20)) & ~(PAGE - 1);
   /* Private, so that its pages are plain anonymous ones (and huge where the kernel can): the copy of a
    * 1 GiB heap takes a fraction of what it takes into shared memory. */
-  long data = sys_mmap(h->store_size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
+  long data = map_store(h);
   if ((unsigned long)data > -4096ul) return -1;
   sys_madvise((unsigned long)data, h->store_size, SYS_MADV_HUGEPAGE);
   h->data = (unsigned char *)data;
@@ -371,23 +398,21 @@ static __attribute__((noinline)) long record(struct snap *h) {
   for (int sig = 1; sig <= NSIG_; sig++)
     if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP) sys_sigaction(sig, 0, &h->act[sig]);
   sys_sigprocmask(SYS_SIG_BLOCK, 0, &h->mask);
-  struct proc_stat ps;
-  if (read_stat(h, &ps) < 0) return -1;
-  h->ignored = ps.ignored;
-  h->caught = ps.caught;
+  if (read_stat(h, &h->at_snapshot) < 0) return -1;
   sys_sigaltstack(0, h->altstack);
-  identity(&ps, h->identity);
+  ids(h->ids);
   h->seccomp = sys_prctl(SYS_PR_GET_SECCOMP, 0, 0);
   h->no_new_privs = sys_prctl(SYS_PR_GET_NO_NEW_PRIVS, 0, 0);
   h->umask = (unsigned)sys_umask(022);
   sys_umask(h->umask);
-  h->vm_size = ps.vsize;
+  h->vm_size = h->at_snapshot.vsize;
   h->nopen = open_count(h);
   if (!h->nopen) return -1;
   /* From here on every write is marked. */
   for (unsigned i = 0; i < h->nranges; i++) {
     struct sys_uffdio_writeprotect wp = {h->r[i].start, h->r[i].end - h->r[i].start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
-    if (h->r[i].kind != UNTRACKED && sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp) < 0) return -1;
+    if ((h->r[i].kind == RESTORED || h->r[i].kind == WATCHED) && sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp) < 0)
+      return -1;
   }
   return 0;
 }
@@ -426,7 +451,12 @@ static const struct range *range_at(const struct snap *h, unsigned *at, unsigned
   return *at < h->nranges && h->r[*at].start <= addr ? &h->r[*at] : 0;
 }
 
-/* One written region back to the snapshot, then protected again. */
+static long protect(struct snap *h, unsigned long start, unsigned long end) {
+  struct sys_uffdio_writeprotect wp = {start, end - start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
+  return start == end ? 0 : sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* One written region back to the snapshot, then protected again (forksrv's own pages in it left be). */
 static long restore_region(struct snap *h, unsigned *at, unsigned long start, unsigned long end) {
   for (unsigned long a = start; a < end;) {
     const struct range *r = range_at(h, at, a);
@@ -437,13 +467,17 @@ static long restore_region(struct snap *h, unsigned *at, unsigned long start, un
       a = stop;
       continue;
     }
+    if (r && r->kind == OWN) {
+      if (protect(h, start, a) < 0) return -1;
+      a = start = r->end < end ? r->end : end;
+      continue;
+    }
     if (!r || r->kind != RESTORED) return -1;
     unsigned long stop = r->end < end ? r->end : end;
     copy((void *)a, h->data + r->store + (a - r->start), stop - a);
     a = stop;
   }
-  struct sys_uffdio_writeprotect wp = {start, end - start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
-  return sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
+  return protect(h, start, end);
 }
 
 /* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
@@ -471,9 +505,9 @@ static long restore_memory(struct snap *h, int retried) {
   int check = retried || h->maps_touched || size != h->vm_size;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
-    if (h->r[i].kind == UNTRACKED) continue;
+    if (h->r[i].kind == UNTRACKED || h->r[i].kind == OWN) continue;
     while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
-           h->r[j + 1].kind != UNTRACKED)
+           h->r[j + 1].kind != UNTRACKED && h->r[j + 1].kind != OWN)
       j++;
     if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
   }
@@ -512,7 +546,7 @@ static long restore_memory(struct snap *h, int retried) {
 
 /* Descriptors: what the execution opened is closed, what it closed or replaced comes back, with the
  * flags and (fds 3 and up on regular files) the offsets of the snapshot. */
-static int at_snapshot(const struct snap *h, long fd) {
+static int open_at_snapshot(const struct snap *h, long fd) {
   for (unsigned i = 0; i < h->nfds; i++)
     if (h->fd[i].fd == fd) return 1;
   return 0;
@@ -521,7 +555,7 @@ static int at_snapshot(const struct snap *h, long fd) {
 static void close_new_fd(void *ctx, const char *name) {
   struct snap *h = ctx;
   long fd = fd_of(name);
-  if ((fd < OWN_FD || fd > h->own_max) && !at_snapshot(h, fd)) sys_close((int)fd);
+  if ((fd < OWN_FD || fd > h->own_max) && !open_at_snapshot(h, fd)) sys_close((int)fd);
 }
 
 /* Once the snapshot's fds are back, any more open than then are new: only then are the fds open
@@ -545,7 +579,7 @@ static void restore_process(struct snap *h) {
   /* Every disposition that may differ: a caught one may have another handler now; others differ only
    * if their class did. */
   uint64_t ignored = h->at_end.ignored, caught = h->at_end.caught;
-  uint64_t redo = h->caught | caught | (ignored ^ h->ignored) | pending;
+  uint64_t redo = h->at_snapshot.caught | caught | (ignored ^ h->at_snapshot.ignored) | pending;
   struct sys_sigaction ign = {SYS_SIG_IGN, 0, 0, 0};
   for (int sig = 1; sig <= NSIG_; sig++) {
     if (sig == SYS_SIGKILL || sig == SYS_SIGSTOP || !(redo & 1ull << (sig - 1))) continue;
@@ -574,11 +608,13 @@ static __attribute__((noreturn)) void put_back(void) {
 /* What a put-back cannot undo and must not wait for: a thread still running, a child still alive, an
  * identity changed. Children that ended are reaped here, as the server would reap them after a fork. */
 static int must_end(void) {
-  if (read_stat(snap, &snap->at_end) < 0 || snap->at_end.threads != 1) return 1;
-  long now[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  identity(&snap->at_end, now);
-  for (int i = 0; i < 8; i++)
-    if (now[i] != snap->identity[i]) return 1;
+  const struct proc_stat *then = &snap->at_snapshot, *now = &snap->at_end;
+  if (read_stat(snap, &snap->at_end) < 0 || now->threads != 1 || now->session != then->session || now->pgrp != then->pgrp)
+    return 1;
+  long id[6] = {0, 0, 0, 0, 0, 0};
+  ids(id);
+  for (int i = 0; i < 6; i++)
+    if (id[i] != snap->ids[i]) return 1;
   if (sys_prctl(SYS_PR_GET_SECCOMP, 0, 0) != snap->seccomp || sys_prctl(SYS_PR_GET_NO_NEW_PRIVS, 0, 0) != snap->no_new_privs)
     return 1;
   for (;;) {

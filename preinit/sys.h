@@ -140,6 +140,7 @@ static inline long sys_sigpending(uint64_t *set) { return sys2(__NR_rt_sigpendin
 static inline long sys_userfaultfd(int flags) { return sys1(__NR_userfaultfd, flags); }
 #define SYS_MAP_SHARED_ANON_NORESERVE 0x4021 /* MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE */
 #define SYS_MAP_PRIVATE_ANON_NORESERVE 0x4022 /* MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE */
+#define SYS_MAP_FIXED_NOREPLACE 0x100000
 #define SYS_MADV_DONTNEED 4
 #define SYS_MADV_HUGEPAGE 14
 /* Linux 6.7's userfaultfd write-protect without faults and PAGEMAP_SCAN, which older headers

@@ -21,6 +21,17 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[0]}" = "${p[3]}" ]
 }
 
+@test "without address randomisation, where the store cannot go above the stack, the child is still put back" {
+  command -v setarch >/dev/null || skip "setarch: not installed"
+  run -0 --separate-stderr setarch -R "$FORKSRV" --reset snapshot --json --show-output -n 3 -- "$T/reset"
+  [ "${lines[0]}" = "$FRESH" ]
+  [ "${lines[1]}" = "$FRESH" ]
+  [ "${lines[2]}" = "$FRESH" ]
+  read -r -a p <<<"$(pids)"
+  [ "${#p[@]}" -eq 3 ]
+  [ "${p[0]}" = "${p[2]}" ]
+}
+
 @test "persistent mode lets that state leak from one input to the next; snapshot reset does not" {
   export LOOP=1
   run -0 --separate-stderr "$FORKSRV" --show-output -n 3 -- "$T/reset"
