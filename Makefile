@@ -201,10 +201,13 @@ examples: all
 demo: examples
 	scripts/demo.sh $(B)
 
+# Peers the tests fetch rather than install (scripts/test-deps.sh): one copy for every build.
+PEERS = build/peers
+
 test:
-	scripts/test-deps.sh
+	FORKSRV_PEERS=$(abspath $(PEERS)) scripts/test-deps.sh
 	$(MAKE) B=$(B) SAN="$(SAN)" REWORD="$(REWORD)" all targets examples fuzzers
-	FORKSRV_BUILD=$(abspath $(B)) FORKSRV_REWORDED="$(REWORD)" scripts/run-tests.sh
+	FORKSRV_BUILD=$(abspath $(B)) FORKSRV_PEERS=$(abspath $(PEERS)) FORKSRV_REWORDED="$(REWORD)" scripts/run-tests.sh
 
 check:
 	$(MAKE) B=build/check SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" REWORD=1 test

@@ -1,11 +1,15 @@
-/* AFL++'s fork-server protocol ("old" model: AFL++ 4.04c speaks it, later versions accept it), so
- * that afl-fuzz and its tools drive an uninstrumented target (AFL_PRELOAD=libforksrv.so). afl-fuzz
- * rewrites the test case through the file offset it shares with every child, so the server never
- * reads fd 0, and kills a timed-out child itself. No shared-memory test cases: they ran no faster
- * than afl-fuzz's file (docs/benchmarks.md). */
+/* AFL++'s fork-server protocol, so that afl-fuzz and its tools drive an uninstrumented target
+ * (AFL_PRELOAD=libforksrv.so): the new model to AFL++ 4.20c and later, the old one to 4.04c, told
+ * apart by the first word the client answers (handshake below). afl-fuzz rewrites the test case
+ * through the file offset it shares with every child, so the server never reads fd 0, and kills a
+ * timed-out child itself. No shared-memory test cases: they ran no faster than afl-fuzz's file. */
 #include "server.h"
 
 #define AFL_DEFAULT_MAP_SIZE 65536u
+/* The new model (AFL++'s include/types.h): "AFL" and the version, little-endian; the options word
+ * and the map size that follows it. */
+#define AFL_HELLO_V1 0x41464c01u
+#define AFL_OPT_MAPSIZE 0x00000001u
 
 /* Outcome "coverage": one map byte per distinct outcome, so that AFL++'s tools, which compare maps,
  * tell outcomes apart. Exit code c is byte 1 + c, signal n is byte 257 + n. */
@@ -69,14 +73,34 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
   sys_exit_group((ex.status >> 8) & 0xff);
 }
 
+/* Both models open with the target's hello. AFL++ 4.20c and later answer the new model's versioned
+ * hello with its complement, then read the options and the hello again. 4.04c knows only the old
+ * model, where any hello without FS_OPT_ENABLED (0x80000001) is one without options: it goes on to
+ * its first request, a was-killed word of 0 or 1, which no complement equals. So the first word back
+ * decides, and an old client's is kept as its first request. 1 if *first holds one, 0 if not. */
+static int handshake(struct fsrv *s, const struct fsrv_afl_env *env, uint32_t *first) {
+  long size = env->map_size ? number(env->map_size) : AFL_DEFAULT_MAP_SIZE;
+  if (size <= 0) size = AFL_DEFAULT_MAP_SIZE; /* what either model's client takes when told nothing */
+  uint32_t answer;
+  if (!write_word(s->rep, AFL_HELLO_V1) || fsrv_read_full(s->req, &answer, 4) != 4) fsrv_peer_gone(s, 0);
+  if (answer != ~AFL_HELLO_V1) {
+    *first = answer;
+    return 1;
+  }
+  if (!write_word(s->rep, AFL_OPT_MAPSIZE) || !write_word(s->rep, (uint32_t)size) || !write_word(s->rep, AFL_HELLO_V1))
+    fsrv_peer_gone(s, 0);
+  return 0;
+}
+
 void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
-  if (!write_word(s->rep, 0)) fsrv_peer_gone(s, 0);
+  uint32_t was_killed;
+  int have_request = handshake(s, env, &was_killed);
   /* A persistent child parked after its input; afl-fuzz is told it stopped, as in AFL++'s own model. */
   int live = 0;
   for (;;) {
-    uint32_t was_killed;
-    if (fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
+    if (!have_request && fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
+    have_request = 0;
     if (live && was_killed) {
       /* afl-fuzz killed the parked child at its timeout: reap it before anything else. */
       int st;

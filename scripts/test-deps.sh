@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a fresh Debian machine (as root): bats, the compilers the
 # sanitizer targets are built with, afl++ (the real peer of the AFL++ tests), Debian's own programs
 # that the fidelity tests run, and the tools that check the install and reports (mandoc, pkg-config,
-# xmllint, man). Does nothing when they are already there.
+# xmllint, man), and fetches Debian 13's afl++ beside Debian 12's (below). Does nothing when they are
+# already there.
 set -eu
 need=()
 command -v bats >/dev/null || need+=(bats)
@@ -25,11 +26,46 @@ if command -v clang >/dev/null && ! echo 'int LLVMFuzzerTestOneInput(const char 
   clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then
   need+=(libclang-rt-dev)
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "test-deps: missing ${need[*]}; install them (as root: apt-get install -y ${need[*]})" >&2
-  exit 1
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-deps: missing ${need[*]}; install them (as root: apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${need[@]}" >/dev/null
+
+# Current AFL++ (Debian 13's 4.21c, which speaks the new fork-server model) beside Debian 12's
+# 4.04c, for the AFL++ tests: fetched with apt-get download through a sources list of its own, with
+# the libraries it needs from the same release, into FORKSRV_PEERS (the Makefile's PEERS), and
+# run through that release's own loader, so that nothing is installed on the machine.
+current_afl() {
+  local dest=$1/afl++-trixie work tool
+  [ -x "$dest/bin/afl-fuzz" ] && return 0
+  work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-peers.XXXXXX")
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+    >"$work/sources.list"
+  local apt=(apt-get -qq -o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)")
+  if ! command -v apt-get >/dev/null || ! "${apt[@]}" update >/dev/null 2>&1 ||
+    ! (cd "$work/debs" && "${apt[@]}" download afl++ libc6 libpython3.13 libexpat1 zlib1g >/dev/null 2>&1); then
+    echo "test-deps: Debian 13's afl++ could not be fetched from deb.debian.org: the AFL++ tests run against afl++ $(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1) only" >&2
+    rm -rf "$work"
+    return 0
+  fi
+  rm -rf "$dest"
+  mkdir -p "$dest/bin"
+  for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$dest/root"; done
+  rm -rf "$work"
+  for tool in afl-fuzz afl-showmap afl-tmin; do
+    printf '#!/bin/sh\nexec "%s/root/usr/lib64/ld-linux-x86-64.so.2" --library-path "%s/root/usr/lib/x86_64-linux-gnu" "%s/root/usr/bin/%s" "$@"\n' \
+      "$dest" "$dest" "$dest" "$tool" >"$dest/bin/$tool"
+    chmod +x "$dest/bin/$tool"
+  done
+  # afl-cmin is a script that puts its own directory first on PATH: beside it, it finds the wrapper.
+  cp "$dest/root/usr/bin/afl-cmin" "$dest/bin/"
+}
+[ -n "${FORKSRV_PEERS:-}" ] && current_afl "$FORKSRV_PEERS"
+exit 0

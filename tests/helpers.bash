@@ -195,3 +195,18 @@ eventually() {
     sleep 0.02
   done
 }
+
+# The afl++ versions the AFL++ tests run against, each a directory of its tools: Debian 12's on
+# PATH (4.04c, the old fork-server model) and, where scripts/test-deps.sh could fetch it into
+# FORKSRV_PEERS, Debian 13's (4.21c, the new one).
+CURRENT_AFL="${FORKSRV_PEERS:-/nonexistent}/afl++-trixie/bin"
+AFLS=(/usr/bin)
+[ -x "$CURRENT_AFL/afl-fuzz" ] && AFLS+=("$CURRENT_AFL")
+
+# The afl++ whose tools are in $1 comes first on PATH, and what the last one left in
+# $BATS_TEST_TMPDIR/out is gone; AFL_VERSION says which it is.
+use_afl() {
+  export PATH="$1:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+  rm -rf "$BATS_TEST_TMPDIR/out"
+  AFL_VERSION=$(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1)
+}

@@ -79,11 +79,14 @@ mixed_corpus() { corpus 0 0 0 segv 0 0 7 0 hang 0 abort 0 0; }
   command -v afl-fuzz >/dev/null || skip "afl++ is not installed"
   mkdir "$BATS_TEST_TMPDIR/seeds"
   printf hello >"$BATS_TEST_TMPDIR/seeds/a"
-  AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
-    AFL_PRELOAD="$B/libforksrv.so" AFL_DUMB_FORKSRV=1 \
-    run -0 afl-fuzz -n -V 4 -t 200 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/persistent"
-  ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
-  assert_no_leftovers
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
+      AFL_PRELOAD="$B/libforksrv.so" AFL_DUMB_FORKSRV=1 \
+      run -0 afl-fuzz -n -V 4 -t 200 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/persistent"
+    ls "$BATS_TEST_TMPDIR/out/crashes" | grep -q '^id:.*sig:11'
+    assert_no_leftovers
+  done
 }
 
 @test "a persistent child killed from outside between inputs loses no input and runs none twice" {

@@ -1,7 +1,8 @@
 /* A client of AFL++'s fork-server protocol that does nothing else (no fuzzing, no coverage), so that
  * AFL++'s compiled-in server and libforksrv.so's AFL mode are driven alike and compared fairly. As
  * afl-fuzz: stdin is a file rewritten before each execution, fds 198/199 the control and status pipes,
- * per execution a 4-byte word out and the child's pid and status in, LD_BIND_NOW=1 unless LD_BIND_LAZY
+ * per execution a 4-byte word out and the child's pid and status in (the old model, which both servers
+ * accept), LD_BIND_NOW=1 unless LD_BIND_LAZY
  * is set. Prints the mean "us/exec", start-up not counted. Usage: afl_client N TARGET [ARGS...] */
 #define _GNU_SOURCE
 #include <fcntl.h>
