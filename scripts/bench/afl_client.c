@@ -2,8 +2,8 @@
  * AFL++'s compiled-in server and libforksrv.so's AFL mode are driven alike and compared fairly. As
  * afl-fuzz: stdin is a file rewritten before each execution, fds 198/199 the control and status pipes,
  * per execution a 4-byte word out and the child's pid and status in (the old model, which both servers
- * accept), LD_BIND_NOW=1 unless LD_BIND_LAZY
- * is set. Prints the mean "us/exec", start-up not counted. Usage: afl_client N TARGET [ARGS...] */
+ * accept), LD_BIND_NOW=1 unless LD_BIND_LAZY is set. Prints the mean "us/exec", start-up not counted.
+ * Usage: afl_client N TARGET [ARGS...] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
