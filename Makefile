@@ -10,6 +10,9 @@ BINDIR = $(PREFIX)/bin
 LIBDIR = $(PREFIX)/lib
 INCLUDEDIR = $(PREFIX)/include
 MANDIR = $(PREFIX)/share/man
+# Where the preload libraries go, and where the CLI looks for them: a distribution package puts
+# them in a directory of their own (debian/rules), since nothing links against them.
+PRELOADDIR = $(LIBDIR)
 CC ?= cc
 CFLAGS ?= -O2 -g
 B ?= build
@@ -22,7 +25,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11
 PREINIT_CFLAGS = $(ALL_CFLAGS) -fPIC -ffreestanding -fno-builtin -fno-stack-protector -fvisibility=hidden \
 	-fno-tree-loop-distribute-patterns $(if $(REWORD),-DFSRV_REWORDED)
 DRIVER_CFLAGS = $(ALL_CFLAGS) $(SAN) -DFORKSRV_VERSION='"$(VERSION)"' -DFORKSRV_SONAME='"libforksrv.so.$(SOVERSION)"' \
-	-DFORKSRV_LIBDIR='"$(LIBDIR)"'
+	-DFORKSRV_LIBDIR='"$(PRELOADDIR)"' $(CPPFLAGS)
 
 PREINIT_OBJ = \
 	$(B)/preinit/afl.o \
@@ -76,12 +79,12 @@ $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
 $(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o
-	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
+	$(CC) $(LDFLAGS) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
 INPUT_OBJ = $(B)/preinit/input.o $(B)/preinit/elf.o $(B)/preinit/env.o $(B)/preinit/say.o
 $(B)/libforksrv_input.so: $(INPUT_OBJ) $(B)/libforksrv.so
-	$(CC) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv_input.so.$(SOVERSION) -o $@ \
+	$(CC) $(LDFLAGS) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv_input.so.$(SOVERSION) -o $@ \
 	  $(INPUT_OBJ) $(B)/libforksrv.so
 
 # One object, so that linking the archive with --whole-archive brings the server and its
@@ -95,7 +98,7 @@ $(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_static.o
 # A main for LLVMFuzzerTestOneInput targets, with the server in the same archive.
 $(B)/preinit/harness_main.o: preinit/harness_main.c fifo/protocol.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
 
 $(B)/libforksrv_main.a: $(B)/preinit/harness_main.o $(B)/libforksrv.a
 	rm -f $@
@@ -118,7 +121,7 @@ $(B)/include/forksrv.h: preinit/forksrv.h
 	cp $< $@
 
 $(B)/forksrv: $(CLI_OBJ) $(B)/libforksrv_client.a
-	$(CC) $(DRIVER_CFLAGS) -pthread -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
+	$(CC) $(DRIVER_CFLAGS) $(LDFLAGS) -pthread -o $@ $(CLI_OBJ) $(B)/libforksrv_client.a
 
 # Small C targets for the tests; *_static ones are linked statically, *_fsrv ones with libforksrv.a.
 $(B)/tests/%: tests/targets/%.c tests/targets/input.h
@@ -260,7 +263,7 @@ $(B)/pkgconfig/%.pc: Makefile
 	@mkdir -p $(@D)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: $*' 'Version: $(VERSION)' \
-	  'Description: $(if $(filter forksrv,$*),the forksrv fork server, for linking into a static target,$(if $(filter forksrv-main,$*),a main for LLVMFuzzerTestOneInput targets with the forksrv server,the forksrv client library: run a target through its fork server))' \
+	  'Description: $(if $(filter forksrv,$*),the forksrv fork server$(comma) for linking into a static target,$(if $(filter forksrv-main,$*),a main for LLVMFuzzerTestOneInput targets with the forksrv server,the forksrv client library: run a target through its fork server))' \
 	  'Cflags: -I$${includedir}/forksrv' \
 	  'Libs: -L$${libdir} $(if $(filter forksrv,$*),-Wl$(comma)--whole-archive -l:libforksrv.a -Wl$(comma)--no-whole-archive,$(if $(filter forksrv-main,$*),-l:libforksrv_main.a,-l:libforksrv_client.a))' >$@
 
@@ -272,12 +275,12 @@ MANPAGES = driver/forksrv.1 preinit/libforksrv.3
 # one); the CLI then hands the loader the preload by a path without them (driver/client.c).
 install: all
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" "$(DESTDIR)$(INCLUDEDIR)/forksrv" \
-	  "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man3"
+	  "$(DESTDIR)$(PRELOADDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man3"
 	install -m 755 $(B)/forksrv "$(DESTDIR)$(BINDIR)/forksrv"
-	install -m 755 $(B)/libforksrv.so "$(DESTDIR)$(LIBDIR)/libforksrv.so.$(VERSION)"
-	install -m 755 $(B)/libforksrv_input.so "$(DESTDIR)$(LIBDIR)/libforksrv_input.so"
-	ln -sf libforksrv.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/libforksrv.so.$(SOVERSION)"
-	ln -sf libforksrv.so.$(SOVERSION) "$(DESTDIR)$(LIBDIR)/libforksrv.so"
+	install -m 755 $(B)/libforksrv.so "$(DESTDIR)$(PRELOADDIR)/libforksrv.so.$(VERSION)"
+	install -m 755 $(B)/libforksrv_input.so "$(DESTDIR)$(PRELOADDIR)/libforksrv_input.so"
+	ln -sf libforksrv.so.$(VERSION) "$(DESTDIR)$(PRELOADDIR)/libforksrv.so.$(SOVERSION)"
+	ln -sf libforksrv.so.$(SOVERSION) "$(DESTDIR)$(PRELOADDIR)/libforksrv.so"
 	install -m 644 $(B)/libforksrv.a $(B)/libforksrv_main.a $(B)/libforksrv_client.a "$(DESTDIR)$(LIBDIR)/"
 	install -m 644 $(B)/include/forksrv.h $(B)/include/forksrv_client.h "$(DESTDIR)$(INCLUDEDIR)/forksrv/"
 	install -m 644 $(PC) "$(DESTDIR)$(LIBDIR)/pkgconfig/"
@@ -286,10 +289,11 @@ install: all
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/forksrv" "$(DESTDIR)$(MANDIR)/man1/forksrv.1" "$(DESTDIR)$(MANDIR)/man3/libforksrv.3"
-	for f in libforksrv_input.so libforksrv.so libforksrv.so.$(SOVERSION) libforksrv.so.$(VERSION) libforksrv.a \
-	  libforksrv_main.a libforksrv_client.a $(patsubst $(B)/%,%,$(PC)); do rm -f "$(DESTDIR)$(LIBDIR)/$$f"; done
+	for f in libforksrv_input.so libforksrv.so libforksrv.so.$(SOVERSION) libforksrv.so.$(VERSION); do \
+	  rm -f "$(DESTDIR)$(PRELOADDIR)/$$f"; done
+	for f in libforksrv.a libforksrv_main.a libforksrv_client.a $(patsubst $(B)/%,%,$(PC)); do rm -f "$(DESTDIR)$(LIBDIR)/$$f"; done
 	rm -f "$(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv.h" "$(DESTDIR)$(INCLUDEDIR)/forksrv/forksrv_client.h"
-	-rmdir "$(DESTDIR)$(INCLUDEDIR)/forksrv" 2>/dev/null
+	-rmdir "$(DESTDIR)$(INCLUDEDIR)/forksrv" $(if $(filter-out $(LIBDIR),$(PRELOADDIR)),"$(DESTDIR)$(PRELOADDIR)") 2>/dev/null
 
 clean:
 	rm -rf build

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (as root): bats, the compilers the
 # sanitizer targets are built with, afl++ (the real peer of the AFL++ tests), Debian's own programs
-# that the fidelity tests run, and the tools that check the install and reports (mandoc, pkg-config,
-# xmllint, man), and fetches Debian 13's afl++ beside Debian 12's (below). Does nothing when they are
-# already there.
+# that the fidelity tests run, the tools that check the install and reports (mandoc, pkg-config,
+# xmllint, man) and what builds and lints the Debian package; and it fetches Debian 13's afl++
+# beside Debian 12's (below). Does nothing when they are already there.
 set -eu
 need=()
 command -v bats >/dev/null || need+=(bats)
@@ -15,6 +15,10 @@ command -v mandoc >/dev/null || need+=(mandoc)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
 command -v man >/dev/null || need+=(man-db)
+# The Debian package's build and lint (tests/package.bats).
+command -v dpkg-buildpackage >/dev/null || need+=(dpkg-dev)
+command -v dh >/dev/null || need+=(debhelper)
+command -v lintian >/dev/null || need+=(lintian)
 # Real programs, of many formats, for the fidelity tests (tests/direct.bats) and the input start's.
 for pair in jq:jq sqlite3:sqlite3 file:file perl:perl readelf:binutils unzip:unzip xz:xz-utils identify:imagemagick \
   m4:m4 awk:mawk gzip:gzip tar:tar script:util-linux; do

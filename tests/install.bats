@@ -51,6 +51,10 @@ LIST
   D="$BATS_TEST_TMPDIR/dest"
   install_to "$D"
   local out="$BATS_TEST_TMPDIR" san=""
+  [ "$(sed -n 's/^Description: //p' "$D/usr/local/lib/pkgconfig/forksrv.pc")" = \
+    "the forksrv fork server, for linking into a static target" ]
+  [ "$(sed -n 's/^Description: //p' "$D/usr/local/lib/pkgconfig/forksrv-main.pc")" = \
+    "a main for LLVMFuzzerTestOneInput targets with the forksrv server" ]
   # Under make check the client library is built with ASan and UBSan: a client must link their runtimes.
   nm "$B/libforksrv_client.a" 2>/dev/null | grep -q ' U __asan' && san="-fsanitize=address,undefined"
   # shellcheck disable=SC2046
