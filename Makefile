@@ -96,13 +96,14 @@ $(B)/libforksrv.a: $(PREINIT_OBJ) $(B)/preinit/start_static.o
 	$(AR) rcs $@ $(B)/preinit/forksrv_static.o
 
 # A main for LLVMFuzzerTestOneInput targets, with the server in the same archive.
-$(B)/preinit/harness_main.o: preinit/harness_main.c fifo/protocol.h
+HARNESS_OBJ = $(B)/preinit/harness_main.o $(B)/preinit/harness_report.o
+$(HARNESS_OBJ): $(B)/preinit/%.o: preinit/%.c preinit/harness.h fifo/protocol.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
 
-$(B)/libforksrv_main.a: $(B)/preinit/harness_main.o $(B)/libforksrv.a
+$(B)/libforksrv_main.a: $(HARNESS_OBJ) $(B)/libforksrv.a
 	rm -f $@
-	$(AR) rcs $@ $(B)/preinit/harness_main.o $(B)/preinit/forksrv_static.o
+	$(AR) rcs $@ $(HARNESS_OBJ) $(B)/preinit/forksrv_static.o
 
 $(B)/driver/%.o: driver/%.c $(DRIVER_HDR)
 	@mkdir -p $(@D)
@@ -233,7 +234,23 @@ $(B)/fuzz/writers: tests/fuzz/writers.c driver/text.c driver/cli.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -Idriver -o $@ tests/fuzz/writers.c driver/text.c
 
-fuzzers: $(FUZZERS)
+# The tests' harness target built by libFuzzer's own main, and by ours with ASan, to compare the
+# harness main's libFuzzer command line with libFuzzer's (tests/libfuzzer_cli.bats).
+LIBFUZZER_REFS = $(B)/tests/harness_libfuzzer $(B)/tests/harness_libfuzzer_asan $(B)/tests/harness_asan
+
+$(B)/tests/harness_libfuzzer: tests/targets/harness.c
+	@mkdir -p $(@D)
+	clang -g -fsanitize=fuzzer -o $@ $<
+
+$(B)/tests/harness_libfuzzer_asan: tests/targets/harness.c
+	@mkdir -p $(@D)
+	clang -g -fsanitize=fuzzer,address -o $@ $<
+
+$(B)/tests/harness_asan: tests/targets/harness.c $(B)/libforksrv_main.a
+	@mkdir -p $(@D)
+	clang -g -fsanitize=address -o $@ $< $(B)/libforksrv_main.a
+
+fuzzers: $(FUZZERS) $(LIBFUZZER_REFS)
 
 fuzz: $(FUZZERS)
 	$(B)/fuzz/env_parser -max_total_time=$(FUZZ_SECONDS) -max_len=9000 tests/fuzz/corpus/env_parser
@@ -265,7 +282,7 @@ $(B)/pkgconfig/%.pc: Makefile
 	  'Name: $*' 'Version: $(VERSION)' \
 	  'Description: $(if $(filter forksrv,$*),the forksrv fork server$(comma) for linking into a static target,$(if $(filter forksrv-main,$*),a main for LLVMFuzzerTestOneInput targets with the forksrv server,the forksrv client library: run a target through its fork server))' \
 	  'Cflags: -I$${includedir}/forksrv' \
-	  'Libs: -L$${libdir} $(if $(filter forksrv,$*),-Wl$(comma)--whole-archive -l:libforksrv.a -Wl$(comma)--no-whole-archive,$(if $(filter forksrv-main,$*),-l:libforksrv_main.a,-l:libforksrv_client.a))' >$@
+	  'Libs: -L$${libdir} $(if $(filter forksrv,$*),-Wl$(comma)--whole-archive -l:libforksrv.a -Wl$(comma)--no-whole-archive,$(if $(filter forksrv-main,$*),-l:libforksrv_main.a -pthread,-l:libforksrv_client.a))' >$@
 
 comma = ,
 

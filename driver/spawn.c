@@ -181,7 +181,8 @@ int drv_spawn_init(struct drv_spawn *sp, char *const *argv, const char *input_pa
   } else if ((sp->stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3)) < 0) {
     return fail(sp, "dup stderr: %s", strerror(errno));
   }
-  if (!(sp->plain_envp = build_env(NULL, 0))) return fail(sp, "environment: %s", strerror(errno));
+  char plain[] = FIFO_ENV_PLAIN "=1", *extra[] = {plain};
+  if (!(sp->plain_envp = build_env(extra, 1))) return fail(sp, "environment: %s", strerror(errno));
   return 0;
 }
 

@@ -32,13 +32,16 @@
 /* "snapshot": each fresh child records its state at the fork point and is put back to it in place
  * after each execution (--reset snapshot); unset or "fork": a fresh fork for each input. */
 #define FIFO_ENV_RESET "FORKSRV_RESET"
+/* "1": a plain run by the driver (--no-server, --verify), with no server: the harness main then runs
+ * its input as it does under the server (true outcomes, no libFuzzer-style reports). */
+#define FIFO_ENV_PLAIN "FORKSRV_PLAIN"
 
 /* The list of forksrv's own variables, for the server (which reads and then removes them) and the
  * driver (which removes any the caller had before it sets its own). */
 enum fifo_var {
   FIFO_VAR_REQUEST, FIFO_VAR_REPLY, FIFO_VAR_DEBUG, FIFO_VAR_CENTIPEDE_IN, FIFO_VAR_CENTIPEDE_OUT,
   FIFO_VAR_CENTIPEDE_ACK, FIFO_VAR_AFL_MAP, FIFO_VAR_START, FIFO_VAR_INPUT, FIFO_VAR_INPUT_STDIN,
-  FIFO_VAR_BIND_NOW, FIFO_VAR_TARGET_PID, FIFO_VAR_RESET, FIFO_NVARS
+  FIFO_VAR_BIND_NOW, FIFO_VAR_TARGET_PID, FIFO_VAR_RESET, FIFO_VAR_PLAIN, FIFO_NVARS
 };
 
 static inline const char *fifo_var_name(unsigned v) {
@@ -49,7 +52,7 @@ static inline const char *fifo_var_name(unsigned v) {
       [FIFO_VAR_AFL_MAP] = FIFO_ENV_AFL_MAP,         [FIFO_VAR_START] = FIFO_ENV_START,
       [FIFO_VAR_INPUT] = FIFO_ENV_INPUT,             [FIFO_VAR_INPUT_STDIN] = FIFO_ENV_INPUT_STDIN,
       [FIFO_VAR_BIND_NOW] = FIFO_ENV_BIND_NOW,       [FIFO_VAR_TARGET_PID] = FIFO_ENV_TARGET_PID,
-      [FIFO_VAR_RESET] = FIFO_ENV_RESET,
+      [FIFO_VAR_RESET] = FIFO_ENV_RESET,             [FIFO_VAR_PLAIN] = FIFO_ENV_PLAIN,
   };
   return v < FIFO_NVARS ? names[v] : 0;
 }

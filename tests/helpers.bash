@@ -118,6 +118,14 @@ same_as_plain() {
   fi
 }
 
+# same_as_plain for a target whose main is the harness main (libforksrv_main.a). Run by a shell, such
+# a target answers as libFuzzer's main (its own reports and exit codes: 77 for a crash); run by
+# forksrv (FORKSRV_PLAIN=1 in the driver's plain runs) it gives each input's true outcome, and that
+# run is the reference the server is held to.
+same_as_plain_harness() {
+  FORKSRV_PLAIN=1 same_as_plain "$@"
+}
+
 # The processes still alive that run one of the test targets.
 target_processes() {
   pgrep -f "^$T/" || true

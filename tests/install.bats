@@ -68,7 +68,7 @@ LIST
   [[ "$stderr" == *"started at deferred"* ]]
   # shellcheck disable=SC2046
   cc -o "$out/harness" "$REPO/tests/targets/harness.c" $(pc --cflags --libs forksrv-main)
-  same_as_plain -i "$(input c 0)" -i "$(input d 7)" -- "$out/harness"
+  same_as_plain_harness -i "$(input c 0)" -i "$(input d 7)" -- "$out/harness"
 }
 
 @test "the shared library has a versioned soname, and --version names the version, protocol and soname" {

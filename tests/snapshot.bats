@@ -117,7 +117,7 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[0]}" = "${p[2]}" ]
   [ "${p[2]}" != "${p[3]}" ]
   [ "${p[3]}" = "${p[6]}" ]
-  same_as_plain --reset snapshot -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness"
+  same_as_plain_harness --reset snapshot -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness"
 }
 
 @test "a static target cannot be put back: one warning, and every input gets a fresh fork" {

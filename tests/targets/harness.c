@@ -1,5 +1,7 @@
-/* A libFuzzer-style target for libforksrv_main.a: LLVMFuzzerInitialize appends a line to $COUNTER
- * (when set); LLVMFuzzerTestOneInput crashes on "segv" and "abort", exits with the code of a non-zero
+/* A libFuzzer-style target for libforksrv_main.a, and for clang's -fsanitize=fuzzer alike, so that
+ * the two mains can be compared: LLVMFuzzerInitialize appends a line to $COUNTER (when set);
+ * LLVMFuzzerTestOneInput prints its input's size to stdout and stderr, crashes on "segv" and
+ * "abort", spins on "hang", holds more and more memory on "oom", exits with the code of a non-zero
  * number, and otherwise returns. */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,8 +23,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char buf[64] = {0};
   memcpy(buf, data, size < sizeof buf - 1 ? size : sizeof buf - 1);
+  if (getenv("HARNESS_PRINTS")) printf("out %zu\n", size), fprintf(stderr, "err %zu\n", size), fflush(stdout);
   if (!strcmp(buf, "segv")) *(volatile int *)(long)zero = 1;
   if (!strcmp(buf, "abort")) abort();
+  if (!strcmp(buf, "hang"))
+    for (;;) zero++;
+  if (!strcmp(buf, "oom"))
+    for (;;) {
+      char *p = malloc(16 << 20);
+      if (!p) abort();
+      memset(p, 1, 16 << 20);
+    }
   if (atoi(buf)) exit(atoi(buf));
   return 0;
 }
