@@ -193,13 +193,19 @@ as_run_directly() {
   as_run_directly "$BATS_FILE_TMPDIR/corpus/sh" -- sh
 }
 
-@test "under --reset snapshot each program's corpus, twice over in one run, gives plain fork+exec's outcomes and output" {
-  local c="$BATS_FILE_TMPDIR/corpus" dir cmd argv
+@test "under --reset snapshot each program's corpus, twice over in one run, gives plain fork+exec's outcomes and output, in one child" {
+  local c="$BATS_FILE_TMPDIR/corpus" dir cmd argv in_place=0
+  # Where the kernel cannot put a child back, every input is forked, and the outcomes must still hold.
+  "$FORKSRV" check --reset snapshot -- /bin/true 2>&1 | grep -q '^reset  *snapshot: each child is put back' && in_place=1
   while read -r dir cmd; do
     read -r -a argv <<<"$cmd"
     run --separate-stderr "$FORKSRV" --reset snapshot --verify 1 -n 2 -t 30000 -i "$c/$dir" -- "${argv[@]}"
     [[ "$stderr" != *MISMATCH* ]] || { echo "$dir: $cmd: $stderr"; return 1; }
     [[ "${stderr##*$'\n'}" == *", 0 mismatches" ]] || { echo "$dir: $cmd: $stderr"; return 1; }
+    # None of them does anything a put-back cannot undo: one child serves every input.
+    [ "$in_place" = 1 ] || continue
+    run --separate-stderr "$FORKSRV" --reset snapshot --json -n 2 -t 30000 -i "$c/$dir" -- "${argv[@]}"
+    [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ] || { echo "$dir: $cmd: discarded"; return 1; }
   done <<'LIST'
 c gcc -fsyntax-only @@
 py /usr/bin/python3 @@
