@@ -23,8 +23,13 @@ int records_parse(const char *p, size_t size) {
   while (p < end) {
     const char *colon = memchr(p, ':', (size_t)(end - p));
     if (!colon) return -1;
-    char *after;
-    long len = strtol(colon + 1, &after, 10);
+    /* The length, read from a bounded copy: the input need not end in a NUL. */
+    char digits[32], *stop;
+    size_t n = (size_t)(end - colon - 1) < sizeof digits - 1 ? (size_t)(end - colon - 1) : sizeof digits - 1;
+    memcpy(digits, colon + 1, n);
+    digits[n] = '\0';
+    long len = strtol(digits, &stop, 10);
+    const char *after = colon + 1 + (stop - digits);
     if (after >= end || *after != ':' || len < 0 || len > end - after - 1) return -1;
     const char *data = after + 1;
     size_t tag = (size_t)(colon - p);

@@ -14,22 +14,25 @@
 
 struct forksrv_harness {
   const char *artifact_prefix, *exact_artifact_path;
-  int show_unit;    /* print the failing input: inputs from directories, or cut by -max_len */
+  int show_unit;    /* print the failing input: inputs from directories, or any with -max_len */
   int artifacts;    /* and write it: inputs from directories, as libFuzzer does */
   int out_fd;       /* where libFuzzer-style lines go: stderr, or a copy of it (-close_fd_mask=2) */
   int error_exitcode, timeout_exitcode;
   long timeout_s, rss_limit_mb;
-  /* The input running now, for the handlers; running is set around LLVMFuzzerTestOneInput only. */
+  /* The input running now, for the handlers: data and size are set before running is (with release
+   * order), and running is cleared before data is; running is set around LLVMFuzzerTestOneInput only. */
   const uint8_t *data;
   size_t size;
-  volatile int running;
-  volatile long started_s;
+  int running;
+  long started_ms; /* CLOCK_MONOTONIC */
 };
 extern struct forksrv_harness forksrv_harness;
 
 /* Catches what ends an input (deadly signals nobody else handles, the alarm, exit, a sanitizer's
  * death, RSS over the limit) and reports it as libFuzzer does; from main before the first input. */
 void forksrv_harness_catch(void);
+/* CLOCK_MONOTONIC in milliseconds. */
+long forksrv_harness_now_ms(void);
 /* printf-like, to out_fd, with no stdio (usable in a signal handler). */
 void forksrv_harness_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -64,8 +64,8 @@ static const char *const ignored[] = {
     "reload", "report_slow_units", "only_ascii", "dict", "print_pcs", "print_funcs", "print_final_stats",
     "print_corpus_stats", "print_coverage", "print_full_coverage", "dump_coverage", "handle_segv", "handle_bus",
     "handle_abrt", "handle_ill", "handle_fpe", "handle_int", "handle_term", "handle_xfsz", "handle_usr1",
-    "handle_usr2", "handle_winch", "detect_leaks", "purge_allocator_interval", "trace_malloc", "malloc_limit_mb",
-    "exit_on_src_pos", "exit_on_item", "ignore_remaining_args", "focus_function", "entropic",
+    "handle_usr2", "handle_winch", "handle_winexcept", "detect_leaks", "purge_allocator_interval", "trace_malloc", "malloc_limit_mb",
+    "exit_on_src_pos", "exit_on_item", "focus_function", "entropic",
     "entropic_feature_frequency_threshold", "entropic_number_of_rarest_features", "entropic_scale_per_exec_time",
     "analyze_dict", "use_clang_coverage", "data_flow_trace", "collect_data_flow", "create_missing_dirs",
 };
@@ -85,6 +85,8 @@ static int parse(int argc, char **argv, int quiet) {
   int inputs = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *eq = strchr(a, '=');
+    /* What follows is the target's own, neither flags nor inputs. */
+    if (!strncmp(a, "-ignore_remaining_args=", 23) && strtol(a + 23, 0, 10) != 0) break;
     if (a[0] != '-') {
       argv[inputs++] = argv[i];
       continue;
@@ -107,6 +109,7 @@ static int parse(int argc, char **argv, int quiet) {
   argv[inputs] = 0;
   H.error_exitcode = (int)error_exitcode;
   H.timeout_exitcode = (int)timeout_exitcode;
+  if (H.exact_artifact_path && !*H.exact_artifact_path) H.exact_artifact_path = 0; /* empty is unset */
   return inputs - 1;
 }
 
@@ -133,6 +136,9 @@ static int usage(const char *prog) {
   return 0;
 }
 
+/* Inputs from directories are cut to 1 MiB when -max_len is not given, as libFuzzer cuts its corpus. */
+#define CORPUS_MAX_LEN (1l << 20)
+
 /* The whole of fd, in a buffer of exactly its size, so that a sanitizer sees reads past the end. */
 static uint8_t *read_all(int fd, size_t *size) {
   size_t cap = 4096, n = 0;
@@ -145,9 +151,12 @@ static uint8_t *read_all(int fd, size_t *size) {
     }
     r = read(fd, buf + n, cap - n);
     if (r < 0 && errno == EINTR) r = 0;
-    else if (r <= 0) {
-      H.show_unit = H.artifacts;
-      if (max_len > 0 && n > (size_t)max_len) n = (size_t)max_len, H.show_unit = 1;
+    else if (r < 0) break;
+    else if (r == 0) {
+      /* libFuzzer prints the failing input whenever -max_len is given, even one it did not cut. */
+      H.show_unit = H.artifacts || max_len > 0;
+      long limit = max_len > 0 ? max_len : H.artifacts ? CORPUS_MAX_LEN : 0;
+      if (limit > 0 && n > (size_t)limit) n = (size_t)limit;
       uint8_t *exact = malloc(n ? n : 1);
       if (exact) memcpy(exact, buf, n);
       free(buf);
@@ -162,12 +171,10 @@ static uint8_t *read_all(int fd, size_t *size) {
 static void run_one(const uint8_t *data, size_t size) {
   H.data = data;
   H.size = size;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  H.started_s = (long)ts.tv_sec;
-  H.running = 1;
+  H.started_ms = forksrv_harness_now_ms();
+  __atomic_store_n(&H.running, 1, __ATOMIC_RELEASE);
   LLVMFuzzerTestOneInput(data, size);
-  H.running = 0;
+  __atomic_store_n(&H.running, 0, __ATOMIC_RELEASE);
 }
 
 static int run_fd(int fd, long times) {
@@ -202,7 +209,8 @@ static struct file *files;
 static size_t nfiles, capfiles;
 
 /* Inside a directory only regular files and symlinks to them count: a symlinked directory (l -> .)
- * would make the walk endless, and a FIFO would block it. As the forksrv CLI walks a corpus. */
+ * would make the walk endless, and a FIFO would block it. Directories whose name starts with '.' are
+ * left out, files so named are not, as libFuzzer lists a corpus. */
 static int collect(const char *dir) {
   struct dirent **names;
   int n = scandir(dir, &names, NULL, alphasort);
@@ -210,10 +218,11 @@ static int collect(const char *dir) {
   for (int i = 0; i < n; i++) {
     char sub[4096];
     struct stat st;
-    if (names[i]->d_name[0] != '.' && snprintf(sub, sizeof sub, "%s/%s", dir, names[i]->d_name) < (int)sizeof sub &&
-        lstat(sub, &st) == 0) {
-      if (S_ISDIR(st.st_mode)) collect(sub);
-      else if ((S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(sub, &st) == 0 && S_ISREG(st.st_mode))) &&
+    if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..") &&
+        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]->d_name) < (int)sizeof sub && lstat(sub, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        if (names[i]->d_name[0] != '.') collect(sub);
+      } else if ((S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(sub, &st) == 0 && S_ISREG(st.st_mode))) &&
                (nfiles < capfiles || (files = realloc(files, (capfiles = capfiles * 2 + 64) * sizeof *files))))
         files[nfiles++] = (struct file){strdup(sub), st.st_size};
     }
@@ -236,7 +245,8 @@ static int run_directories(char **paths, int n) {
   for (int i = 0; i < n; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) {
-      forksrv_harness_say("ERROR: The required directory \"%s\" does not exist\n", paths[i]);
+      if (i == 0) forksrv_harness_say("ERROR: The required directory \"%s\" does not exist\n", paths[i]);
+      else forksrv_harness_say("No such file or directory: %s; exiting\n", paths[i]);
       return 1;
     }
     size_t before = nfiles;
@@ -276,6 +286,24 @@ static int run_files(const char *prog, char **paths, int n) {
   return bad;
 }
 
+/* As libFuzzer: a -artifact_prefix or -exact_artifact_path whose directory is missing ends the run
+ * before any input does (a prefix that ends in '/' is that directory). */
+static int missing_artifact_dir(const char *path) {
+  char dir[4096];
+  size_t n = path ? strlen(path) : 0;
+  if (!n || n >= sizeof dir) return 0;
+  memcpy(dir, path, n + 1);
+  if (dir[n - 1] != '/') {
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0; /* the working directory */
+    slash[slash == dir] = '\0';
+  }
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+  forksrv_harness_say("ERROR: The required directory \"%s\" does not exist\n", dir);
+  return 1;
+}
+
 /* -close_fd_mask: the target's stdout, stderr or both go to /dev/null; these lines still reach stderr. */
 static void close_fds(void) {
   int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -305,6 +333,7 @@ int main(int argc, char **argv) {
   }
   int n = parse(argc, argv, 0);
   if (help) return usage(argv[0]);
+  if (missing_artifact_dir(H.artifact_prefix) || missing_artifact_dir(H.exact_artifact_path)) return 1;
   close_fds();
   forksrv_harness_catch();
   if (n == 0) return run_fd(0, 1) < 0;

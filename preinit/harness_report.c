@@ -23,8 +23,18 @@ struct forksrv_harness forksrv_harness = {.artifact_prefix = "./", .out_fd = 2, 
 /* libFuzzer prints an input's bytes only up to this size (kMaxUnitSizeToPrint). */
 #define MAX_PRINTED 256
 
+/* A line longer than the buffer goes out in pieces. */
+static void flush(const char *buf, size_t n) {
+  for (size_t at = 0; at < n;) {
+    ssize_t w = write(H.out_fd, buf + at, n - at);
+    if (w <= 0) break;
+    at += (size_t)w;
+  }
+}
+
 static void put(char *buf, size_t *n, size_t cap, char c) {
-  if (*n < cap) buf[(*n)++] = c;
+  if (*n == cap) flush(buf, *n), *n = 0;
+  buf[(*n)++] = c;
 }
 
 static void put_num(char *buf, size_t *n, size_t cap, unsigned long v, unsigned base, int width, char pad) {
@@ -36,7 +46,7 @@ static void put_num(char *buf, size_t *n, size_t cap, unsigned long v, unsigned 
   while (k) put(buf, n, cap, digits[--k]);
 }
 
-/* %s %c %d %ld %lu %zu %x %o, numbers with a width ("%8zu", "%03o"): what the reports use. */
+/* %s %c %d %ld %lu %zu %x %o %%, numbers with a width ("%8zu", "%03o"): what the reports use. */
 void forksrv_harness_say(const char *fmt, ...) {
   char buf[4096];
   size_t n = 0;
@@ -51,19 +61,17 @@ void forksrv_harness_say(const char *fmt, ...) {
     char pad = *f == '0' ? '0' : ' ';
     int width = 0;
     while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
-    if (*f == 's') {
+    if (*f == '%') {
+      put(buf, &n, sizeof buf, '%');
+    } else if (*f == 's') {
       for (const char *s = va_arg(ap, const char *); *s; s++) put(buf, &n, sizeof buf, *s);
     } else if (*f == 'c') {
       put(buf, &n, sizeof buf, (char)va_arg(ap, int));
-    } else if (*f == 'd') {
-      int v = va_arg(ap, int);
-      if (v < 0) put(buf, &n, sizeof buf, '-'), v = -v;
-      put_num(buf, &n, sizeof buf, (unsigned long)v, 10, width, pad);
-    } else if (*f == 'l' && f[1] == 'd') {
-      long v = va_arg(ap, long);
-      f++;
-      if (v < 0) put(buf, &n, sizeof buf, '-'), v = -v;
-      put_num(buf, &n, sizeof buf, (unsigned long)v, 10, width, pad);
+    } else if (*f == 'd' || (*f == 'l' && f[1] == 'd')) {
+      long v = *f == 'd' ? va_arg(ap, int) : va_arg(ap, long);
+      if (*f == 'l') f++;
+      if (v < 0) put(buf, &n, sizeof buf, '-');
+      put_num(buf, &n, sizeof buf, v < 0 ? 0ul - (unsigned long)v : (unsigned long)v, 10, width, pad);
     } else if ((*f == 'l' || *f == 'z') && f[1] == 'u') {
       f++;
       put_num(buf, &n, sizeof buf, *(f - 1) == 'l' ? va_arg(ap, unsigned long) : va_arg(ap, size_t), 10, width, pad);
@@ -74,11 +82,7 @@ void forksrv_harness_say(const char *fmt, ...) {
     }
   }
   va_end(ap);
-  for (size_t at = 0; at < n;) {
-    ssize_t w = write(H.out_fd, buf + at, n - at);
-    if (w <= 0) break;
-    at += (size_t)w;
-  }
+  flush(buf, n);
 }
 
 /* --- SHA-1 (FIPS 180-4), for the artifact's name --- */
@@ -142,7 +146,7 @@ static void say_base64(const uint8_t *p, size_t n) {
 /* libFuzzer's DumpCurrentUnit: the input, and where it was written. An input named on the command
  * line is a file already: libFuzzer writes none, and prints it only if -max_len cut it. */
 static void dump_unit(const char *kind) {
-  if (!H.show_unit || !H.data) return;
+  if (!H.show_unit || !__atomic_load_n(&H.running, __ATOMIC_ACQUIRE)) return; /* no input: nothing to dump */
   const uint8_t *p = H.data;
   size_t n = H.size;
   forksrv_harness_say("MS: 0 ; base unit: 0000000000000000000000000000000000000000\n");
@@ -174,8 +178,16 @@ static void dump_unit(const char *kind) {
   if (n <= MAX_PRINTED) say_base64(p, n);
 }
 
+/* One report at a time, as libFuzzer's __sanitizer_acquire_crash_state: a second one (the alarm, or
+ * the RSS thread, while a crash is being told) does not start. */
+static int first_report(void) {
+  static int taken;
+  return !__atomic_exchange_n(&taken, 1, __ATOMIC_ACQ_REL);
+}
+
 static void on_deadly_signal(int sig) {
   (void)sig;
+  if (!first_report()) _exit(H.error_exitcode);
   forksrv_harness_say("==%d== ERROR: libFuzzer: deadly signal\n\n"
                       "NOTE: libFuzzer has rudimentary signal handlers.\n"
                       "      Combine libFuzzer with AddressSanitizer or similar for better crash reports.\n"
@@ -185,19 +197,20 @@ static void on_deadly_signal(int sig) {
   _exit(H.error_exitcode);
 }
 
-static long now_s(void) {
+long forksrv_harness_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long)ts.tv_sec;
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* As libFuzzer's AlarmCallback: the alarm rings every timeout/2 + 1 seconds, and an input that has
  * run for the timeout or longer by then has timed out. */
 static void on_alarm(int sig) {
   (void)sig;
-  if (!H.running) return;
-  long seconds = now_s() - H.started_s;
-  if (seconds <= 0 || seconds < H.timeout_s) return;
+  if (!__atomic_load_n(&H.running, __ATOMIC_ACQUIRE)) return;
+  /* Whole seconds the input has run, as libFuzzer counts them. */
+  long seconds = (forksrv_harness_now_ms() - H.started_ms) / 1000;
+  if (seconds <= 0 || seconds < H.timeout_s || !first_report()) return;
   forksrv_harness_say("ALARM: working on the last Unit for %ld seconds\n"
                       "       and the timeout value is %ld (use -timeout=N to change)\n",
                       seconds, H.timeout_s);
@@ -208,29 +221,38 @@ static void on_alarm(int sig) {
 }
 
 static void on_exit_call(void) {
-  if (!H.running) return; /* main's own exit, not the target's */
+  if (!__atomic_load_n(&H.running, __ATOMIC_ACQUIRE)) return; /* main's own exit, not the target's */
+  if (!first_report()) return;
   forksrv_harness_say("==%d== ERROR: libFuzzer: fuzz target exited\n\nSUMMARY: libFuzzer: fuzz target exited\n", (int)getpid());
   dump_unit("crash-");
   _exit(H.error_exitcode);
 }
 
-/* A sanitizer reports the crash itself; the artifact follows, as libFuzzer's death callback writes it. */
-static void on_sanitizer_death(void) { dump_unit("crash-"); }
+/* A sanitizer reports the crash itself; the artifact follows, as libFuzzer's death callback writes it.
+ * A death while no input runs (a leak found at exit) has no input to write. */
+static void on_sanitizer_death(void) {
+  if (first_report()) dump_unit("crash-");
+}
 void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 /* As libFuzzer's RSS thread: once a second, the peak RSS against -rss_limit_mb. */
 static void *watch_rss(void *arg) {
   (void)arg;
+  sigset_t alarm;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm, 0); /* the alarm is the main thread's */
   for (;;) {
     sleep(1);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) continue;
     long peak_mb = ru.ru_maxrss / 1024;
     if (peak_mb <= H.rss_limit_mb) continue;
+    if (!first_report()) return 0;
     forksrv_harness_say("==%d== ERROR: libFuzzer: out-of-memory (used: %ldMb; limit: %ldMb)\n"
                         "   To change the out-of-memory limit use -rss_limit_mb=<N>\n\n",
                         (int)getpid(), peak_mb, H.rss_limit_mb);
-    if (H.running) dump_unit("oom-");
+    dump_unit("oom-");
     forksrv_harness_say("SUMMARY: libFuzzer: out-of-memory\n");
     _exit(HARNESS_EXIT_OOM);
   }

@@ -14,7 +14,7 @@ setup() {
   export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
   unset LD_PRELOAD ASAN_OPTIONS FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG HARNESS_PRINTS
   [ -x "$LF" ] || skip "clang's libFuzzer runtime is missing (scripts/test-deps.sh installs libclang-rt-dev)"
-  for word in ok segv abort hang oom 7 abortXYZ; do input "$word" "$word" >/dev/null; done
+  for word in ok segv abort hang slow oom leak 7 abortXYZ; do input "$word" "$word" >/dev/null; done
 }
 
 # What either prints, without what only libFuzzer prints (its start-up INFO lines, the stack trace
@@ -54,9 +54,9 @@ both() {
   done
 }
 
-# A directory holding the inputs named.
+# A directory holding the inputs named (and only them).
 dir_of() {
-  local d="$BATS_TEST_TMPDIR/dir-$1"
+  local d="$BATS_TEST_TMPDIR/dir-$(IFS=-; echo "$*")"
   mkdir -p "$d"
   for name in "$@"; do cp "$BATS_TEST_TMPDIR/in/$name" "$d/"; done
   echo "$d"
@@ -95,6 +95,17 @@ dir_of() {
   [ -f "$BATS_TEST_TMPDIR/ours/oom-174b35fe9374cf070609b22ae0bc83d763d02d29" ]
 }
 
+@test "an input that runs less than the timeout, however close, is no timeout; files named with a dot run too" {
+  both "$T/harness" "$LF" -timeout=1 -runs=4 "$BATS_TEST_TMPDIR/in/slow"
+  [ "$(cat "$BATS_TEST_TMPDIR/ours/status")" = 0 ]
+  local d
+  d=$(dir_of ok)
+  cp "$BATS_TEST_TMPDIR/in/abort" "$d/.hidden"
+  mkdir "$d/.git" && cp "$BATS_TEST_TMPDIR/in/segv" "$d/.git/x"
+  both "$T/harness" "$LF" -runs=0 "$d"
+  [ -f "$BATS_TEST_TMPDIR/ours/crash-b61646f016483b318b49a910668a966b6ce09ede" ]
+}
+
 @test "-artifact_prefix and -exact_artifact_path say where the failing input goes" {
   local d
   d=$(dir_of ok abort)
@@ -102,13 +113,20 @@ dir_of() {
   [ -f "$BATS_TEST_TMPDIR/ours/found-crash-b61646f016483b318b49a910668a966b6ce09ede" ]
   both "$T/harness" "$LF" -runs=0 -exact_artifact_path=the-crash "$d"
   cmp "$BATS_TEST_TMPDIR/ours/the-crash" "$BATS_TEST_TMPDIR/in/abort"
+  # Empty is unset; a directory that does not exist ends the run before any input.
+  both "$T/harness" "$LF" -runs=0 -exact_artifact_path= "$d"
+  both "$T/harness" "$LF" -runs=0 -artifact_prefix="$BATS_TEST_TMPDIR/none/" "$d"
+  [ "$(cat "$BATS_TEST_TMPDIR/ours/status")" = 1 ]
+  both "$T/harness" "$LF" -runs=0 -exact_artifact_path="$BATS_TEST_TMPDIR/none/f" "$d"
 }
 
 @test "-rss_limit_mb and -max_len: an input over the memory limit, and inputs cut to a length" {
   both "$T/harness" "$LF" -timeout=30 -rss_limit_mb=300 "$BATS_TEST_TMPDIR/in/oom"
   grep -qx '==[0-9]*== ERROR: libFuzzer: out-of-memory (used: [0-9]*Mb; limit: 300Mb)' "$BATS_TEST_TMPDIR/ours/err"
-  # "abortXYZ" cut to "abort" crashes; libFuzzer then prints the input it ran.
+  # "abortXYZ" cut to "abort" crashes; with -max_len libFuzzer prints the input it ran, cut or not.
   both "$T/harness" "$LF" -max_len=5 "$BATS_TEST_TMPDIR/in/abortXYZ"
+  grep -qx 'abort' "$BATS_TEST_TMPDIR/ours/err"
+  both "$T/harness" "$LF" -max_len=100 "$BATS_TEST_TMPDIR/in/abort"
   grep -qx 'abort' "$BATS_TEST_TMPDIR/ours/err"
   both "$T/harness" "$LF" -runs=0 -max_len=5 "$(dir_of abortXYZ)"
   cmp "$BATS_TEST_TMPDIR/ours/crash-b61646f016483b318b49a910668a966b6ce09ede" "$BATS_TEST_TMPDIR/in/abort"
@@ -132,6 +150,11 @@ dir_of() {
   grep -qx 'SUMMARY: AddressSanitizer: SEGV .* in LLVMFuzzerTestOneInput' "$BATS_TEST_TMPDIR/ours/err"
   both "$T/harness_asan" "$T/harness_libfuzzer_asan" -runs=0 "$(dir_of ok segv)"
   [ -f "$BATS_TEST_TMPDIR/ours/crash-e719f94e7021ebc5ce18e6bed88195a7ff6a8a75" ]
+  # A leak is found at exit, when no input runs: LeakSanitizer reports it, and no artifact is written
+  # (libFuzzer checks for leaks after each input and writes leak-<sha1>: a difference, in docs/design.md).
+  run -1 --separate-stderr bash -c 'cd "$1" && exec "$2" -runs=0 "$3"' _ "$BATS_TEST_TMPDIR" "$T/harness_asan" "$(dir_of ok leak)"
+  [[ "$stderr" == *"ERROR: LeakSanitizer: detected memory leaks"* ]]
+  [ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'crash-*')" ]
 }
 
 @test "flags it does not implement are accepted with one line each; unknown ones get libFuzzer's warning" {

@@ -1,14 +1,16 @@
 /* A libFuzzer-style target for libforksrv_main.a, and for clang's -fsanitize=fuzzer alike, so that
  * the two mains can be compared: LLVMFuzzerInitialize appends a line to $COUNTER (when set);
- * LLVMFuzzerTestOneInput prints its input's size to stdout and stderr, crashes on "segv" and
- * "abort", spins on "hang", holds more and more memory on "oom", exits with the code of a non-zero
- * number, and otherwise returns. */
+ * LLVMFuzzerTestOneInput prints its input's size to stdout and stderr (with HARNESS_PRINTS set),
+ * crashes on "segv" and "abort", spins on "hang", runs 0.6 s on "slow", holds more and more memory on
+ * "oom", leaks on "leak", exits with the code of a non-zero number, and otherwise returns. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static volatile int zero;
+char *volatile harness_forgotten; /* "leak": the only pointer to a block, then dropped */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
@@ -28,6 +30,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!strcmp(buf, "abort")) abort();
   if (!strcmp(buf, "hang"))
     for (;;) zero++;
+  if (!strcmp(buf, "slow")) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 600);
+  }
+  if (!strcmp(buf, "leak")) {
+    harness_forgotten = malloc(4096);
+    harness_forgotten = 0;
+  }
   if (!strcmp(buf, "oom"))
     for (;;) {
       char *p = malloc(16 << 20);
