@@ -240,6 +240,15 @@ static int record_map(struct snap *h, const struct map *m) {
   return 0;
 }
 
+/* The ranges whose written pages are protected again after each execution: every registered one
+ * but forksrv's own. */
+static int protected_kind(int kind) { return kind == RESTORED || kind == WATCHED; }
+
+static long protect(struct snap *h, unsigned long start, unsigned long end) {
+  struct sys_uffdio_writeprotect wp = {start, end - start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
+  return start == end ? 0 : sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
+}
+
 /* The pages of [start, end) that have contents (present or swapped out) are copied to the store. */
 static long copy_present(struct snap *h, const struct range *r) {
   if (r->file) {
@@ -409,11 +418,8 @@ static __attribute__((noinline)) long record(struct snap *h) {
   h->nopen = open_count(h);
   if (!h->nopen) return -1;
   /* From here on every write is marked. */
-  for (unsigned i = 0; i < h->nranges; i++) {
-    struct sys_uffdio_writeprotect wp = {h->r[i].start, h->r[i].end - h->r[i].start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
-    if ((h->r[i].kind == RESTORED || h->r[i].kind == WATCHED) && sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp) < 0)
-      return -1;
-  }
+  for (unsigned i = 0; i < h->nranges; i++)
+    if (protected_kind(h->r[i].kind) && protect(h, h->r[i].start, h->r[i].end) < 0) return -1;
   return 0;
 }
 
@@ -449,11 +455,6 @@ void fsrv_snapshot_take(struct fsrv *s) {
 static const struct range *range_at(const struct snap *h, unsigned *at, unsigned long addr) {
   while (*at < h->nranges && h->r[*at].end <= addr) (*at)++;
   return *at < h->nranges && h->r[*at].start <= addr ? &h->r[*at] : 0;
-}
-
-static long protect(struct snap *h, unsigned long start, unsigned long end) {
-  struct sys_uffdio_writeprotect wp = {start, end - start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
-  return start == end ? 0 : sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
 }
 
 /* One written region back to the snapshot, then protected again (forksrv's own pages in it left be). */
@@ -505,9 +506,9 @@ static long restore_memory(struct snap *h, int retried) {
   int check = retried || h->maps_touched || size != h->vm_size;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
-    if (h->r[i].kind == UNTRACKED || h->r[i].kind == OWN) continue;
+    if (!protected_kind(h->r[i].kind)) continue;
     while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
-           h->r[j + 1].kind != UNTRACKED && h->r[j + 1].kind != OWN)
+           protected_kind(h->r[j + 1].kind))
       j++;
     if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
   }
