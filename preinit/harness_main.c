@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../fifo/protocol.h"
@@ -153,8 +152,6 @@ static uint8_t *read_all(int fd, size_t *size) {
     if (r < 0 && errno == EINTR) r = 0;
     else if (r < 0) break;
     else if (r == 0) {
-      /* libFuzzer prints the failing input whenever -max_len is given, even one it did not cut. */
-      H.show_unit = H.artifacts || max_len > 0;
       long limit = max_len > 0 ? max_len : H.artifacts ? CORPUS_MAX_LEN : 0;
       if (limit > 0 && n > (size_t)limit) n = (size_t)limit;
       uint8_t *exact = malloc(n ? n : 1);
@@ -200,6 +197,9 @@ static int run_file(const char *path, long times) {
   return r;
 }
 
+/* Under the server, or in the driver's plain run of the same input: the path named, or stdin. */
+static int run_as_under_server(int inputs, char **argv) { return inputs ? run_file(argv[1], 1) : run_fd(0, 1); }
+
 /* --- directories: every file in them, smallest first, as libFuzzer reads a seed corpus --- */
 struct file {
   char *path;
@@ -207,6 +207,15 @@ struct file {
 };
 static struct file *files;
 static size_t nfiles, capfiles;
+
+static void add_file(const char *path, off_t size) {
+  if (nfiles == capfiles) {
+    struct file *more = realloc(files, (capfiles * 2 + 64) * sizeof *files);
+    if (!more) return;
+    files = more, capfiles = capfiles * 2 + 64;
+  }
+  files[nfiles++] = (struct file){strdup(path), size};
+}
 
 /* Inside a directory only regular files and symlinks to them count: a symlinked directory (l -> .)
  * would make the walk endless, and a FIFO would block it. Directories whose name starts with '.' are
@@ -222,9 +231,9 @@ static int collect(const char *dir) {
         snprintf(sub, sizeof sub, "%s/%s", dir, names[i]->d_name) < (int)sizeof sub && lstat(sub, &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
         if (names[i]->d_name[0] != '.') collect(sub);
-      } else if ((S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(sub, &st) == 0 && S_ISREG(st.st_mode))) &&
-               (nfiles < capfiles || (files = realloc(files, (capfiles = capfiles * 2 + 64) * sizeof *files))))
-        files[nfiles++] = (struct file){strdup(sub), st.st_size};
+      } else if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(sub, &st) == 0 && S_ISREG(st.st_mode))) {
+        add_file(sub, st.st_size);
+      }
     }
     free(names[i]);
   }
@@ -240,8 +249,7 @@ static int by_size(const void *a, const void *b) {
 /* libFuzzer with directories fuzzes; this main runs the empty input and every file once, as
  * libFuzzer does with -runs=0, and ends. A file named among the directories runs too. */
 static int run_directories(char **paths, int n) {
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long t0 = forksrv_harness_now_ms();
   for (int i = 0; i < n; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) {
@@ -251,8 +259,7 @@ static int run_directories(char **paths, int n) {
     }
     size_t before = nfiles;
     if (S_ISDIR(st.st_mode)) collect(paths[i]);
-    else if (nfiles < capfiles || (files = realloc(files, (capfiles = capfiles * 2 + 64) * sizeof *files)))
-      files[nfiles++] = (struct file){strdup(paths[i]), st.st_size};
+    else add_file(paths[i], st.st_size);
     if (S_ISDIR(st.st_mode)) forksrv_harness_say("INFO: %8zu files found in %s\n", nfiles - before, paths[i]);
   }
   if (runs > 0) forksrv_harness_say("INFO: -runs=%ld: this main does not fuzz: each input runs once\n", runs);
@@ -262,8 +269,7 @@ static int run_directories(char **paths, int n) {
   run_one(empty, 0);
   int bad = 0;
   for (size_t i = 0; i < nfiles; i++) bad |= run_file(files[i].path, 1) < 0;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  forksrv_harness_say("Done %zu runs in %ld second(s)\n", nfiles + 1, (long)(t1.tv_sec - t0.tv_sec));
+  forksrv_harness_say("Done %zu runs in %ld second(s)\n", nfiles + 1, (forksrv_harness_now_ms() - t0) / 1000);
   return bad;
 }
 
@@ -273,13 +279,10 @@ static int run_files(const char *prog, char **paths, int n) {
   forksrv_harness_say("%s: Running %d inputs %ld time(s) each.\n", prog, n, times);
   int bad = 0;
   for (int i = 0; i < n; i++) {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long t0 = forksrv_harness_now_ms();
     forksrv_harness_say("Running: %s\n", paths[i]);
     bad |= run_file(paths[i], times) < 0;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    forksrv_harness_say("Executed %s in %ld ms\n", paths[i], ms);
+    forksrv_harness_say("Executed %s in %ld ms\n", paths[i], forksrv_harness_now_ms() - t0);
   }
   forksrv_harness_say("***\n*** NOTE: fuzzing was not performed, you have only\n"
                       "***       executed the target code on a fixed set of inputs.\n***\n");
@@ -322,16 +325,17 @@ int main(int argc, char **argv) {
     /* A child of the server: one input per iteration, the same path (or stdin, rewound) each time. */
     int n = parse(argc, argv, 1);
     while (forksrv_loop_server(PERSISTENT_INPUTS))
-      if ((n ? run_file(argv[1], 1) : run_fd(0, 1)) < 0) return 1;
+      if (run_as_under_server(n, argv) < 0) return 1;
     return 0;
   }
   const char *plain = getenv(FIFO_ENV_PLAIN);
   if (plain && !strcmp(plain, "1")) {
     /* The driver's plain run of the same input: as its server's child runs it, so that the two agree. */
-    int n = parse(argc, argv, 1);
-    return (n ? run_file(argv[1], 1) : run_fd(0, 1)) < 0;
+    return run_as_under_server(parse(argc, argv, 1), argv) < 0;
   }
   int n = parse(argc, argv, 0);
+  /* libFuzzer prints a failing input named on the command line whenever -max_len is given. */
+  H.show_unit = max_len > 0;
   if (help) return usage(argv[0]);
   if (missing_artifact_dir(H.artifact_prefix) || missing_artifact_dir(H.exact_artifact_path)) return 1;
   close_fds();

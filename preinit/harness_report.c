@@ -23,17 +23,17 @@ struct forksrv_harness forksrv_harness = {.artifact_prefix = "./", .out_fd = 2, 
 /* libFuzzer prints an input's bytes only up to this size (kMaxUnitSizeToPrint). */
 #define MAX_PRINTED 256
 
-/* A line longer than the buffer goes out in pieces. */
-static void flush(const char *buf, size_t n) {
+static void write_all(int fd, const void *p, size_t n) {
   for (size_t at = 0; at < n;) {
-    ssize_t w = write(H.out_fd, buf + at, n - at);
+    ssize_t w = write(fd, (const char *)p + at, n - at);
     if (w <= 0) break;
     at += (size_t)w;
   }
 }
 
+/* A line longer than the buffer goes out in pieces. */
 static void put(char *buf, size_t *n, size_t cap, char c) {
-  if (*n == cap) flush(buf, *n), *n = 0;
+  if (*n == cap) write_all(H.out_fd, buf, *n), *n = 0;
   buf[(*n)++] = c;
 }
 
@@ -82,7 +82,7 @@ void forksrv_harness_say(const char *fmt, ...) {
     }
   }
   va_end(ap);
-  flush(buf, n);
+  write_all(H.out_fd, buf, n);
 }
 
 /* --- SHA-1 (FIPS 180-4), for the artifact's name --- */
@@ -143,8 +143,15 @@ static void say_base64(const uint8_t *p, size_t n) {
   forksrv_harness_say("Base64: %s\n", out);
 }
 
+/* s after buf[0..len), cut to cap - 1 bytes and terminated; the new length. */
+static size_t append(char *buf, size_t len, size_t cap, const char *s) {
+  while (*s && len < cap - 1) buf[len++] = *s++;
+  buf[len] = '\0';
+  return len;
+}
+
 /* libFuzzer's DumpCurrentUnit: the input, and where it was written. An input named on the command
- * line is a file already: libFuzzer writes none, and prints it only if -max_len cut it. */
+ * line is a file already: libFuzzer writes none, and prints it only when -max_len is given. */
 static void dump_unit(const char *kind) {
   if (!H.show_unit || !__atomic_load_n(&H.running, __ATOMIC_ACQUIRE)) return; /* no input: nothing to dump */
   const uint8_t *p = H.data;
@@ -157,23 +164,14 @@ static void dump_unit(const char *kind) {
   }
   if (!H.artifacts) return;
   char path[4096], sum[41];
-  size_t len = 0;
   if (H.exact_artifact_path) {
-    for (const char *s = H.exact_artifact_path; *s; s++) put(path, &len, sizeof path - 1, *s);
+    append(path, 0, sizeof path, H.exact_artifact_path);
   } else {
     sha1_hex(p, n, sum);
-    for (const char *s = H.artifact_prefix; *s; s++) put(path, &len, sizeof path - 1, *s);
-    for (const char *s = kind; *s; s++) put(path, &len, sizeof path - 1, *s);
-    for (const char *s = sum; *s; s++) put(path, &len, sizeof path - 1, *s);
+    append(path, append(path, append(path, 0, sizeof path, H.artifact_prefix), sizeof path, kind), sizeof path, sum);
   }
-  path[len] = '\0';
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  for (size_t at = 0; fd >= 0 && at < n;) {
-    ssize_t w = write(fd, p + at, n - at);
-    if (w <= 0) break;
-    at += (size_t)w;
-  }
-  if (fd >= 0) close(fd);
+  if (fd >= 0) write_all(fd, p, n), close(fd);
   forksrv_harness_say("artifact_prefix='%s'; Test unit written to %s\n", H.artifact_prefix, path);
   if (n <= MAX_PRINTED) say_base64(p, n);
 }
