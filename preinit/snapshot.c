@@ -83,7 +83,7 @@ struct range {
 struct proc_stat {
   long pgrp, session, threads;
   unsigned long vsize;
-  uint64_t ignored, caught;
+  uint64_t blocked, ignored, caught;
 };
 struct saved_fd {
   int fd, saved, cloexec, flags;
@@ -315,8 +315,8 @@ static unsigned long open_count(struct snap *h) {
 }
 
 /* One read of /proc/self/stat: the group, session and thread count (fields 5, 6, 20), the size
- * mapped (23), and which signals are ignored and which caught (33, 34), where asking the kernel for
- * each disposition costs 62 calls. */
+ * mapped (23), the signal mask (32), and which signals are ignored and which caught (33, 34), where
+ * asking the kernel for each disposition costs 62 calls. */
 static long read_stat(struct snap *h, struct proc_stat *ps) {
   long n = sys3(__NR_pread64, h->stat, h->line, sizeof h->line - 1);
   if (n <= 0) return -1;
@@ -336,6 +336,7 @@ static long read_stat(struct snap *h, struct proc_stat *ps) {
   ps->session = (long)v[6];
   ps->threads = (long)v[20];
   ps->vsize = v[23];
+  ps->blocked = v[32];
   ps->ignored = v[33];
   ps->caught = v[34];
   return 0;
@@ -494,9 +495,18 @@ static int unmap_new(struct snap *h, const struct map *m) {
   return sys_munmap(m->start, m->end - m->start) < 0 ? -1 : 0;
 }
 
-/* Every written page of every tracked mapping, scanned in runs of tracked ranges: a mapping made since
- * the snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC); then mappings
- * made since are unmapped, and the scan runs again. */
+/* Whether a put-back scans the range. A program writes a read-only mapping only after changing its
+ * protection (or through /proc/self/mem), so one is scanned only when a protection may have changed:
+ * walking the libraries' code and constants cost a small target's put-back more than the further
+ * scans that skipping them takes (docs/design.md). */
+static int scanned(const struct range *r, int check) {
+  if (r->kind == UNTRACKED) return 0;
+  return r->kind != WATCHED || check || (r->prot & 2);
+}
+
+/* Every written page of every tracked mapping, scanned in runs of ranges: a mapping made since the
+ * snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC); then mappings made
+ * since are unmapped, and the scan runs again. */
 static long restore_memory(struct snap *h, int retried) {
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
@@ -518,14 +528,14 @@ static long restore_memory(struct snap *h, int retried) {
   }
   unsigned at = 0;
   for (unsigned i = 0; i < h->nranges;) {
-    if (h->r[i].kind == UNTRACKED) {
+    if (!scanned(&h->r[i], check)) {
       i++;
       continue;
     }
     unsigned j = i;
-    while (j + 1 < h->nranges && h->r[j + 1].kind != UNTRACKED) j++;
-    /* The holes up to the untracked mappings either side are scanned too: a mapping made there since
-     * fails the scan as well. */
+    while (j + 1 < h->nranges && scanned(&h->r[j + 1], check)) j++;
+    /* The holes up to the mappings either side are scanned too: a mapping made there since fails the
+     * scan as well. */
     unsigned long start = i ? h->r[i - 1].end : h->r[i].start, end = j + 1 < h->nranges ? h->r[j + 1].start : h->r[j].end;
     if (end >= 1ul << 47) end = h->r[j].end; /* [vsyscall], beyond where a mapping can be made */
     struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start, .end = end,
@@ -573,7 +583,8 @@ static void restore_fds(struct snap *h) {
 }
 
 /* Signals, timers and the rest a fresh fork would have: dispositions (after a pending signal is
- * dropped by ignoring it), the mask, the alternate stack, no interval timers, umask, cwd. */
+ * dropped by ignoring it), the mask (if the stat line says it changed), the alternate stack, no
+ * interval timers, umask, cwd. */
 static void restore_process(struct snap *h) {
   uint64_t pending = 0;
   sys_sigpending(&pending);
@@ -587,7 +598,7 @@ static void restore_process(struct snap *h) {
     if (pending & 1ull << (sig - 1)) sys_sigaction(sig, &ign, 0);
     sys_sigaction(sig, &h->act[sig], 0);
   }
-  sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
+  if (h->at_end.blocked != h->mask) sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
   sys_sigaltstack(h->altstack, 0);
   unsigned long zero[4] = {0, 0, 0, 0};
   for (int which = 0; which < 3; which++) sys_setitimer(which, zero);

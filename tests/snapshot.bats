@@ -4,7 +4,7 @@
 # input gets a fresh fork, so that every outcome stays the direct run's.
 load helpers
 
-FRESH="global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 0 early 0"
+FRESH="global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 0 early 0 sealed 0"
 
 # The pids of the --json lines in $output, space-separated.
 pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
@@ -36,8 +36,8 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   export LOOP=1
   run -0 --separate-stderr "$FORKSRV" --show-output -n 3 -- "$T/reset"
   [ "${lines[0]}" = "$FRESH" ]
-  [ "${lines[1]}" = "global 1 heap 1 buffer 1 brk 0 mmap 0 fd +1 handler set shared 0 early 1" ]
-  [ "${lines[2]}" = "global 2 heap 2 buffer 2 brk 0 mmap 0 fd +2 handler set shared 0 early 2" ]
+  [ "${lines[1]}" = "global 1 heap 1 buffer 1 brk 0 mmap 0 fd +1 handler set shared 0 early 1 sealed 0" ]
+  [ "${lines[2]}" = "global 2 heap 2 buffer 2 brk 0 mmap 0 fd +2 handler set shared 0 early 2 sealed 0" ]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -n 3 -- "$T/reset"
   [ "${lines[0]}" = "$FRESH" ]
   [ "${lines[1]}" = "$FRESH" ]
@@ -79,22 +79,24 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   assert_no_leftovers
 }
 
-@test "a mapping removed or MAP_SHARED memory written ends the child (the write stays, as forking keeps it); a changed protection is put back, a new mapping unmapped" {
+@test "a mapping removed, a read-only one written or MAP_SHARED memory written ends the child (the shared write stays, as forking keeps it); a changed protection is put back, a new mapping unmapped" {
   local in
-  in=$(corpus 0 unmap 0 shared 0 0 protect 0 leak 0)
+  in=$(corpus 0 unmap 0 shared 0 0 protect 0 leak 0 patch 0)
   run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$in" -- "$T/reset"
   local forked=$output
-  [ "${lines[5]}" = "global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 1 early 0" ]
+  [ "${lines[5]}" = "global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 1 early 0 sealed 0" ]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -i "$in" -- "$T/reset"
   [ "$output" = "$forked" ]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$in" -- "$T/reset"
   read -r -a p <<<"$(pids)"
-  # 0 unmap | 0 shared | 0 0 protect 0 leak 0: a protection changed is put back, a mapping left unmapped
+  # 0 unmap | 0 shared | 0 0 protect 0 leak 0 patch | 0: a protection changed is put back, a mapping
+  # left unmapped
   [ "${p[0]}" = "${p[1]}" ]
   [ "${p[1]}" != "${p[2]}" ]
   [ "${p[2]}" = "${p[3]}" ]
   [ "${p[3]}" != "${p[4]}" ]
-  [ "${p[4]}" = "${p[9]}" ]
+  [ "${p[4]}" = "${p[10]}" ]
+  [ "${p[10]}" != "${p[11]}" ]
 }
 
 @test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {

@@ -2,7 +2,8 @@
  * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
- * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "shared", "leak", "nnp", "segv", "hang",
+ * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "patch" (writes a
+ * read-only mapping, made writable for it), "shared", "leak", "nnp", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap); a number exits with it. With $LOOP
  * set, inputs run in a forksrv_loop() body (persistent mode). */
 #define _GNU_SOURCE
@@ -20,7 +21,7 @@
 
 int global;
 static char buffer[8192];
-static int *shared, *mapped_early, first_fd;
+static int *shared, *mapped_early, *sealed, first_fd;
 static unsigned char *big;
 static size_t big_size;
 static volatile int zero;
@@ -31,6 +32,7 @@ __attribute__((constructor)) static void early(void) {
   close(first_fd);
   shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   mapped_early = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  sealed = mmap(0, 8 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   const char *mb = getenv("HEAP_MB");
   if (mb) {
     big_size = (size_t)atol(mb) << 20;
@@ -47,6 +49,12 @@ static void *sleeper(void *arg) {
 }
 
 static void one(const char *in) {
+  if (!strcmp(in, "patch")) { /* alone: nothing else tells the put-back that the mappings changed */
+    mprotect(sealed, 4096, PROT_READ | PROT_WRITE);
+    sealed[0]++;
+    mprotect(sealed, 4096, PROT_READ);
+    return;
+  }
   static int *heap;
   if (!heap) heap = calloc(1, sizeof *heap);
   char *grown = sbrk(4096);
@@ -54,9 +62,9 @@ static void one(const char *in) {
   int fd = open("/dev/null", O_RDONLY);
   struct sigaction old;
   sigaction(SIGUSR1, 0, &old);
-  printf("global %d heap %d buffer %d brk %d mmap %d fd +%d handler %s shared %d early %d\n", global, *heap,
+  printf("global %d heap %d buffer %d brk %d mmap %d fd +%d handler %s shared %d early %d sealed %d\n", global, *heap,
          buffer[100], grown[0], mapped[0], fd - first_fd, old.sa_handler == handler ? "set" : "default", *shared,
-         mapped_early[0]);
+         mapped_early[0], sealed[0]);
   global++, ++*heap, buffer[100]++, grown[0]++, mapped[0]++, mapped_early[0]++;
   signal(SIGUSR1, handler);
   pthread_t t;
