@@ -99,6 +99,7 @@ struct snap {
   struct snap_ctx ctx;
   int pid, uffd, pagemap, cwd, req, rep, fds, stat, own_max;
   int server;            /* the parent to read pristine pages from (lent()), or 0 */
+  unsigned nlend;        /* pages to read from it, in lend[] */
   unsigned long nopen;   /* fds open at the snapshot, forksrv's own included */
   int maps_touched;      /* an mprotect since the last put-back (through libforksrv.so's own) */
   unsigned long vm_size; /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
@@ -118,6 +119,7 @@ struct snap {
   unsigned long altstack[3];
   unsigned umask;
   struct sys_page_region vec[VEC_LEN];
+  struct sys_iovec lend[VEC_LEN];
   char line[8192];
   unsigned char stack[STACK_SIZE] __attribute__((aligned(16)));
 };
@@ -234,7 +236,7 @@ static int server_lends(struct snap *h) {
   struct statx st;
   if (sys_statx(-100 /* AT_FDCWD */, path, 0, STATX_NLINK, &st) < 0 || st.stx_nlink != 3) return 0;
   struct sys_iovec local = {h->line, 1}, remote = {&snap, 1};
-  return sys_process_vm_readv((int)ppid, &local, &remote) == 1 ? (int)ppid : 0;
+  return sys_process_vm_readv((int)ppid, &local, 1, &remote, 1) == 1 ? (int)ppid : 0;
 }
 
 static int own(const struct snap *h, const struct map *m) {
@@ -490,33 +492,45 @@ static const struct range *range_at(const struct snap *h, unsigned *at, unsigned
   return *at < h->nranges && h->r[*at].start <= addr ? &h->r[*at] : 0;
 }
 
-/* One written region back to the snapshot, then protected again (forksrv's own pages in it left be). */
-static long restore_region(struct snap *h, unsigned *at, unsigned long start, unsigned long end) {
+/* The pages read from the server, in one call for all of a scan's (the same addresses both sides). */
+static long lend_flush(struct snap *h) {
+  unsigned long want = 0;
+  for (unsigned i = 0; i < h->nlend; i++) want += h->lend[i].len;
+  long n = h->nlend ? sys_process_vm_readv(h->server, h->lend, h->nlend, h->lend, h->nlend) : 0;
+  h->nlend = 0;
+  return n == (long)want ? 0 : -1;
+}
+
+static long lend(struct snap *h, unsigned long start, unsigned long end) {
+  h->lend[h->nlend].base = (void *)start;
+  h->lend[h->nlend++].len = end - start;
+  return h->nlend == VEC_LEN ? lend_flush(h) : 0;
+}
+
+/* One written region back to the snapshot (protecting 0), or protected again once every region of
+ * the scan is back (1); forksrv's own pages in it left be. */
+static long restore_region(struct snap *h, unsigned *at, unsigned long start, unsigned long end, int protecting) {
   for (unsigned long a = start; a < end;) {
     const struct range *r = range_at(h, at, a);
     if (!r && a >= h->stack_lo) {
       /* Stack grown below where it was: zeros again (the mapping stays as large). */
       unsigned long stop = *at < h->nranges && h->r[*at].start < end ? h->r[*at].start : end;
-      sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
+      if (!protecting) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
       a = stop;
       continue;
     }
     if (r && r->kind == OWN) {
-      if (protect(h, start, a) < 0) return -1;
+      if (protecting && protect(h, start, a) < 0) return -1;
       a = start = r->end < end ? r->end : end;
       continue;
     }
     if (!r || r->kind != RESTORED) return -1;
     unsigned long stop = r->end < end ? r->end : end;
-    if (r->lent) {
-      struct sys_iovec v = {(void *)a, stop - a};
-      if (sys_process_vm_readv(h->server, &v, &v) != (long)(stop - a)) return -1;
-    } else {
-      copy((void *)a, h->data + r->store + (a - r->start), stop - a);
-    }
+    if (!protecting && r->lent && lend(h, a, stop) < 0) return -1;
+    if (!protecting && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
     a = stop;
   }
-  return protect(h, start, end);
+  return protecting ? protect(h, start, end) : 0;
 }
 
 /* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
@@ -582,8 +596,13 @@ static long restore_memory(struct snap *h, int retried) {
       long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
       if (n == -EPERM && !retried) return each_map(h, unmap_new) < 0 ? -1 : restore_memory(h, 1);
       if (n < 0) return n;
+      unsigned from = at;
       for (long k = 0; k < n; k++)
-        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end) < 0) return -1;
+        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 0) < 0) return -1;
+      if (lend_flush(h) < 0) return -1;
+      at = from;
+      for (long k = 0; k < n; k++)
+        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 1) < 0) return -1;
       if (a.walk_end >= a.end || n < VEC_LEN) break;
       a.start = a.walk_end;
     }

@@ -130,8 +130,9 @@ struct sys_iovec { /* the kernel's struct iovec */
   void *base;
   unsigned long len;
 };
-static inline long sys_process_vm_readv(int pid, const struct sys_iovec *local, const struct sys_iovec *remote) {
-  return sys6(__NR_process_vm_readv, pid, (long)local, 1, (long)remote, 1, 0);
+static inline long sys_process_vm_readv(int pid, const struct sys_iovec *local, unsigned nlocal, const struct sys_iovec *remote,
+                                        unsigned nremote) {
+  return sys6(__NR_process_vm_readv, pid, (long)local, nlocal, (long)remote, nremote, 0);
 }
 static inline long sys_mmap(unsigned long len, int prot, int flags) { return sys6(__NR_mmap, 0, (long)len, prot, flags, -1, 0); }
 static inline long sys_munmap(unsigned long addr, unsigned long len) { return sys2(__NR_munmap, addr, len); }
