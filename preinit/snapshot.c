@@ -83,7 +83,7 @@ struct range {
   int lent;  /* RESTORED from the server's memory, not the store (lent()) */
   int stack; /* [stack] */
 };
-/* What /proc/self/stat tells, read once at the end of each execution. */
+/* What the thread's stat line tells, read once at the end of each execution. */
 struct proc_stat {
   long pgrp, session, threads;
   unsigned long vsize;
@@ -224,17 +224,11 @@ static int lent(const struct snap *h, const struct map *m) {
   return h->server && !m->file && m->w == 'w' && m->p == 'p' && m->end - m->start >= LEND_MIN && m->name[0] != '[';
 }
 
-/* The server can lend its pages when it runs one thread and this child may read its memory. */
-static int server_lends(struct snap *h) {
-  char num[24], path[48] = "/proc/";
+/* The server can lend its pages when it runs one thread (as it counted them before it forked: none
+ * can start since) and this child may read its memory. */
+static int server_lends(struct snap *h, const struct fsrv *s) {
+  if (s->threads != 1) return 0;
   long ppid = sys_getppid();
-  const char *d = fsrv_decimal((unsigned long)ppid, num);
-  unsigned n = 6;
-  while (*d) path[n++] = *d++;
-  for (const char *t = "/task"; *t;) path[n++] = *t++;
-  path[n] = '\0';
-  struct statx st;
-  if (sys_statx(-100 /* AT_FDCWD */, path, 0, STATX_NLINK, &st) < 0 || st.stx_nlink != 3) return 0;
   struct sys_iovec local = {h->line, 1}, remote = {&snap, 1};
   return sys_process_vm_readv((int)ppid, &local, 1, &remote, 1) == 1 ? (int)ppid : 0;
 }
@@ -414,7 +408,7 @@ static __attribute__((noinline)) long record(struct snap *h) {
     return -1;
   struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
   if (sys_ioctl(h->uffd, SYS_UFFDIO_API, &api) < 0) return -1;
-  h->server = server_lends(h);
+  h->server = server_lends(h, s);
   /* brk first: the heap's end is part of what the maps say. */
   h->brk = (unsigned long)sys_brk(0);
   if (each_map(h, register_map) < 0) return -1;
