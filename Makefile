@@ -37,9 +37,12 @@ PREINIT_OBJ = \
 	$(B)/preinit/persist.o \
 	$(B)/preinit/run.o \
 	$(B)/preinit/say.o \
+	$(B)/preinit/snap_fds.o \
+	$(B)/preinit/snap_memory.o \
+	$(B)/preinit/snap_process.o \
 	$(B)/preinit/snapshot.o \
 	$(B)/preinit/start.o
-PREINIT_HDR = preinit/server.h preinit/sys.h fifo/protocol.h
+PREINIT_HDR = preinit/server.h preinit/snapshot.h preinit/sys.h fifo/protocol.h
 
 CLIENT_OBJ = \
 	$(B)/driver/client.o \

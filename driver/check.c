@@ -20,7 +20,8 @@ static const char *binding_text(const char *binding) {
 }
 
 /* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set.
- * info gets the server's lines (pid, threads), lines those of where it forked and how it binds. */
+ * info gets the server's lines (pid, threads), lines those of where it forked, how it binds and how
+ * each child is had again. */
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
                 char *lines, char *err, size_t errlen) {
   cfg.no_server = no_server;
@@ -33,6 +34,9 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
              drv_start_point(d), drv_threads(d) > 1 ? "more than one at the fork point: children keep only the forking one"
                                                     : "one at the fork point");
   }
+  int rc = drv_run(d, "", 0, r);
+  if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
+  /* After the input: a snapshot child that could not record its state has turned snapshot reset off. */
   if (lines) {
     const char *at = drv_start_note(d);
     const char *reset = drv_reset(d);
@@ -42,8 +46,6 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
              : strcmp(reset, "snapshot") ? reset
                                          : "snapshot: each child is put back to its fork point in place after an input");
   }
-  int rc = drv_run(d, "", 0, r);
-  if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
   if (drv_stop(d) < 0 && rc == 0) {
     snprintf(err, errlen, "the server did not stop when asked; killed it");
     rc = -1;

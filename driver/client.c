@@ -27,6 +27,7 @@ struct drv {
   struct drv_startup startup;
   struct drv_plain plain;
   char err[DRV_ERR_MAX];
+  char reset_off[256]; /* "fork: " and why snapshot reset stopped during the run, or "" */
 };
 
 static int fail(struct drv *d, const char *fmt, ...) {
@@ -126,6 +127,12 @@ int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res
   struct fifo_result out;
   if (drv_server_run(&d->server, &out) < 0) return -1;
   fill_result(d, res, &out);
+  if (out.record_failure) {
+    size_t n = strlen(DRV_SNAPSHOT_OFF);
+    memcpy(d->reset_off, DRV_SNAPSHOT_OFF, n);
+    drv_record_failure(out.record_failure, out.record_error, d->reset_off + n, sizeof d->reset_off - n);
+    res->warning = d->reset_off + n;
+  }
   return 0;
 }
 
@@ -150,6 +157,7 @@ const char *drv_binding(const struct drv *d) {
 const char *drv_reset(const struct drv *d) {
   uint32_t f = d->server.pid > 0 ? d->server.hello.flags : 0;
   if (d->cfg.no_server || !d->cfg.reset_snapshot) return "fork";
+  if (d->reset_off[0]) return d->reset_off;
   if (f & FIFO_HELLO_SNAPSHOT) return "snapshot";
   return drv_snapshot_off(f);
 }

@@ -66,6 +66,10 @@ struct drv_result {
    * the last DRV_CAPTURE_KEEP bytes of an execution, with a line between them saying how much was
    * cut; at most DRV_CAPTURE_MAX bytes in all are worth reading. */
   uint64_t stdout_cut, stderr_cut;
+  /* One line for people about this execution's server, or NULL: a snapshot child could not record
+   * its state (why), so this input ran as in a fresh fork, and so will every input after it. Valid
+   * until the next drv_run. */
+  const char *warning;
 };
 #define DRV_CAPTURE_KEEP (1u << 20)
 #define DRV_CAPTURE_MAX (2 * DRV_CAPTURE_KEEP + 256)
@@ -106,7 +110,7 @@ const char *drv_warnings(const struct drv *d);
  * symbol bound), "environment" (the caller's LD_BIND_NOW, left alone), or "" with no_server. */
 const char *drv_binding(const struct drv *d);
 /* How each child is had again: "fork" (the default, or snapshot reset not asked for), "snapshot", or
- * why snapshot reset, asked for, is not available ("fork: ..."). */
+ * why snapshot reset, asked for, is not available or stopped ("fork: ..."). */
 const char *drv_reset(const struct drv *d);
 /* With DRV_START_INPUT: which call started the server and how many threads ran ("at the first
  * open() of the input, 1 thread"), or "". */

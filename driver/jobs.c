@@ -171,6 +171,12 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
   if (name) drv_input_attrs(d, j->mode, j->mtime);
   if (drv_run(d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(d));
   p->kind = 1;
+  if (p->r.warning && !o->quiet) {
+    pthread_mutex_lock(&s->lock);
+    cli_progress_clear();
+    fprintf(stderr, "forksrv: warning: %s; each input gets a fresh fork from now on\n", p->r.warning);
+    pthread_mutex_unlock(&s->lock);
+  }
   int failed = p->r.outcome == DRV_SIGNALLED || p->r.outcome == DRV_TIMED_OUT;
   int verify = o->verify && !o->no_server && ticket % o->verify == 0;
   if (verify) {

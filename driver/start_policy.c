@@ -32,6 +32,18 @@ const char *drv_snapshot_off(uint32_t hello_flags) {
   return DRV_SNAPSHOT_OFF "snapshot reset needs forksrv's own protocol";
 }
 
+void drv_record_failure(uint32_t failure, int32_t error, char *out, size_t cap) {
+  static const char *const what[] = {
+      [FIFO_RECORD_FDS] = "no room for its fds under the fd limit (RLIMIT_NOFILE)",
+      [FIFO_RECORD_MEMORY] = "no memory for its copy of the target's state",
+      [FIFO_RECORD_MAPS] = "the target's mappings could not be tracked",
+      [FIFO_RECORD_PROC] = "/proc could not tell the target's state",
+  };
+  const char *why = failure < sizeof what / sizeof what[0] && what[failure] ? what[failure] : "unknown cause";
+  snprintf(out, cap, "snapshot reset could not record the state at the fork point: %s%s%s", why, error ? ": " : "",
+           error ? strerror(-error) : "");
+}
+
 int drv_binds_now(const struct drv_server *s, const struct drv_startup *up) {
   return !s->cfg->lazy_binding && !up->bind_fallback && !getenv("LD_BIND_NOW");
 }

@@ -3,6 +3,8 @@
 #ifndef FORKSRV_DRIVER_START_POLICY_H
 #define FORKSRV_DRIVER_START_POLICY_H
 
+#include <stddef.h>
+
 #include "server.h"
 
 struct drv_startup {
@@ -20,5 +22,8 @@ int drv_binds_now(const struct drv_server *s, const struct drv_startup *up);
  * drv_reset() says it; the start-up warning says the reason. */
 #define DRV_SNAPSHOT_OFF "fork: "
 const char *drv_snapshot_off(uint32_t hello_flags);
+/* Why a snapshot child could not record its state (a result's record_failure and record_error), as
+ * the warning and drv_reset() say it. */
+void drv_record_failure(uint32_t failure, int32_t error, char *out, size_t cap);
 
 #endif

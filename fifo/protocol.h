@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define FIFO_PROTOCOL_VERSION 3u
+#define FIFO_PROTOCOL_VERSION 4u
 
 /* Environment variables the driver sets and the server reads (and removes for its descendants). The
  * two FIFOs must be FIFOs of the server's effective uid that group and others cannot write, two
@@ -159,6 +159,16 @@ enum fifo_reason {
                            the target; error holds -errno */
 };
 
+/* Why a --reset snapshot child could not record its state at the fork point: it then ran its input as
+ * a forked child does, and every input after it gets a fresh fork. Sent once, in that input's result,
+ * with the errno that caused it. */
+enum fifo_record_failure {
+  FIFO_RECORD_FDS = 1,    /* no room for the snapshot's descriptors (RLIMIT_NOFILE) */
+  FIFO_RECORD_MEMORY = 2, /* no memory for its tables or its copy of the target's memory */
+  FIFO_RECORD_MAPS = 3,   /* the target's mappings could not be tracked (userfaultfd, PAGEMAP_SCAN) */
+  FIFO_RECORD_PROC = 4,   /* what /proc says of the process could not be read */
+};
+
 /* What the server tells at its start, for the driver to decide from and to report. */
 #define FIFO_HELLO_BIND_NOW 0x1u /* LD_BIND_NOW was set: every symbol was bound before the first fork */
 /* FORKSRV_RESET=snapshot: snapshot reset is on; or why it is not, and every input gets a fresh fork. */
@@ -202,12 +212,14 @@ struct fifo_result {
   uint64_t utime_us;
   uint64_t stime_us;
   uint64_t maxrss_kb;
+  uint32_t record_failure; /* enum fifo_record_failure, or 0 */
+  int32_t record_error;    /* with it: -errno, or 0 */
 };
 
 #define FIFO_HELLO_SIZE 56
 #define FIFO_NOTICE_SIZE 56 /* as a hello: the driver reads either as the first message */
 #define FIFO_REQUEST_SIZE 16
-#define FIFO_RESULT_SIZE 56
+#define FIFO_RESULT_SIZE 64
 
 static inline void fifo_put32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)v;
@@ -327,7 +339,8 @@ static inline int fifo_decode_request(const unsigned char b[FIFO_REQUEST_SIZE], 
   return 0;
 }
 
-/* result: magic, seq, pid, status, reason, error, wall_us, utime_us, stime_us, maxrss_kb */
+/* result: magic, seq, pid, status, reason, error, wall_us, utime_us, stime_us, maxrss_kb, record_failure,
+ * record_error */
 static inline void fifo_encode_result(unsigned char b[FIFO_RESULT_SIZE], const struct fifo_result *r) {
   fifo_put32(b, FIFO_MAGIC_RESULT);
   fifo_put32(b + 4, r->seq);
@@ -339,6 +352,8 @@ static inline void fifo_encode_result(unsigned char b[FIFO_RESULT_SIZE], const s
   fifo_put64(b + 32, r->utime_us);
   fifo_put64(b + 40, r->stime_us);
   fifo_put64(b + 48, r->maxrss_kb);
+  fifo_put32(b + 56, r->record_failure);
+  fifo_put32(b + 60, (uint32_t)r->record_error);
 }
 
 /* Returns 0, or -1 for bytes that no server of this version could have sent. */
@@ -353,6 +368,9 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
   r->utime_us = fifo_get64(b + 32);
   r->stime_us = fifo_get64(b + 40);
   r->maxrss_kb = fifo_get64(b + 48);
+  r->record_failure = fifo_get32(b + 56);
+  r->record_error = (int32_t)fifo_get32(b + 60);
+  if (r->record_failure > FIFO_RECORD_PROC || r->record_error > 0 || (r->record_error && !r->record_failure)) return -1;
   switch (r->reason) {
   case FIFO_EXITED:
     return r->pid > 0 && (r->status & 0x7f) == 0 ? 0 : -1;

@@ -37,10 +37,16 @@ static void fill_exec(struct fifo_result *res, int pid, const struct fsrv_exec *
 }
 
 /* A child that may run many inputs (forksrv_loop) has ended: report the input it ended on, or ask for
- * the request it may have taken with it. */
+ * the request it may have taken with it. A snapshot child that could not record its state says why,
+ * once: snapshot reset is off from the next input on. */
 static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const struct fsrv_exec *ex) {
   struct fifo_result res = {.seq = FSRV_SLOT_SEQ(word)};
   fill_exec(&res, pid, ex);
+  if (s->snapshot && s->persist.slot->record_failure) {
+    res.record_failure = s->persist.slot->record_failure;
+    res.record_error = -(int32_t)s->persist.slot->record_error;
+    s->snapshot = 0;
+  }
   switch (FSRV_SLOT_STATE(word)) {
   case FSRV_GONE: fsrv_peer_gone(s, 0);
   case FSRV_READING:
@@ -91,7 +97,6 @@ void fsrv_native_loop(struct fsrv *s, int first) {
     struct fifo_result res = {.seq = req.seq};
     uint64_t started = fsrv_now_us();
     if (s->persist.slot) fsrv_slot_begin(s->persist.slot, req.seq, req.timeout_ms, started);
-    if (s->snapshot && s->persist.slot->no_snapshot) s->snapshot = 0;
     long pid = fsrv_fork(s);
     if (pid == 0) {
       if (s->snapshot) fsrv_snapshot_take(s);

@@ -113,7 +113,10 @@ struct fsrv_slot {
   uint64_t word; /* seq << 32 | state */
   uint64_t start_us;
   uint32_t timeout_ms;
-  uint32_t no_snapshot; /* a child could not record its state: the next are plain forks */
+  /* A snapshot child could not record its state (FIFO_RECORD_*, and the errno): the next children
+   * are plain forks, and the driver is told once. */
+  uint32_t record_failure;
+  uint32_t record_error;
 };
 #define FSRV_SLOT_WORD(seq, state) ((uint64_t)(seq) << 32 | (state))
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))

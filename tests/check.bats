@@ -6,7 +6,7 @@ load helpers
   run -0 "$FORKSRV" check -- "$T/exit_code"
   [ "${lines[0]}" = "target        $T/exit_code: dynamic ELF, PIE, not setuid" ]
   [[ "${lines[1]}" =~ ^plain\ exec\ +[0-9.]+\ ms\ from\ fork\+exec\ to\ exit,\ on\ the\ empty\ input:\ exited\ 0$ ]]
-  [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 3,\ started\ at\ entry$ ]]
+  [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 4,\ started\ at\ entry$ ]]
   [ "${lines[3]}" = "threads       one at the fork point" ]
   [ "${lines[4]}" = "binding       once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)" ]
   [[ "${lines[5]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]

@@ -4,8 +4,10 @@
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
  * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "patch" (writes a
  * read-only mapping, made writable for it), "shared", "leak", "nnp", "segv", "hang",
- * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap); a number exits with it. With $LOOP
- * set, inputs run in a forksrv_loop() body (persistent mode). */
+ * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
+ * made at the fork point), "fds" (close each of $FDS fds opened there); a number exits with it. With
+ * $LOOP set, inputs run in a forksrv_loop() body (persistent mode); $NOFILE sets both fd limits in a
+ * constructor, before the fork point of --start main. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -22,12 +25,30 @@
 int global;
 static char buffer[8192];
 static int *shared, *mapped_early, *sealed, first_fd;
-static unsigned char *big;
+static unsigned char *big, **maps;
 static size_t big_size;
+static int nmaps, *fds, nfds;
 static volatile int zero;
 
 /* Before main: with --start main the server forks after this, so these exist at the fork point. */
 __attribute__((constructor)) static void early(void) {
+  if (getenv("NOFILE")) {
+    struct rlimit l = {(rlim_t)atol(getenv("NOFILE")), (rlim_t)atol(getenv("NOFILE"))};
+    if (setrlimit(RLIMIT_NOFILE, &l) < 0) _exit(99);
+  }
+  /* Mappings that cannot merge (every other one read-only), each with a page written. */
+  nmaps = getenv("MAPS") ? atoi(getenv("MAPS")) : 0;
+  maps = calloc((size_t)nmaps + 1, sizeof *maps);
+  for (int i = 0; i < nmaps; i++) {
+    maps[i] = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (maps[i] == MAP_FAILED) _exit(98);
+    maps[i][0] = 1;
+    if (i % 2) mprotect(maps[i], 4096, PROT_READ);
+  }
+  nfds = getenv("FDS") ? atoi(getenv("FDS")) : 0;
+  fds = calloc((size_t)nfds + 1, sizeof *fds);
+  for (int i = 0; i < nfds; i++)
+    if ((fds[i] = open("/dev/null", O_RDONLY)) < 0) _exit(97);
   first_fd = dup(0);
   close(first_fd);
   shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -89,6 +110,16 @@ static void one(const char *in) {
       ++*p;
     }
     printf("heap pages written %ld, found dirty %ld\n", pages, dirty);
+  }
+  if (!strcmp(in, "maps")) {
+    int dirty = 0;
+    for (int i = 0; i < nmaps; i += 2) dirty += maps[i][0] != 1, maps[i][0]++;
+    printf("maps written %d, found dirty %d\n", (nmaps + 1) / 2, dirty);
+  }
+  if (!strcmp(in, "fds")) {
+    int open_ = 0;
+    for (int i = 0; i < nfds; i++) open_ += fcntl(fds[i], F_GETFD) >= 0, close(fds[i]);
+    printf("fds closed %d, found open %d\n", nfds, open_);
   }
   if (atoi(in)) exit(atoi(in));
 }

@@ -1,0 +1,368 @@
+/* Snapshot reset's memory: every mapping at the fork point is registered with a userfaultfd in
+ * asynchronous write-protect mode (Linux 6.7), so that the kernel marks each page an execution writes
+ * and no fault reaches anyone; PAGEMAP_SCAN lists them, and only those are copied back, from a store
+ * this child keeps or from the server's own memory (lent()). The cost follows the pages written, not
+ * the target's size. */
+#include "snapshot.h"
+
+/* Copies n bytes (both page-aligned) without libc. */
+static void copy(void *to, const void *from, unsigned long n) {
+#if defined(__x86_64__)
+  __asm__ volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
+#else
+  unsigned long *t = to;
+  const unsigned long *f = from;
+  for (unsigned long i = 0; i < n / sizeof *t; i++) t[i] = f[i];
+#endif
+}
+
+/* --- /proc/self/maps, a line at a time --- */
+struct map {
+  unsigned long start, end;
+  char r, w, x, p;
+  int file;
+  const char *name;
+};
+
+static unsigned long hex(const char **s) {
+  unsigned long v = 0;
+  for (;; (*s)++) {
+    char c = **s;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v << 4 | (unsigned long)d;
+  }
+}
+
+static int parse_map(const char *s, struct map *m) {
+  m->start = hex(&s);
+  if (*s++ != '-') return -1;
+  m->end = hex(&s);
+  if (*s++ != ' ') return -1;
+  m->r = s[0], m->w = s[1], m->x = s[2], m->p = s[3];
+  s += 4;
+  for (int field = 0; field < 3; field++) { /* offset, device, inode */
+    while (*s == ' ') s++;
+    const char *begin = s;
+    while (*s && *s != ' ') s++;
+    if (field == 2) m->file = !(s - begin == 1 && *begin == '0');
+  }
+  while (*s == ' ') s++;
+  m->name = s;
+  return 0;
+}
+
+/* Calls each(h, map) for every mapping, in address order. */
+static long each_map(struct snap *h, int (*each)(struct snap *h, const struct map *m)) {
+  long fd = sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  unsigned have = 0;
+  long r = 0;
+  for (;;) {
+    long n = sys_read((int)fd, h->line + have, sizeof h->line - 1 - have);
+    if (n == -EINTR) continue;
+    if (n <= 0) break;
+    have += (unsigned)n;
+    unsigned at = 0;
+    for (unsigned i = at; i < have; i++) {
+      if (h->line[i] != '\n') continue;
+      h->line[i] = '\0';
+      struct map m;
+      if (parse_map(h->line + at, &m) < 0 || each(h, &m) < 0) r = -1;
+      at = i + 1;
+    }
+    if (at == 0 && have == sizeof h->line - 1) r = -1, have = 0; /* a line longer than the buffer */
+    for (unsigned i = at; i < have; i++) h->line[i - at] = h->line[i];
+    have -= at;
+  }
+  sys_close((int)fd);
+  return r;
+}
+
+static int special(const struct map *m) {
+  return m->name[0] == '[' && m->name[1] == 'v'; /* [vdso], [vvar], [vvar_vclock], [vsyscall] */
+}
+
+/* Never tracked: the kernel's own mappings, the snapshot's store (which a scan would walk), and any
+ * the kernel would not register. */
+static int untracked(const struct snap *h, const struct map *m) {
+  for (unsigned i = 0; i < h->nunregistered; i++)
+    if (m->start >= h->unregistered[i][0] && m->end <= h->unregistered[i][1]) return 1;
+  return special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end);
+}
+
+/* A large anonymous mapping's pristine pages are read from the server, which forked this child and
+ * never writes them (it runs no target code, and one thread), instead of copied into the store: the
+ * copy of a 1 GiB heap cost each fresh child 0.5 to 3 s here. Small ones stay in the store, where a
+ * put-back copies without a system call. */
+#define LEND_MIN (1ul << 20)
+static int lent(const struct snap *h, const struct map *m) {
+  return h->server && !m->file && m->w == 'w' && m->p == 'p' && m->end - m->start >= LEND_MIN && m->name[0] != '[';
+}
+
+/* The server can lend its pages when it runs one thread (as it counted them before it forked: none
+ * can start since) and this child may read its memory. */
+static int server_lends(struct snap *h, const struct fsrv *s) {
+  if (s->threads != 1) return 0;
+  long ppid = sys_getppid();
+  struct sys_iovec local = {h->line, 1}, remote = {(void *)server_lends, 1}; /* any page both map */
+  return sys_process_vm_readv((int)ppid, &local, 1, &remote, 1) == 1 ? (int)ppid : 0;
+}
+
+static int own(const struct snap *h, const struct map *m) {
+  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
+         (m->start >= h->tables_start && m->end <= h->tables_end);
+}
+
+/* Pass one: every mapping the snapshot may track is registered for write-protect. */
+static int register_map(struct snap *h, const struct map *m) {
+  if (m->end <= 1ul << 47 && m->end > h->top) h->top = m->end;
+  if (untracked(h, m)) return 0;
+  struct sys_uffdio_register reg = {m->start, m->end - m->start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
+  if (sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) { /* stays untracked: a boundary of the scan */
+    if (h->nunregistered == h->max_ranges) return -1;
+    h->unregistered[h->nunregistered][0] = m->start;
+    h->unregistered[h->nunregistered++][1] = m->end;
+    return 0;
+  }
+  if (m->w == 'w' && m->p == 'p' && !lent(h, m)) h->store_size += m->end - m->start;
+  return 0;
+}
+
+/* Pass two, after registering (which may merge mappings) and making the store: the ranges kept. */
+static int record_map(struct snap *h, const struct map *m) {
+  if (h->nranges == h->max_ranges) return -1;
+  struct range *r = &h->r[h->nranges++];
+  r->start = m->start;
+  r->end = m->end;
+  r->file = m->file;
+  r->prot = (m->r == 'r' ? 1 : 0) | (m->w == 'w' ? 2 : 0) | (m->x == 'x' ? 4 : 0);
+  r->stack = fsrv_streq(m->name, "[stack]");
+  r->lent = lent(h, m);
+  r->kind = untracked(h, m) ? UNTRACKED : own(h, m) ? OWN : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
+  return 0;
+}
+
+/* The ranges whose written pages are protected again after each execution: every registered one
+ * but forksrv's own. */
+static int protected_kind(int kind) { return kind == RESTORED || kind == WATCHED; }
+
+static long protect(struct snap *h, unsigned long start, unsigned long end) {
+  struct sys_uffdio_writeprotect wp = {start, end - start, SYS_UFFDIO_WRITEPROTECT_MODE_WP};
+  return start == end ? 0 : sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* The pages of [start, end) that have contents (present or swapped out) are copied to the store. */
+static long copy_present(struct snap *h, const struct range *r) {
+  if (r->file) {
+    copy(h->data + r->store, (void *)r->start, r->end - r->start);
+    return 0;
+  }
+  struct sys_pm_scan_arg a = {.size = sizeof a, .start = r->start, .end = r->end, .vec = (unsigned long)h->vec,
+                              .vec_len = SNAP_VEC_LEN, .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
+                              .return_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED};
+  for (;;) {
+    long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
+    if (n < 0) return n;
+    for (long i = 0; i < n; i++)
+      copy(h->data + r->store + (h->vec[i].start - r->start), (void *)h->vec[i].start, h->vec[i].end - h->vec[i].start);
+    if (a.walk_end >= r->end || n < SNAP_VEC_LEN) return 0;
+    a.start = a.walk_end;
+  }
+}
+
+/* The store, where no scan runs: above every mapping (the stack's included) when there is room, so
+ * that it does not split the tracked ranges into one more scan. */
+static long map_store(struct snap *h) {
+  unsigned long huge = 2ul << 20, at = ((1ul << 47) - huge - h->store_size) & ~(huge - 1);
+  if (h->store_size < 1ul << 46 && at > h->top + huge) {
+    long m = sys6(__NR_mmap, (long)at, (long)h->store_size, 3 /* PROT_READ | PROT_WRITE */,
+                  SYS_MAP_PRIVATE_ANON_NORESERVE | SYS_MAP_FIXED_NOREPLACE, -1, 0);
+    if ((unsigned long)m == at) return m;
+    if ((unsigned long)m <= -4096ul) sys_munmap((unsigned long)m, h->store_size); /* a kernel before 4.17 */
+  }
+  return sys_mmap(h->store_size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
+}
+
+static int count_map(struct snap *h, const struct map *m) {
+  (void)m;
+  h->nranges++;
+  return 0;
+}
+
+/* How many mappings there are now: what the tables must hold, and a few more. */
+long snap_count_maps(struct snap *h) {
+  h->nranges = 0;
+  long r = each_map(h, count_map);
+  long n = h->nranges;
+  h->nranges = 0;
+  return r < 0 ? r : n;
+}
+
+/* Every mapping registered, the store made, the ranges kept, the store filled. Protection comes
+ * last (snap_memory_protect), once the rest of the process is recorded. */
+unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
+  h->server = server_lends(h, s);
+  /* brk first: the heap's end is part of what the maps say. */
+  h->brk = (unsigned long)sys_brk(0);
+  long r = each_map(h, register_map);
+  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? -EMFILE : r);
+  h->store_size = (h->store_size + (16ul << 20)) & ~(SNAP_PAGE - 1);
+  /* Private, so that its pages are plain anonymous ones (and huge where the kernel can): the copy of a
+   * 1 GiB heap takes a fraction of what it takes into shared memory. */
+  long data = map_store(h);
+  if ((unsigned long)data > -4096ul) return snap_failed(h, FIFO_RECORD_MEMORY, data);
+  sys_madvise((unsigned long)data, h->store_size, SYS_MADV_HUGEPAGE);
+  h->data = (unsigned char *)data;
+  h->data_start = (unsigned long)data;
+  h->data_end = h->data_start + h->store_size;
+  r = each_map(h, record_map);
+  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? -EMFILE : r);
+  unsigned long at = 0;
+  for (unsigned i = 0; i < h->nranges; i++) {
+    struct range *rg = &h->r[i];
+    if (rg->stack) h->stack_lo = i ? h->r[i - 1].end : rg->start;
+    if (rg->kind != RESTORED || rg->lent) continue;
+    if (at + (rg->end - rg->start) > h->store_size) return snap_failed(h, FIFO_RECORD_MAPS, -EAGAIN);
+    rg->store = at;
+    at += rg->end - rg->start;
+    r = copy_present(h, rg);
+    if (r < 0) return snap_failed(h, FIFO_RECORD_MAPS, r);
+  }
+  return 0;
+}
+
+/* From here on every write is marked. */
+unsigned snap_memory_protect(struct snap *h) {
+  for (unsigned i = 0; i < h->nranges; i++) {
+    long r = protected_kind(h->r[i].kind) ? protect(h, h->r[i].start, h->r[i].end) : 0;
+    if (r < 0) return snap_failed(h, FIFO_RECORD_MAPS, r);
+  }
+  return 0;
+}
+
+/* The range holding addr, from *at on (regions come in address order). */
+static const struct range *range_at(const struct snap *h, unsigned *at, unsigned long addr) {
+  while (*at < h->nranges && h->r[*at].end <= addr) (*at)++;
+  return *at < h->nranges && h->r[*at].start <= addr ? &h->r[*at] : 0;
+}
+
+/* The pages read from the server, in one call for all of a scan's (the same addresses both sides). */
+static long lend_flush(struct snap *h) {
+  unsigned long want = 0;
+  for (unsigned i = 0; i < h->nlend; i++) want += h->lend[i].len;
+  long n = h->nlend ? sys_process_vm_readv(h->server, h->lend, h->nlend, h->lend, h->nlend) : 0;
+  h->nlend = 0;
+  return n == (long)want ? 0 : -1;
+}
+
+static long lend(struct snap *h, unsigned long start, unsigned long end) {
+  h->lend[h->nlend].base = (void *)start;
+  h->lend[h->nlend++].len = end - start;
+  return h->nlend == SNAP_VEC_LEN ? lend_flush(h) : 0;
+}
+
+/* One written region back to the snapshot (protecting 0), or protected again once every region of
+ * the scan is back (1); forksrv's own pages in it left be. */
+static long restore_region(struct snap *h, unsigned *at, unsigned long start, unsigned long end, int protecting) {
+  for (unsigned long a = start; a < end;) {
+    const struct range *r = range_at(h, at, a);
+    if (!r && a >= h->stack_lo) {
+      /* Stack grown below where it was: zeros again (the mapping stays as large). */
+      unsigned long stop = *at < h->nranges && h->r[*at].start < end ? h->r[*at].start : end;
+      if (!protecting) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
+      a = stop;
+      continue;
+    }
+    if (r && r->kind == OWN) {
+      if (protecting && protect(h, start, a) < 0) return -1;
+      a = start = r->end < end ? r->end : end;
+      continue;
+    }
+    if (!r || r->kind != RESTORED) return -1;
+    unsigned long stop = r->end < end ? r->end : end;
+    if (!protecting && r->lent && lend(h, a, stop) < 0) return -1;
+    if (!protecting && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
+    a = stop;
+  }
+  return protecting ? protect(h, start, end) : 0;
+}
+
+/* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
+ * from the snapshot's (a tracked mapping grown over, moved or split) cannot be undone. */
+static int unmap_new(struct snap *h, const struct map *m) {
+  for (unsigned i = 0; i < h->nranges; i++) {
+    const struct range *r = &h->r[i];
+    if (m->start == r->start && m->end == r->end) return 0;
+    if (r->stack && m->end == r->end && m->start >= h->stack_lo) return 0; /* grown down */
+    if (m->start < r->end && r->start < m->end) return -1;
+  }
+  if (special(m)) return 0;
+  return sys_munmap(m->start, m->end - m->start) < 0 ? -1 : 0;
+}
+
+/* Whether a put-back scans the range. A program writes a read-only mapping only after changing its
+ * protection (or through /proc/self/mem), so one is scanned only when a protection may have changed:
+ * walking the libraries' code and constants cost a small target's put-back more than the further
+ * scans that skipping them takes (docs/design.md). */
+static int scanned(const struct range *r, int check) {
+  if (r->kind == UNTRACKED) return 0;
+  return r->kind != WATCHED || check || (r->prot & 2);
+}
+
+/* Every written page of every tracked mapping, scanned in runs of ranges: a mapping made since the
+ * snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC); then mappings made
+ * since are unmapped, and the scan runs again. */
+long snap_memory_restore(struct snap *h, int retried) {
+  if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
+  /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
+   * since are put back, so that the copies below can be written. Only when something may have changed:
+   * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
+  unsigned long size = h->at_end.vsize;
+  int check = retried || h->maps_touched || size != h->vm_size;
+  for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
+    j = i;
+    if (!protected_kind(h->r[i].kind)) continue;
+    while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
+           protected_kind(h->r[j + 1].kind))
+      j++;
+    if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
+  }
+  if (check && !retried) {
+    h->maps_touched = 0;
+    h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
+  }
+  unsigned at = 0;
+  for (unsigned i = 0; i < h->nranges;) {
+    if (!scanned(&h->r[i], check)) {
+      i++;
+      continue;
+    }
+    unsigned j = i;
+    while (j + 1 < h->nranges && scanned(&h->r[j + 1], check)) j++;
+    /* The holes up to the mappings either side are scanned too: a mapping made there since fails the
+     * scan as well. */
+    unsigned long start = i ? h->r[i - 1].end : h->r[i].start, end = j + 1 < h->nranges ? h->r[j + 1].start : h->r[j].end;
+    if (end >= 1ul << 47) end = h->r[j].end; /* [vsyscall], beyond where a mapping can be made */
+    struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start, .end = end,
+                                .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN, .category_mask = SYS_PAGE_IS_WRITTEN,
+                                .return_mask = SYS_PAGE_IS_WRITTEN};
+    for (;;) {
+      long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
+      if (n == -EPERM && !retried) return each_map(h, unmap_new) < 0 ? -1 : snap_memory_restore(h, 1);
+      if (n < 0) return n;
+      unsigned from = at;
+      for (long k = 0; k < n; k++)
+        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 0) < 0) return -1;
+      if (lend_flush(h) < 0) return -1;
+      at = from;
+      for (long k = 0; k < n; k++)
+        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 1) < 0) return -1;
+      if (a.walk_end >= a.end || n < SNAP_VEC_LEN) break;
+      a.start = a.walk_end;
+    }
+    i = j + 1;
+  }
+  return 0;
+}
+

@@ -1,0 +1,120 @@
+/* What the parts of snapshot reset share: the record of the fork point (struct snap) and each part's
+ * record / check / put-back calls. One part per kind of state, as docs/design.md's table has them:
+ * snapshot.c the lifecycle and exit, snap_memory.c the mappings, snap_fds.c the descriptors,
+ * snap_process.c the rest of the process. Every record call returns 0 or a FIFO_RECORD_* code (with
+ * h->record_error), every put-back 0 or -1 (the child is then discarded). */
+#ifndef FORKSRV_PREINIT_SNAPSHOT_H
+#define FORKSRV_PREINIT_SNAPSHOT_H
+
+#include "../fifo/protocol.h"
+#include "server.h"
+
+/* Registers, as setjmp keeps them: callee-saved ones, the stack pointer, where to resume, and the
+ * floating-point control words. snap_save returns 0, and 1 again when snap_resume comes back to it. */
+struct snap_ctx {
+  unsigned long r[24];
+};
+
+/* Written ranges per PAGEMAP_SCAN call. The kernel allocates a buffer of this many (24 bytes each, at
+ * most 512) for every call: above 8 KiB that is a page allocation and free per call, which cost a
+ * sixth of each scan. */
+#define SNAP_VEC_LEN 256
+#define SNAP_STACK_SIZE (64 * 1024)
+#define SNAP_PAGE 4096ul
+#define SNAP_NSIG 64
+
+enum range_kind {
+  UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
+  RESTORED = 1,  /* private and writable: written pages are copied back */
+  WATCHED = 2,   /* registered, not restorable (read-only, shared): a write discards the child */
+  OWN = 3,       /* forksrv's own small pages (the snapshot's, the slot): registered only so that they
+                  * do not split the scan; their writes are neither put back nor protected again */
+};
+struct range {
+  unsigned long start, end;
+  unsigned long store; /* RESTORED: offset of its copy in the store */
+  int kind;
+  int prot;
+  int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */
+  int lent;  /* RESTORED from the server's memory, not the store (snap_memory.c's lent()) */
+  int stack; /* [stack] */
+};
+/* What the thread's stat line tells, read once at the end of each execution. */
+struct proc_stat {
+  long pgrp, session, threads;
+  unsigned long vsize;
+  uint64_t blocked, ignored, caught;
+};
+struct saved_fd {
+  int fd, saved, cloexec, flags;
+  long off; /* fds 3 and up on a regular file; else -1 (the driver owns 0-2's offsets) */
+};
+
+/* Everything the snapshot keeps lives here and in its tables, memory no execution writes and no
+ * restore touches. The tables are sized by counting the mappings and fds at the fork point, so that
+ * no target has more than they hold. */
+struct snap {
+  struct snap_ctx ctx;
+  int pid, uffd, pagemap, cwd, req, rep, fds, stat;
+  int server;             /* the parent to read pristine pages from (lent()), or 0 */
+  unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
+  unsigned nlend;         /* pages to read from it, in lend[] */
+  unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
+  int maps_touched;       /* an mprotect since the last put-back (through libforksrv.so's own) */
+  unsigned long vm_size;  /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
+  /* The tables: ranges (as /proc/self/maps had them once registered), mappings the kernel would not
+   * register, the target's fds and the snapshot's own. */
+  struct range *r;
+  unsigned nranges, max_ranges;
+  unsigned long (*unregistered)[2];
+  unsigned nunregistered;
+  struct saved_fd *fd;
+  unsigned nfds, max_fds;
+  int own_lo, own_hi;     /* the snapshot's own fds are in [own_lo, own_hi], and only they (own_fd()) */
+  int *own;
+  unsigned nown, max_own;
+  unsigned long tables_start, tables_end;
+  unsigned long brk, stack_lo, store_size, top;
+  unsigned long self_start, self_end, data_start, data_end, slot;
+  unsigned char *data;
+  struct sys_sigaction act[SNAP_NSIG + 1];
+  uint64_t mask;
+  struct proc_stat at_snapshot, at_end; /* /proc/self/stat at the snapshot and when an execution ended */
+  long ids[6];
+  long seccomp, no_new_privs;
+  unsigned long altstack[3];
+  unsigned umask;
+  struct sys_page_region vec[SNAP_VEC_LEN];
+  struct sys_iovec lend[SNAP_VEC_LEN];
+  char line[8192];
+  unsigned char stack[SNAP_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+/* A record call that failed: the code, with errno err kept for the driver's line. */
+static inline unsigned snap_failed(struct snap *h, unsigned code, long err) {
+  h->record_error = err < 0 ? (unsigned)-err : 0;
+  return code;
+}
+
+/* snap_memory.c: every mapping registered, the store made and filled; and put back. */
+FSRV_HIDDEN long snap_count_maps(struct snap *h);
+FSRV_HIDDEN unsigned snap_memory_record(struct snap *h, const struct fsrv *s);
+FSRV_HIDDEN unsigned snap_memory_protect(struct snap *h);
+FSRV_HIDDEN long snap_memory_restore(struct snap *h, int retried);
+
+/* snap_fds.c: the snapshot's own fds (moved out of the target's reach), the target's, put back. */
+FSRV_HIDDEN long snap_count_fds(void);
+FSRV_HIDDEN unsigned snap_fds_place(struct snap *h, unsigned long nfds);
+FSRV_HIDDEN int snap_own_fd(struct snap *h, long fd);
+FSRV_HIDDEN void snap_fds_placed(struct snap *h);
+FSRV_HIDDEN unsigned snap_fds_record(struct snap *h);
+FSRV_HIDDEN void snap_fds_restore(struct snap *h);
+FSRV_HIDDEN unsigned long snap_open_count(struct snap *h);
+
+/* snap_process.c: the thread's stat line, identity, signals, timers, umask, cwd. */
+FSRV_HIDDEN long snap_read_stat(struct snap *h, struct proc_stat *ps);
+FSRV_HIDDEN unsigned snap_process_record(struct snap *h);
+FSRV_HIDDEN int snap_process_must_end(struct snap *h);
+FSRV_HIDDEN void snap_process_restore(struct snap *h);
+
+#endif
