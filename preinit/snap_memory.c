@@ -83,12 +83,13 @@ static int special(const struct map *m) {
   return m->name[0] == '[' && m->name[1] == 'v'; /* [vdso], [vvar], [vvar_vclock], [vsyscall] */
 }
 
-/* Never tracked: the kernel's own mappings, the snapshot's store (which a scan would walk), and any
- * the kernel would not register. */
+/* Never tracked: the kernel's own mappings, the snapshot's tables and store (which a scan would walk),
+ * and any the kernel would not register. */
 static int untracked(const struct snap *h, const struct map *m) {
   for (unsigned i = 0; i < h->nunregistered; i++)
     if (m->start >= h->unregistered[i][0] && m->end <= h->unregistered[i][1]) return 1;
-  return special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end);
+  return special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end) ||
+         (m->start >= h->tables_start && m->end <= h->tables_end);
 }
 
 /* A large anonymous mapping's pristine pages are read from the server, which forked this child and
@@ -110,8 +111,7 @@ static int server_lends(struct snap *h, const struct fsrv *s) {
 }
 
 static int own(const struct snap *h, const struct map *m) {
-  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) ||
-         (m->start >= h->tables_start && m->end <= h->tables_end);
+  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end);
 }
 
 /* Pass one: every mapping the snapshot may track is registered for write-protect. */
@@ -138,6 +138,7 @@ static int record_map(struct snap *h, const struct map *m) {
   r->file = m->file;
   r->prot = (m->r == 'r' ? 1 : 0) | (m->w == 'w' ? 2 : 0) | (m->x == 'x' ? 4 : 0);
   r->stack = fsrv_streq(m->name, "[stack]");
+  r->shared = m->p == 's';
   r->lent = lent(h, m);
   r->kind = untracked(h, m) ? UNTRACKED : own(h, m) ? OWN : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
   return 0;
@@ -152,45 +153,68 @@ static long protect(struct snap *h, unsigned long start, unsigned long end) {
   return start == end ? 0 : sys_ioctl(h->uffd, SYS_UFFDIO_WRITEPROTECT, &wp);
 }
 
-/* The pages of [start, end) that have contents (present or swapped out) are copied to the store. */
-static long copy_present(struct snap *h, const struct range *r) {
-  if (r->file) {
-    copy(h->data + r->store, (void *)r->start, r->end - r->start);
-    return 0;
-  }
-  struct sys_pm_scan_arg a = {.size = sizeof a, .start = r->start, .end = r->end, .vec = (unsigned long)h->vec,
-                              .vec_len = SNAP_VEC_LEN, .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
+/* A range is write-protected whole up to this size, pages it never touched included (each gets a
+ * marker, which a read keeps and a write clears: a scan then finds only what was written); a larger
+ * one only where it has contents, since a marker for every page of a reservation would give the
+ * child page tables for all of it (a sanitizer's shadow: terabytes). Pages of a large range that
+ * are first touched later show as written, and are dropped again. */
+#define WHOLE_MAX (32ul << 20)
+
+/* The pages of a range that have contents (present or swapped out) at the fork point: kept in the
+ * present table, write-protected (the whole range, if small), and, for a range kept in the store,
+ * copied there. A private file mapping kept in the store is read whole first, so that all of it is
+ * present. */
+static long record_present(struct snap *h, const struct range *r) {
+  int stored = r->kind == RESTORED && !r->lent, whole = r->end - r->start <= WHOLE_MAX;
+  if (stored && r->file) copy(h->data + r->store, (void *)r->start, r->end - r->start);
+  struct sys_pm_scan_arg a = {.size = sizeof a, .flags = whole ? 0 : SYS_PM_SCAN_WP_MATCHING, .start = r->start,
+                              .end = r->end, .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN,
+                              .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
                               .return_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED};
   for (;;) {
     long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
     if (n < 0) return n;
-    for (long i = 0; i < n; i++)
-      copy(h->data + r->store + (h->vec[i].start - r->start), (void *)h->vec[i].start, h->vec[i].end - h->vec[i].start);
-    if (a.walk_end >= r->end || n < SNAP_VEC_LEN) return 0;
+    for (long i = 0; i < n; i++) {
+      unsigned long start = h->vec[i].start, end = h->vec[i].end;
+      struct snap_extent *last = h->npresent ? &h->present[h->npresent - 1] : 0;
+      if (last && last->end == start) {
+        last->end = end;
+      } else {
+        if (h->npresent == h->max_present) return -ENOMEM;
+        h->present[h->npresent++] = (struct snap_extent){start, end};
+      }
+      if (stored && !r->file) copy(h->data + r->store + (start - r->start), (void *)start, end - start);
+    }
+    if (a.walk_end >= r->end || n < SNAP_VEC_LEN) break;
     a.start = a.walk_end;
   }
+  return whole ? protect(h, r->start, r->end) : 0;
 }
 
-/* The store, where no scan runs: above every mapping (the stack's included) when there is room, so
- * that it does not split the tracked ranges into one more scan. */
-static long map_store(struct snap *h) {
-  unsigned long huge = 2ul << 20, at = ((1ul << 47) - huge - h->store_size) & ~(huge - 1);
-  if (h->store_size < 1ul << 46 && at > h->top + huge) {
-    long m = sys6(__NR_mmap, (long)at, (long)h->store_size, 3 /* PROT_READ | PROT_WRITE */,
-                  SYS_MAP_PRIVATE_ANON_NORESERVE | SYS_MAP_FIXED_NOREPLACE, -1, 0);
-    if ((unsigned long)m == at) return m;
-    if ((unsigned long)m <= -4096ul) sys_munmap((unsigned long)m, h->store_size); /* a kernel before 4.17 */
+/* Memory of the snapshot's own (its tables, its store) where no scan runs: above every mapping (the
+ * stack's included), each below the last, when there is room, so that it splits the tracked ranges
+ * into no more scans; else wherever the kernel puts it. */
+long snap_map_high(struct snap *h, unsigned long size, int flags) {
+  unsigned long huge = 2ul << 20, ceiling = h->high ? h->high : 1ul << 47;
+  unsigned long at = (ceiling - huge - size) & ~(huge - 1);
+  if (size < 1ul << 46 && at > h->top + huge) {
+    long m = sys6(__NR_mmap, (long)at, (long)size, 3 /* PROT_READ | PROT_WRITE */, flags | SYS_MAP_FIXED_NOREPLACE, -1, 0);
+    if ((unsigned long)m == at) {
+      h->high = at;
+      return m;
+    }
+    if ((unsigned long)m <= -4096ul) sys_munmap((unsigned long)m, size); /* a kernel before 4.17 */
   }
-  return sys_mmap(h->store_size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
+  return sys_mmap(size, 3 /* PROT_READ | PROT_WRITE */, flags);
 }
 
 static int count_map(struct snap *h, const struct map *m) {
-  (void)m;
+  if (m->end <= 1ul << 47 && m->end > h->top) h->top = m->end;
   h->nranges++;
   return 0;
 }
 
-/* How many mappings there are now: what the tables must hold, and a few more. */
+/* How many mappings there are now (what the tables must hold), and where the highest ends. */
 long snap_count_maps(struct snap *h) {
   h->nranges = 0;
   long r = each_map(h, count_map);
@@ -210,7 +234,7 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
   h->store_size = (h->store_size + (16ul << 20)) & ~(SNAP_PAGE - 1);
   /* Private, so that its pages are plain anonymous ones (and huge where the kernel can): the copy of a
    * 1 GiB heap takes a fraction of what it takes into shared memory. */
-  long data = map_store(h);
+  long data = snap_map_high(h, h->store_size, SYS_MAP_PRIVATE_ANON_NORESERVE);
   if ((unsigned long)data > -4096ul) return snap_failed(h, FIFO_RECORD_MEMORY, data);
   sys_madvise((unsigned long)data, h->store_size, SYS_MADV_HUGEPAGE);
   h->data = (unsigned char *)data;
@@ -218,25 +242,22 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
   h->data_end = h->data_start + h->store_size;
   r = each_map(h, record_map);
   if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? -EMFILE : r);
+  /* From here on every write to a page that had contents is marked. */
   unsigned long at = 0;
   for (unsigned i = 0; i < h->nranges; i++) {
     struct range *rg = &h->r[i];
     if (rg->stack) h->stack_lo = i ? h->r[i - 1].end : rg->start;
-    if (rg->kind != RESTORED || rg->lent) continue;
-    if (at + (rg->end - rg->start) > h->store_size) return snap_failed(h, FIFO_RECORD_MAPS, -EAGAIN);
-    rg->store = at;
-    at += rg->end - rg->start;
-    r = copy_present(h, rg);
-    if (r < 0) return snap_failed(h, FIFO_RECORD_MAPS, r);
-  }
-  return 0;
-}
-
-/* From here on every write is marked. */
-unsigned snap_memory_protect(struct snap *h) {
-  for (unsigned i = 0; i < h->nranges; i++) {
-    long r = protected_kind(h->r[i].kind) ? protect(h, h->r[i].start, h->r[i].end) : 0;
-    if (r < 0) return snap_failed(h, FIFO_RECORD_MAPS, r);
+    if (rg->kind == RESTORED && !rg->lent) {
+      if (at + (rg->end - rg->start) > h->store_size) return snap_failed(h, FIFO_RECORD_MAPS, -EAGAIN);
+      rg->store = at;
+      at += rg->end - rg->start;
+    }
+    /* A shared mapping's pages may be written without a fault the kernel could mark unless each is
+     * protected, present or not: page tables for all of it, as a writer of it needs anyway. */
+    if (rg->kind == WATCHED && rg->shared) r = protect(h, rg->start, rg->end);
+    else if (rg->kind == RESTORED || rg->kind == WATCHED) r = record_present(h, rg);
+    else r = 0;
+    if (r < 0) return snap_failed(h, r == -ENOMEM ? FIFO_RECORD_MEMORY : FIFO_RECORD_MAPS, r);
   }
   return 0;
 }
@@ -262,30 +283,109 @@ static long lend(struct snap *h, unsigned long start, unsigned long end) {
   return h->nlend == SNAP_VEC_LEN ? lend_flush(h) : 0;
 }
 
-/* One written region back to the snapshot (protecting 0), or protected again once every region of
- * the scan is back (1); forksrv's own pages in it left be. */
-static long restore_region(struct snap *h, unsigned *at, unsigned long start, unsigned long end, int protecting) {
-  for (unsigned long a = start; a < end;) {
-    const struct range *r = range_at(h, at, a);
-    if (!r && a >= h->stack_lo) {
-      /* Stack grown below where it was: zeros again (the mapping stays as large). */
-      unsigned long stop = *at < h->nranges && h->r[*at].start < end ? h->r[*at].start : end;
-      if (!protecting) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
-      a = stop;
-      continue;
-    }
-    if (r && r->kind == OWN) {
-      if (protecting && protect(h, start, a) < 0) return -1;
-      a = start = r->end < end ? r->end : end;
-      continue;
-    }
-    if (!r || r->kind != RESTORED) return -1;
-    unsigned long stop = r->end < end ? r->end : end;
-    if (!protecting && r->lent && lend(h, a, stop) < 0) return -1;
-    if (!protecting && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
+/* Write-protects, in as few calls as the runs allow: run() adds [start, end) to the pending run
+ * (protecting it first if it does not follow on), run_flush() protects what is pending. */
+static long run_flush(struct snap *h) {
+  long r = protect(h, h->run_start, h->run_end);
+  h->run_start = h->run_end = 0;
+  return r;
+}
+
+static long run(struct snap *h, unsigned long start, unsigned long end) {
+  if (start != h->run_end && run_flush(h) < 0) return -1;
+  if (!h->run_start) h->run_start = start;
+  h->run_end = end;
+  return 0;
+}
+
+/* Whether the page at addr had contents at the fork point, and up to where that holds: from *at
+ * on in the present table (regions come in address order). */
+static int had_contents(const struct snap *h, unsigned long *at, unsigned long addr, unsigned long *until) {
+  while (*at < h->npresent && h->present[*at].end <= addr) (*at)++;
+  if (*at < h->npresent && h->present[*at].start <= addr) {
+    *until = h->present[*at].end;
+    return 1;
+  }
+  *until = *at < h->npresent ? h->present[*at].start : ~0ul;
+  return 0;
+}
+
+/* The pages of [start, end) that are present, protected again (not the rest: no page tables for it). */
+static long protect_present(struct snap *h, unsigned long start, unsigned long end) {
+  struct sys_page_region v[1];
+  struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_WP_MATCHING, .start = start, .end = end,
+                              .vec = (unsigned long)v, .vec_len = 1, .category_anyof_mask = SYS_PAGE_IS_PRESENT,
+                              .return_mask = SYS_PAGE_IS_PRESENT};
+  for (;;) {
+    long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
+    if (n < 0) return n;
+    if (a.walk_end >= end) return 0;
+    a.start = a.walk_end;
+  }
+}
+
+/* Whether every page of [start, end) has only been read since it was last protected (the zero page
+ * or a file's page where it had no contents), not written: a scan that says what they are. */
+static int only_read(struct snap *h, unsigned long start, unsigned long end) {
+  struct sys_page_region v[8];
+  /* Written, present, and neither the zero page nor a file's: any is a write. */
+  struct sys_pm_scan_arg a = {.size = sizeof a, .start = start, .end = end, .vec = (unsigned long)v, .vec_len = 8,
+                              .category_inverted = SYS_PAGE_IS_PFNZERO | SYS_PAGE_IS_FILE,
+                              .category_mask = SYS_PAGE_IS_WRITTEN | SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_PFNZERO |
+                                               SYS_PAGE_IS_FILE,
+                              .return_mask = SYS_PAGE_IS_WRITTEN};
+  return sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a) == 0;
+}
+
+/* Written pages within one range, back to the fork point (pass 0) or protected again once every page
+ * of the scan is back (pass 1). A page that had contents then gets them back, whatever happened to it
+ * (written, or dropped by an madvise); one that had none is dropped again. Read-only and shared memory
+ * cannot be put back: a write there discards the child. A page of a large range first touched since
+ * shows as written however it was touched (it had no marker): a large read-only range's pages that
+ * were only read are protected, not a reason to discard. */
+static long restore_pages(struct snap *h, const struct range *r, unsigned long *pat, unsigned long a,
+                          unsigned long end, int pass) {
+  if (r->kind == WATCHED) {
+    /* A page protected at the fork point (all of a small range, the pages with contents of a large
+     * one) that shows as written was written or dropped. */
+    unsigned long until;
+    if (r->shared || r->end - r->start <= WHOLE_MAX || had_contents(h, pat, a, &until) || until < end ||
+        (!pass && !only_read(h, a, end)))
+      return -1;
+    return pass ? protect_present(h, a, end) : 0;
+  }
+  while (a < end) {
+    unsigned long until;
+    int had = had_contents(h, pat, a, &until);
+    unsigned long stop = until < end ? until : end;
+    if (!pass && had && r->lent && lend(h, a, stop) < 0) return -1;
+    if (!pass && had && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
+    if (!pass && !had) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
+    /* Protected again: what had contents, and the rest of a small range (markers again); the rest of
+     * a large one stays as it was, without page tables. */
+    if (pass && (had || r->end - r->start <= WHOLE_MAX) && run(h, a, stop) < 0) return -1;
     a = stop;
   }
-  return protecting ? protect(h, start, end) : 0;
+  return 0;
+}
+
+/* One region a scan found, split among the ranges it spans; forksrv's own pages left be. */
+static long restore_region(struct snap *h, unsigned *at, unsigned long *pat, const struct sys_page_region *v, int pass) {
+  for (unsigned long a = v->start; a < v->end;) {
+    const struct range *r = range_at(h, at, a);
+    unsigned long stop = r ? (r->end < v->end ? r->end : v->end)
+                           : (*at < h->nranges && h->r[*at].start < v->end ? h->r[*at].start : v->end);
+    if (!r && a >= h->stack_lo) {
+      /* Stack grown below where it was: zeros again (the mapping stays as large). */
+      if (!pass) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
+    } else if (!r) {
+      return -1;
+    } else if (r->kind != OWN && restore_pages(h, r, pat, a, stop, pass) < 0) {
+      return -1;
+    }
+    a = stop;
+  }
+  return 0;
 }
 
 /* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
@@ -333,6 +433,7 @@ long snap_memory_restore(struct snap *h, int retried) {
     h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
   }
   unsigned at = 0;
+  unsigned long pat = 0;
   for (unsigned i = 0; i < h->nranges;) {
     if (!scanned(&h->r[i], check)) {
       i++;
@@ -344,6 +445,8 @@ long snap_memory_restore(struct snap *h, int retried) {
      * scan as well. */
     unsigned long start = i ? h->r[i - 1].end : h->r[i].start, end = j + 1 < h->nranges ? h->r[j + 1].start : h->r[j].end;
     if (end >= 1ul << 47) end = h->r[j].end; /* [vsyscall], beyond where a mapping can be made */
+    /* Asking for the written pages alone takes the kernel's fast path, which looks at nothing but
+     * each page's protection: asking what the pages are cost the walk four times as much. */
     struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start, .end = end,
                                 .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN, .category_mask = SYS_PAGE_IS_WRITTEN,
                                 .return_mask = SYS_PAGE_IS_WRITTEN};
@@ -352,12 +455,14 @@ long snap_memory_restore(struct snap *h, int retried) {
       if (n == -EPERM && !retried) return each_map(h, unmap_new) < 0 ? -1 : snap_memory_restore(h, 1);
       if (n < 0) return n;
       unsigned from = at;
+      unsigned long pfrom = pat;
       for (long k = 0; k < n; k++)
-        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 0) < 0) return -1;
+        if (restore_region(h, &at, &pat, &h->vec[k], 0) < 0) return -1;
       if (lend_flush(h) < 0) return -1;
-      at = from;
+      at = from, pat = pfrom;
       for (long k = 0; k < n; k++)
-        if (restore_region(h, &at, h->vec[k].start, h->vec[k].end, 1) < 0) return -1;
+        if (restore_region(h, &at, &pat, &h->vec[k], 1) < 0) return -1;
+      if (run_flush(h) < 0) return -1;
       if (a.walk_end >= a.end || n < SNAP_VEC_LEN) break;
       a.start = a.walk_end;
     }

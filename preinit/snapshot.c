@@ -58,7 +58,9 @@ static int (*libc_on_exit)(void (*)(int, void *), void *);
 #define OWN_FDS 7
 
 /* The tables, sized by what is there now: the mappings (and those the store and the tables add, and
- * registering can only merge), the fds. */
+ * registering can only merge), the fds; and room for as many separate runs of pages with contents as
+ * a sanitizer's heap and shadow have (a page of the table is used only once written). */
+#define MAX_PRESENT (1ul << 20)
 static unsigned map_tables(struct snap *h) {
   long maps = snap_count_maps(h), fds = snap_count_fds();
   if (maps < 0) return snap_failed(h, FIFO_RECORD_PROC, maps);
@@ -66,14 +68,16 @@ static unsigned map_tables(struct snap *h) {
   h->max_ranges = (unsigned)maps + 16;
   h->max_fds = (unsigned)fds; /* the listing's own fd among them */
   h->max_own = h->max_fds + OWN_FDS;
+  h->max_present = MAX_PRESENT;
   unsigned long size = h->max_ranges * (sizeof *h->r + sizeof *h->unregistered) + h->max_fds * sizeof *h->fd +
-                       h->max_own * sizeof *h->own;
+                       h->max_own * sizeof *h->own + h->max_present * sizeof *h->present;
   size = (size + SNAP_PAGE - 1) & ~(SNAP_PAGE - 1);
-  long m = sys_mmap(size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_SHARED_ANON_NORESERVE);
+  long m = snap_map_high(h, size, SYS_MAP_SHARED_ANON_NORESERVE);
   if ((unsigned long)m > -4096ul) return snap_failed(h, FIFO_RECORD_MEMORY, m);
   h->tables_start = (unsigned long)m;
   h->tables_end = h->tables_start + size;
-  h->r = (struct range *)m;
+  h->present = (struct snap_extent *)m;
+  h->r = (struct range *)(h->present + h->max_present);
   h->unregistered = (unsigned long(*)[2])(h->r + h->max_ranges);
   h->fd = (struct saved_fd *)(h->unregistered + h->max_ranges);
   h->own = (int *)(h->fd + h->max_fds);
@@ -114,7 +118,6 @@ static __attribute__((noinline)) unsigned record(struct snap *h) {
   }
   if (!r) r = snap_memory_record(h, fsrv_current);
   if (!r) r = snap_process_record(h);
-  if (!r) r = snap_memory_protect(h);
   return r;
 }
 

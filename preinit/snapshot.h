@@ -36,8 +36,13 @@ struct range {
   int kind;
   int prot;
   int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */
-  int lent;  /* RESTORED from the server's memory, not the store (snap_memory.c's lent()) */
-  int stack; /* [stack] */
+  int lent;   /* RESTORED from the server's memory, not the store (snap_memory.c's lent()) */
+  int stack;  /* [stack] */
+  int shared; /* MAP_SHARED */
+};
+/* Pages that had contents (present or swapped out) at the fork point, in address order. */
+struct snap_extent {
+  unsigned long start, end;
 };
 /* What the thread's stat line tells, read once at the end of each execution. */
 struct proc_stat {
@@ -59,6 +64,7 @@ struct snap {
   int server;             /* the parent to read pristine pages from (lent()), or 0 */
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
   unsigned nlend;         /* pages to read from it, in lend[] */
+  unsigned long run_start, run_end; /* pages to write-protect again, pending (snap_memory.c's run()) */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
   int maps_touched;       /* an mprotect since the last put-back (through libforksrv.so's own) */
   unsigned long vm_size;  /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
@@ -70,11 +76,13 @@ struct snap {
   unsigned nunregistered;
   struct saved_fd *fd;
   unsigned nfds, max_fds;
+  struct snap_extent *present;
+  unsigned long npresent, max_present;
   int own_lo, own_hi;     /* the snapshot's own fds are in [own_lo, own_hi], and only they (own_fd()) */
   int *own;
   unsigned nown, max_own;
   unsigned long tables_start, tables_end;
-  unsigned long brk, stack_lo, store_size, top;
+  unsigned long brk, stack_lo, store_size, top, high;
   unsigned long self_start, self_end, data_start, data_end, slot;
   unsigned char *data;
   struct sys_sigaction act[SNAP_NSIG + 1];
@@ -96,10 +104,11 @@ static inline unsigned snap_failed(struct snap *h, unsigned code, long err) {
   return code;
 }
 
-/* snap_memory.c: every mapping registered, the store made and filled; and put back. */
+/* snap_memory.c: every mapping registered and its pages with contents protected, the store made and
+ * filled; and put back. */
 FSRV_HIDDEN long snap_count_maps(struct snap *h);
+FSRV_HIDDEN long snap_map_high(struct snap *h, unsigned long size, int flags);
 FSRV_HIDDEN unsigned snap_memory_record(struct snap *h, const struct fsrv *s);
-FSRV_HIDDEN unsigned snap_memory_protect(struct snap *h);
 FSRV_HIDDEN long snap_memory_restore(struct snap *h, int retried);
 
 /* snap_fds.c: the snapshot's own fds (moved out of the target's reach), the target's, put back. */

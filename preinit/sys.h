@@ -174,8 +174,10 @@ struct sys_pm_scan_arg {
 #define SYS_PM_SCAN_WP_MATCHING 1ull
 #define SYS_PM_SCAN_CHECK_WPASYNC 2ull
 #define SYS_PAGE_IS_WRITTEN (1ull << 1)
+#define SYS_PAGE_IS_FILE (1ull << 2)
 #define SYS_PAGE_IS_PRESENT (1ull << 3)
 #define SYS_PAGE_IS_SWAPPED (1ull << 4)
+#define SYS_PAGE_IS_PFNZERO (1ull << 5)
 
 static inline long sys_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *st) {
   return sys5(__NR_statx, dfd, path, flags, mask, st);

@@ -218,3 +218,27 @@ use_afl() {
   rm -rf "$BATS_TEST_TMPDIR/out"
   AFL_VERSION=$(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1)
 }
+
+# page_tables_bounded LIMIT_KB CMD...: runs CMD in a session of its own while watching the page tables
+# of every process in it; if one grows above LIMIT_KB, the session is killed at once and the call
+# fails saying so (a snapshot that gave a sanitizer's reservation page tables would run the machine
+# out of memory). Otherwise CMD's status.
+page_tables_bounded() {
+  local limit=$1 pid p v
+  shift
+  setsid "$@" 3>&- &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for p in $(pgrep -s "$pid"); do
+      v=$(awk '/^VmPTE:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+      if [ "${v:-0}" -gt "$limit" ]; then
+        pkill -KILL -s "$pid"
+        echo "page tables of pid $p grew to $v kB, above $limit kB: killed" >&2
+        wait "$pid"
+        return 99
+      fi
+    done
+    sleep 0.02
+  done
+  wait "$pid"
+}

@@ -5,9 +5,13 @@
  * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "patch" (writes a
  * read-only mapping, made writable for it), "shared", "leak", "nnp", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
- * made at the fork point), "fds" (close each of $FDS fds opened there); a number exits with it. With
- * $LOOP set, inputs run in a forksrv_loop() body (persistent mode); $NOFILE sets both fd limits in a
- * constructor, before the fork point of --start main. */
+ * made at the fork point), "fds" (close each of $FDS fds opened there), "vmpte" (print the size of
+ * its page tables), "zap" (drop with MADV_DONTNEED a written page of .data, of a private mapping of
+ * its own file, of the first of $MAPS and of the $HEAP_MB heap, and print what each held before and
+ * after), "fresh N" (write 1 MiB at N MiB into the writable reservation, and print VmRSS); a number exits with it. With $LOOP set, inputs run in a forksrv_loop() body
+ * (persistent mode); $NOFILE sets both fd limits in a constructor, before the fork point of --start
+ * main; $RESERVE_GB reserves that much address space there, writable and not, as sanitizers and
+ * runtimes do, with a page written in each GiB of the writable one. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -24,10 +28,13 @@
 
 int global;
 static char buffer[8192];
+static char data_page[4096] __attribute__((aligned(4096))) = {1};
 static int *shared, *mapped_early, *sealed, first_fd;
 static unsigned char *big, **maps;
 static size_t big_size;
 static int nmaps, *fds, nfds;
+static unsigned char *exe; /* the program's own file, mapped private */
+static char *reserved;     /* $RESERVE_GB's writable reservation */
 static volatile int zero;
 
 /* Before main: with --start main the server forks after this, so these exist at the fork point. */
@@ -49,6 +56,16 @@ __attribute__((constructor)) static void early(void) {
   fds = calloc((size_t)nfds + 1, sizeof *fds);
   for (int i = 0; i < nfds; i++)
     if ((fds[i] = open("/dev/null", O_RDONLY)) < 0) _exit(97);
+  if (getenv("RESERVE_GB")) {
+    size_t size = (size_t)atol(getenv("RESERVE_GB")) << 30;
+    char *w = reserved = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w == MAP_FAILED || mmap(0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+      _exit(96);
+    for (size_t at = 0; at < size; at += 1 << 30) w[at] = 1;
+  }
+  int self = open("/proc/self/exe", O_RDONLY);
+  exe = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, self, 0);
+  close(self);
   first_fd = dup(0);
   close(first_fd);
   shared = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -120,6 +137,28 @@ static void one(const char *in) {
     int open_ = 0;
     for (int i = 0; i < nfds; i++) open_ += fcntl(fds[i], F_GETFD) >= 0, close(fds[i]);
     printf("fds closed %d, found open %d\n", nfds, open_);
+  }
+  if (!strcmp(in, "zap")) {
+    printf("zap data %d", data_page[0]);
+    data_page[0] = 7;
+    madvise(data_page, 4096, MADV_DONTNEED);
+    printf("->%d file %d", data_page[0], exe[0]);
+    exe[0] = 7;
+    madvise(exe, 4096, MADV_DONTNEED);
+    printf("->%d", exe[0]);
+    if (nmaps) printf(" map %d", maps[0][0]), madvise(maps[0], 4096, MADV_DONTNEED), printf("->%d", maps[0][0]);
+    unsigned char *page = big ? (unsigned char *)(((unsigned long)big + 4095) & ~4095ul) : 0, *one = &big[4096];
+    if (page) printf(" heap %d", *one), madvise(page, 4096, MADV_DONTNEED), printf("->%d", *one);
+    printf("\n");
+  }
+  if (!strncmp(in, "fresh ", 6) && reserved)
+    for (long at = 0; at < 1 << 20; at += 4096) reserved[(atol(in + 6) << 20) + (1 << 30) / 2 + at] = 1;
+  if (!strcmp(in, "vmpte") || !strncmp(in, "fresh ", 6)) {
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+      if (!strncmp(line, in[0] == 'v' ? "VmPTE:" : "VmRSS:", 6)) printf("%s", line);
+    if (f) fclose(f);
   }
   if (atoi(in)) exit(atoi(in));
 }

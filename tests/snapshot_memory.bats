@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# Snapshot reset's memory: what the child is put back to, and what it costs. Only pages that had
+# contents at the fork point are write-protected, so a reservation (a sanitizer's shadow, a runtime's
+# heap) gets no page tables it would not get under fork; pages an execution touches where the fork
+# point had none are given back; a page an execution drops (MADV_DONTNEED) gets its contents back.
+load helpers
+
+# direct_stdout INPUT...: what the reset target prints run directly, once per input.
+direct_stdout() {
+  local in
+  for in in "$@"; do "$T/reset" <"$in"; done
+}
+
+# The kB of a "VmPTE:" or "VmRSS:" line.
+kb() { awk '{ print $2 }' <<<"$1"; }
+
+@test "a 32 GiB reservation at the fork point, writable and not, gives the snapshot child the page tables of a fresh fork, within 1 MiB" {
+  local a
+  a=$(input a vmpte)
+  export RESERVE_GB=32
+  run -0 --separate-stderr page_tables_bounded 65536 "$FORKSRV" --start main --show-output -n 3 -i "$a" -- "$T/reset"
+  local forked
+  forked=$(kb "${lines[1]}")
+  run -0 --separate-stderr page_tables_bounded 65536 "$FORKSRV" --reset snapshot --start main --show-output -n 3 -i "$a" -- "$T/reset"
+  [ "${#lines[@]}" -eq 6 ]
+  [ "$(kb "${lines[1]}")" -le $((forked + 1024)) ]
+  [ "$(kb "${lines[3]}")" -le $((forked + 1024)) ]
+  [ "$(kb "${lines[5]}")" -le $((forked + 1024)) ]
+}
+
+@test "pages an execution writes where the fork point had none are given back: the child's memory stays flat over 30 inputs" {
+  local i dir="$BATS_TEST_TMPDIR/fresh"
+  mkdir "$dir"
+  for i in $(seq 10 39); do printf 'fresh %d' "$i" >"$dir/$i"; done
+  export RESERVE_GB=1
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -i "$dir" -- "$T/reset"
+  [ "${#lines[@]}" -eq 60 ]
+  # Each input writes 1 MiB of its own: kept, they would add 29 MiB.
+  [ "$(kb "${lines[59]}")" -le $(($(kb "${lines[3]}") + 256)) ]
+}
+
+@test "a page an execution drops with MADV_DONTNEED has its fork point's contents again: .data, a file's private mapping, anonymous memory, a large heap" {
+  local a
+  a=$(input a zap)
+  export MAPS=2 HEAP_MB=4
+  expected=$(direct_stdout "$a" "$a" "$a")
+  [[ "$expected" == *"zap data 1->1 file 127->127 map 1->0 heap 1->0"* ]]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -n 3 -i "$a" -- "$T/reset"
+  [ "$output" = "$expected" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -n 3 -i "$a" -- "$T/reset"
+  [ "$output" = "$expected" ]
+}
