@@ -81,7 +81,7 @@ $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
 
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
-$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o
+$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o $(B)/preinit/snap_calls.o
 	$(CC) $(LDFLAGS) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
@@ -178,6 +178,10 @@ $(B)/tests/touch: tests/targets/touch.c
 $(B)/tests/threads $(B)/tests/before_fork: $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
+
+$(B)/tests/state: tests/targets/state.c tests/targets/input.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< -lm
 
 $(B)/tests/cxx_static: tests/targets/cxx_static.cc
 	@mkdir -p $(@D)

@@ -11,10 +11,6 @@ static uint32_t reason_of(const struct fifo_result *res, const struct fsrv_exec 
   return FIFO_SIGNALLED;
 }
 
-static uint64_t tv_us(const struct __kernel_old_timeval *tv) {
-  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
-}
-
 static void send_result(struct fsrv *s, struct fifo_result *res, int live) {
   unsigned char buf[FIFO_RESULT_SIZE];
   fifo_encode_result(buf, res);
@@ -31,8 +27,8 @@ static void fill_exec(struct fifo_result *res, int pid, const struct fsrv_exec *
   res->status = ex->status;
   res->reason = reason_of(res, ex);
   res->wall_us = ex->wall_us;
-  res->utime_us = tv_us(&ex->ru.ru_utime);
-  res->stime_us = tv_us(&ex->ru.ru_stime);
+  res->utime_us = fsrv_tv_us(&ex->ru.ru_utime);
+  res->stime_us = fsrv_tv_us(&ex->ru.ru_stime);
   res->maxrss_kb = (uint64_t)ex->ru.ru_maxrss;
 }
 
@@ -42,6 +38,11 @@ static void fill_exec(struct fifo_result *res, int pid, const struct fsrv_exec *
 static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const struct fsrv_exec *ex) {
   struct fifo_result res = {.seq = FSRV_SLOT_SEQ(word)};
   fill_exec(&res, pid, ex);
+  /* wait4 counts the child's whole life: this input's is what came after its start. */
+  const struct fsrv_slot *slot = s->persist.slot;
+  res.utime_us = res.utime_us > slot->utime_base ? res.utime_us - slot->utime_base : 0;
+  res.stime_us = res.stime_us > slot->stime_base ? res.stime_us - slot->stime_base : 0;
+  res.maxrss_kb = res.maxrss_kb > slot->rss_extra_kb ? res.maxrss_kb - slot->rss_extra_kb : 0;
   if (s->snapshot && s->persist.slot->record_failure) {
     res.record_failure = s->persist.slot->record_failure;
     res.record_error = -(int32_t)s->persist.slot->record_error;

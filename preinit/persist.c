@@ -58,6 +58,8 @@ void fsrv_persist_direct(struct fsrv *s) {
 /* Input seq starts now, under its timeout: as the server records it before the fork. */
 void fsrv_slot_begin(struct fsrv_slot *slot, uint32_t seq, uint32_t timeout_ms, uint64_t started_us) {
   slot->start_us = started_us;
+  /* A fresh child's, if it forks one. */
+  slot->utime_base = slot->stime_base = slot->rss_extra_kb = slot->peak_kb = slot->last_peak_kb = 0;
   slot->timeout_ms = timeout_ms;
   __atomic_store_n(&slot->word, FSRV_SLOT_WORD(seq, FSRV_RUNNING), __ATOMIC_RELEASE);
 }
@@ -136,6 +138,18 @@ int fsrv_direct_report(struct fsrv *s, int rep, int pid, int status) {
   }
   uint64_t now = fsrv_now_us();
   struct fifo_result res = {.seq = seq, .pid = pid, .status = status, .reason = FIFO_EXITED, .wall_us = now - slot->start_us};
+  /* What this input alone used, as wait4 tells of a fresh child: the CPU time since it began (the next
+   * input's begins now), the peak memory since the last report reset it. */
+  struct rusage ru;
+  if (sys2(__NR_getrusage, 0 /* RUSAGE_SELF */, &ru) == 0) {
+    uint64_t u = fsrv_tv_us(&ru.ru_utime), st = fsrv_tv_us(&ru.ru_stime), rss = (uint64_t)ru.ru_maxrss;
+    res.utime_us = u - slot->utime_base;
+    res.stime_us = st - slot->stime_base;
+    res.maxrss_kb = rss > slot->rss_extra_kb ? rss - slot->rss_extra_kb : 0;
+    slot->peak_kb = rss;
+    slot->utime_base = u;
+    slot->stime_base = st;
+  }
   unsigned char buf[FIFO_RESULT_SIZE];
   fifo_encode_result(buf, &res);
   if (fsrv_write_full(rep, buf, FIFO_RESULT_SIZE) != FIFO_RESULT_SIZE) return 0;
@@ -160,8 +174,20 @@ int fsrv_direct_read(struct fsrv *s, int req) {
   return 1;
 }
 
+void fsrv_direct_peak_reset(int *fd) {
+  /* Where the peak did not change, it has not grown since it was last counted afresh: no need. */
+  struct fsrv_slot *slot = fsrv_current->persist.slot;
+  if (slot->peak_kb == slot->last_peak_kb) return;
+  slot->last_peak_kb = slot->peak_kb;
+  if (*fd == -1) {
+    long r = sys_open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    *fd = r < 0 ? -2 : fsrv_move_up((int)r, FSRV_HIGH_FD);
+  }
+  if (*fd >= 0) sys_write(*fd, "5", 1); /* 5: the peak resident size becomes the current one */
+}
+
 int fsrv_native_next(struct fsrv *s) {
-  static int req = -1, rep = -1, pid, tried;
+  static int req = -1, rep = -1, peak = -1, pid, tried;
   if (!tried) {
     tried = 1;
     pid = (int)sys_getpid();
@@ -169,7 +195,9 @@ int fsrv_native_next(struct fsrv *s) {
   }
   /* Without them: one input per child, as without persistent mode. */
   if (req < 0 || rep < 0) return 0;
-  if (!fsrv_direct_report(s, rep, pid, 0) || !fsrv_direct_read(s, req)) sys_exit_group(0);
+  if (!fsrv_direct_report(s, rep, pid, 0)) sys_exit_group(0);
+  fsrv_direct_peak_reset(&peak);
+  if (!fsrv_direct_read(s, req)) sys_exit_group(0);
   return 1;
 }
 

@@ -117,6 +117,10 @@ struct fsrv_slot {
    * are plain forks, and the driver is told once. */
   uint32_t record_failure;
   uint32_t record_error;
+  /* The child's CPU time when its input began, and the memory it holds that a fresh fork would not
+   * (a snapshot's store): each result says what that input alone used, as wait4 says of a fork. */
+  uint64_t utime_base, stime_base, rss_extra_kb;
+  uint64_t peak_kb, last_peak_kb; /* the peak the last report read, and the one before */
 };
 #define FSRV_SLOT_WORD(seq, state) ((uint64_t)(seq) << 32 | (state))
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
@@ -197,6 +201,9 @@ FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pi
 /* Reaps the server's child pid (blocking); its pidfd, if any, is closed. 0, or -errno of the wait. */
 FSRV_HIDDEN long fsrv_reap(struct fsrv *s, int pid, int *status, struct rusage *ru);
 FSRV_HIDDEN long fsrv_read_full(int fd, void *buf, size_t n);
+static inline uint64_t fsrv_tv_us(const struct __kernel_old_timeval *tv) {
+  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
 FSRV_HIDDEN long fsrv_write_full(int fd, const void *buf, size_t n);
 
 /* --- protocol loops: each returns only in a freshly forked child --- */
@@ -226,6 +233,10 @@ FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
 FSRV_HIDDEN void fsrv_direct_channel(struct fsrv *s, int *req, int *rep);
 FSRV_HIDDEN int fsrv_direct_report(struct fsrv *s, int rep, int pid, int status);
 FSRV_HIDDEN int fsrv_direct_read(struct fsrv *s, int req);
+/* After a direct child's report: its peak memory counted afresh for the next input (unless the peak
+ * the report read is the one before it read), through fd, an open /proc/self/clear_refs (opened,
+ * moved up, into *fd when it is -1). */
+FSRV_HIDDEN void fsrv_direct_peak_reset(int *fd);
 
 /* --- snapshot reset (snapshot.c) --- */
 /* Before the first fork: 0 if snapshot reset can work here, else the FIFO_HELLO_SNAPSHOT_NO_* why. */
@@ -240,8 +251,27 @@ FSRV_HIDDEN void fsrv_snapshot_take(struct fsrv *s);
  * fork path would. */
 FSRV_HIDDEN int fsrv_snapshot_child(void);
 FSRV_HIDDEN void fsrv_snapshot_end(int code, int flush);
-/* An mprotect: the next put-back checks every mapping, not only the count of pages mapped. */
-FSRV_HIDDEN void fsrv_snapshot_maps_touched(void);
+/* What a call of libc's touched (snap_calls.c, in libforksrv.so only): the put-back compares it with
+ * the snapshot, and puts it back or ends the child. */
+enum fsrv_touched {
+  FSRV_TOUCHED_MAPS = 1,        /* mprotect: every mapping is checked, not only the count of pages */
+  FSRV_TOUCHED_LIMITS = 2,      /* resource limits */
+  FSRV_TOUCHED_PRCTL = 4,       /* prctl's attributes */
+  FSRV_TOUCHED_AFFINITY = 8,    /* the CPUs it may run on */
+  FSRV_TOUCHED_IDENTITY = 16,   /* supplementary groups, fsuid and fsgid, capabilities */
+  FSRV_TOUCHED_PERSONALITY = 32,
+  FSRV_TOUCHED_MLOCK = 64,      /* locked memory (a fork's child starts with none) */
+  FSRV_TOUCHED_TIMERS = 128,    /* POSIX timers (a fork's child starts with none) */
+  FSRV_TOUCHED_SEMUNDO = 256,   /* System V semaphore adjustments, applied when a process ends */
+  FSRV_TOUCHED_FOREVER = 512,   /* what cannot be undone: the child ends */
+  FSRV_TOUCHED_ALL = 1023,
+};
+FSRV_HIDDEN void fsrv_snapshot_touched(unsigned touched);
+/* MADV_FREE over [addr, addr + len): those pages are dropped at the put-back, and get their contents. */
+FSRV_HIDDEN void fsrv_snapshot_freed(unsigned long addr, unsigned long len);
+/* Whether the library interposes those calls (libforksrv.so), or the put-back must compare all. */
+FSRV_HIDDEN extern const int fsrv_sees_calls;
+FSRV_HIDDEN void fsrv_calls_resolve(void);
 /* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
 FSRV_HIDDEN int fsrv_reset_snapshot(void);
 

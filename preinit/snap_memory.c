@@ -116,7 +116,6 @@ static int own(const struct snap *h, const struct map *m) {
 
 /* Pass one: every mapping the snapshot may track is registered for write-protect. */
 static int register_map(struct snap *h, const struct map *m) {
-  if (m->end <= 1ul << 47 && m->end > h->top) h->top = m->end;
   if (untracked(h, m)) return 0;
   struct sys_uffdio_register reg = {m->start, m->end - m->start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
   if (sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) { /* stays untracked: a boundary of the scan */
@@ -166,7 +165,7 @@ static long protect(struct snap *h, unsigned long start, unsigned long end) {
  * present. */
 static long record_present(struct snap *h, const struct range *r) {
   int stored = r->kind == RESTORED && !r->lent, whole = r->end - r->start <= WHOLE_MAX;
-  if (stored && r->file) copy(h->data + r->store, (void *)r->start, r->end - r->start);
+  if (stored && r->file) copy(h->data + r->store, (void *)r->start, r->end - r->start), h->stored += r->end - r->start;
   struct sys_pm_scan_arg a = {.size = sizeof a, .flags = whole ? 0 : SYS_PM_SCAN_WP_MATCHING, .start = r->start,
                               .end = r->end, .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN,
                               .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
@@ -183,7 +182,7 @@ static long record_present(struct snap *h, const struct range *r) {
         if (h->npresent == h->max_present) return -ENOMEM;
         h->present[h->npresent++] = (struct snap_extent){start, end};
       }
-      if (stored && !r->file) copy(h->data + r->store + (start - r->start), (void *)start, end - start);
+      if (stored && !r->file) copy(h->data + r->store + (start - r->start), (void *)start, end - start), h->stored += end - start;
     }
     if (a.walk_end >= r->end || n < SNAP_VEC_LEN) break;
     a.start = a.walk_end;
@@ -254,12 +253,39 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
     }
     /* A shared mapping's pages may be written without a fault the kernel could mark unless each is
      * protected, present or not: page tables for all of it, as a writer of it needs anyway. */
-    if (rg->kind == WATCHED && rg->shared) r = protect(h, rg->start, rg->end);
+    if (rg->kind == WATCHED && rg->shared) h->nshared++, r = protect(h, rg->start, rg->end);
     else if (rg->kind == RESTORED || rg->kind == WATCHED) r = record_present(h, rg);
     else r = 0;
     if (r < 0) return snap_failed(h, r == -ENOMEM ? FIFO_RECORD_MEMORY : FIFO_RECORD_MAPS, r);
   }
   return 0;
+}
+
+/* A mapping the execution made, writable and shared with what outlives it: a file, System V or POSIX
+ * shared memory, a memfd (not MAP_SHARED | MAP_ANONYMOUS memory, which only its own children could
+ * share; nor a read-only one, as glibc maps its gconv cache). Unmapped at the put-back, it would keep
+ * whatever the execution left in it, a robust mutex held, as no process's end would. */
+static int new_shared(struct snap *h, const struct map *m) {
+  if (m->p != 's' || m->w != 'w' || own(h, m) || fsrv_streq(m->name, "/dev/zero (deleted)")) return 0;
+  for (unsigned i = 0; i < h->nranges; i++)
+    if (m->start == h->r[i].start && m->end == h->r[i].end) return 0;
+  return -1;
+}
+
+/* Whether an execution wrote shared memory, or mapped some and left it mapped. The writes stay, as
+ * under fork, but the child must end as a forked one would, before its result goes out: a robust
+ * mutex it left locked there is then marked as its owner's death marks it. Mappings are read only
+ * when the size mapped changed. */
+int snap_memory_shared_changed(struct snap *h) {
+  for (unsigned i = 0; h->nshared && i < h->nranges; i++) {
+    const struct range *r = &h->r[i];
+    if (r->kind != WATCHED || !r->shared) continue;
+    struct sys_page_region v[1];
+    struct sys_pm_scan_arg a = {.size = sizeof a, .start = r->start, .end = r->end, .vec = (unsigned long)v, .vec_len = 1,
+                                .category_mask = SYS_PAGE_IS_WRITTEN, .return_mask = SYS_PAGE_IS_WRITTEN};
+    if (sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a) != 0) return 1;
+  }
+  return h->at_end.vsize != h->vm_size && each_map(h, new_shared) != 0;
 }
 
 /* The range holding addr, from *at on (regions come in address order). */
@@ -414,12 +440,16 @@ static int scanned(const struct range *r, int check) {
  * snapshot is not registered, and makes the scan fail (PM_SCAN_CHECK_WPASYNC); then mappings made
  * since are unmapped, and the scan runs again. */
 long snap_memory_restore(struct snap *h, int retried) {
+  /* Pages an MADV_FREE let go stay until the kernel reclaims them, maybe in the next execution:
+   * dropped now, they are written as far as the scan goes, and get their contents back. */
+  for (unsigned i = 0; i < h->nfreed; i++) sys_madvise(h->freed[i][0], h->freed[i][1] - h->freed[i][0], SYS_MADV_DONTNEED);
+  h->nfreed = 0;
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
    * since are put back, so that the copies below can be written. Only when something may have changed:
    * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
   unsigned long size = h->at_end.vsize;
-  int check = retried || h->maps_touched || size != h->vm_size;
+  int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
     if (!protected_kind(h->r[i].kind)) continue;
@@ -429,7 +459,7 @@ long snap_memory_restore(struct snap *h, int retried) {
     if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
   }
   if (check && !retried) {
-    h->maps_touched = 0;
+    h->touched &= ~(unsigned)FSRV_TOUCHED_MAPS;
     h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
   }
   unsigned at = 0;

@@ -18,11 +18,11 @@ __asm__(".text\n"
         "fsrv_snap_save:\n"
         "  mov %rbx,0(%rdi)\n  mov %rbp,8(%rdi)\n  mov %r12,16(%rdi)\n  mov %r13,24(%rdi)\n"
         "  mov %r14,32(%rdi)\n  mov %r15,40(%rdi)\n  lea 8(%rsp),%rdx\n  mov %rdx,48(%rdi)\n"
-        "  mov (%rsp),%rdx\n  mov %rdx,56(%rdi)\n  stmxcsr 64(%rdi)\n  fnstcw 72(%rdi)\n"
+        "  mov (%rsp),%rdx\n  mov %rdx,56(%rdi)\n  fxsave64 192(%rdi)\n"
         "  xor %eax,%eax\n  ret\n"
         ".globl fsrv_snap_resume\n.hidden fsrv_snap_resume\n.type fsrv_snap_resume,@function\n"
         "fsrv_snap_resume:\n"
-        "  ldmxcsr 64(%rdi)\n  fldcw 72(%rdi)\n"
+        "  fxrstor64 192(%rdi)\n"
         "  mov 0(%rdi),%rbx\n  mov 8(%rdi),%rbp\n  mov 16(%rdi),%r12\n  mov 24(%rdi),%r13\n"
         "  mov 32(%rdi),%r14\n  mov 40(%rdi),%r15\n  mov 48(%rdi),%rsp\n  mov $1,%eax\n  jmp *56(%rdi)\n"
         ".globl fsrv_snap_on_stack\n.hidden fsrv_snap_on_stack\n.type fsrv_snap_on_stack,@function\n"
@@ -35,13 +35,13 @@ __asm__(".text\n"
         "  stp x19,x20,[x0,#0]\n  stp x21,x22,[x0,#16]\n  stp x23,x24,[x0,#32]\n  stp x25,x26,[x0,#48]\n"
         "  stp x27,x28,[x0,#64]\n  stp x29,x30,[x0,#80]\n  mov x1,sp\n  str x1,[x0,#96]\n"
         "  stp d8,d9,[x0,#104]\n  stp d10,d11,[x0,#120]\n  stp d12,d13,[x0,#136]\n  stp d14,d15,[x0,#152]\n"
-        "  mrs x1,fpcr\n  str x1,[x0,#168]\n  mov x0,#0\n  ret\n"
+        "  mrs x1,fpcr\n  str x1,[x0,#168]\n  mrs x1,fpsr\n  str x1,[x0,#176]\n  mov x0,#0\n  ret\n"
         ".globl fsrv_snap_resume\n.hidden fsrv_snap_resume\n.type fsrv_snap_resume,%function\n"
         "fsrv_snap_resume:\n"
         "  ldp x19,x20,[x0,#0]\n  ldp x21,x22,[x0,#16]\n  ldp x23,x24,[x0,#32]\n  ldp x25,x26,[x0,#48]\n"
         "  ldp x27,x28,[x0,#64]\n  ldp x29,x30,[x0,#80]\n  ldr x1,[x0,#96]\n  mov sp,x1\n"
         "  ldp d8,d9,[x0,#104]\n  ldp d10,d11,[x0,#120]\n  ldp d12,d13,[x0,#136]\n  ldp d14,d15,[x0,#152]\n"
-        "  ldr x1,[x0,#168]\n  msr fpcr,x1\n  mov x0,#1\n  br x30\n"
+        "  ldr x1,[x0,#168]\n  msr fpcr,x1\n  ldr x1,[x0,#176]\n  msr fpsr,x1\n  mov x0,#1\n  br x30\n"
         ".globl fsrv_snap_on_stack\n.hidden fsrv_snap_on_stack\n.type fsrv_snap_on_stack,%function\n"
         "fsrv_snap_on_stack:\n"
         "  and x0,x0,#-16\n  mov sp,x0\n  blr x1\n  brk #0\n");
@@ -54,8 +54,8 @@ static int (*libc_fflush)(void *);
 static int (*libc_on_exit)(void (*)(int, void *), void *);
 
 /* The fds the snapshot opens for itself, besides one per fd of the target: the FIFOs, the
- * userfaultfd, pagemap, cwd, the fd listing, the stat line. */
-#define OWN_FDS 7
+ * userfaultfd, pagemap, cwd, the fd listing, the stat line, clear_refs. */
+#define OWN_FDS 8
 
 /* The tables, sized by what is there now: the mappings (and those the store and the tables add, and
  * registering can only merge), the fds; and room for as many separate runs of pages with contents as
@@ -96,7 +96,8 @@ static unsigned open_own(struct snap *h) {
   h->cwd = snap_own_fd(h, sys_open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   h->fds = snap_own_fd(h, sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   h->stat = snap_own_fd(h, sys_open("/proc/thread-self/stat", O_RDONLY | O_CLOEXEC));
-  int fds[] = {h->req, h->rep, h->uffd, h->pagemap, h->cwd, h->fds, h->stat};
+  h->peak = snap_own_fd(h, sys_open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
+  int fds[] = {h->req, h->rep, h->uffd, h->pagemap, h->cwd, h->fds, h->stat, h->peak};
   for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (fds[i] < 0) return snap_failed(h, i < 2 ? FIFO_RECORD_FDS : FIFO_RECORD_PROC, fds[i]);
   struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
@@ -119,6 +120,19 @@ static __attribute__((noinline)) unsigned record(struct snap *h) {
   if (!r) r = snap_memory_record(h, fsrv_current);
   if (!r) r = snap_process_record(h);
   return r;
+}
+
+/* From here on, each input's use is counted as a fresh fork's would be: CPU time from now, the peak
+ * resident size from now, without the snapshot's own memory (its copy of the target's, itself). */
+static void count_from_here(struct snap *h, struct fsrv_slot *slot) {
+  slot->rss_extra_kb = (h->stored + (h->self_end - h->self_start)) / 1024;
+  struct rusage ru;
+  if (sys2(__NR_getrusage, 0 /* RUSAGE_SELF */, &ru) == 0) {
+    slot->utime_base = fsrv_tv_us(&ru.ru_utime);
+    slot->stime_base = fsrv_tv_us(&ru.ru_stime);
+  }
+  slot->peak_kb = ~0ull; /* the recording's peak is not the first input's */
+  fsrv_direct_peak_reset(&h->peak);
 }
 
 /* A snapshot that could not be recorded is undone: its fds closed, its memory unmapped (all of it
@@ -152,6 +166,7 @@ void fsrv_snapshot_take(struct fsrv *s) {
   /* Recording costs a copy of the target's memory, once per child: the first input's time and timeout
    * start after it. */
   unsigned failure = record(h);
+  if (!failure) count_from_here(h, slot);
   slot->start_us = fsrv_now_us();
   if (failure) {
     /* Not recorded: this child runs one input and ends, as a forked one does, and the next children
@@ -171,21 +186,32 @@ static __attribute__((noreturn)) void put_back(void) {
    * asks the driver for the next request again, and forks afresh. */
   if (snap_memory_restore(h, 0) < 0) sys_exit_group(0);
   snap_fds_restore(h);
-  snap_process_restore(h);
+  if (snap_process_restore(h) < 0) sys_exit_group(0);
+  fsrv_direct_peak_reset(&h->peak);
   if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);
   fsrv_snap_resume(&h->ctx);
 }
 
 int fsrv_snapshot_child(void) { return snap && sys_getpid() == snap->pid; }
 
-void fsrv_snapshot_maps_touched(void) {
-  if (snap) snap->maps_touched = 1;
+void fsrv_snapshot_touched(unsigned touched) {
+  if (fsrv_snapshot_child()) snap->touched |= touched;
+}
+
+void fsrv_snapshot_freed(unsigned long addr, unsigned long len) {
+  if (!fsrv_snapshot_child()) return;
+  if (snap->nfreed == SNAP_FREED_MAX) {
+    snap->touched |= FSRV_TOUCHED_FOREVER;
+    return;
+  }
+  snap->freed[snap->nfreed][0] = addr;
+  snap->freed[snap->nfreed++][1] = addr + len;
 }
 
 void fsrv_snapshot_end(int code, int flush) {
   if (!fsrv_snapshot_child()) return;
   if (flush && libc_fflush) libc_fflush(0);
-  if (snap_process_must_end(snap)) return;
+  if (snap_process_must_end(snap) || snap_memory_shared_changed(snap)) return;
   if (!fsrv_direct_report(fsrv_current, snap->rep, snap->pid, (code & 0xff) << 8)) sys_exit_group(0);
   fsrv_snap_on_stack(snap->stack + SNAP_STACK_SIZE, put_back);
 }

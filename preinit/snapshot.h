@@ -9,10 +9,13 @@
 #include "../fifo/protocol.h"
 #include "server.h"
 
-/* Registers, as setjmp keeps them: callee-saved ones, the stack pointer, where to resume, and the
- * floating-point control words. snap_save returns 0, and 1 again when snap_resume comes back to it. */
+/* Registers, as setjmp keeps them: callee-saved ones, the stack pointer, where to resume; and the
+ * whole floating-point state (x87 and SSE with their control and status words: fxsave's area), so
+ * that exception flags an execution raised are not the next one's. snap_save returns 0, and 1 again
+ * when snap_resume comes back to it. */
 struct snap_ctx {
   unsigned long r[24];
+  unsigned char fp[512] __attribute__((aligned(16)));
 };
 
 /* Written ranges per PAGEMAP_SCAN call. The kernel allocates a buffer of this many (24 bytes each, at
@@ -22,6 +25,9 @@ struct snap_ctx {
 #define SNAP_STACK_SIZE (64 * 1024)
 #define SNAP_PAGE 4096ul
 #define SNAP_NSIG 64
+#define SNAP_FREED_MAX 64
+#define SNAP_NLIMITS 16
+#define SNAP_GROUPS 1024
 
 enum range_kind {
   UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
@@ -46,7 +52,8 @@ struct snap_extent {
 };
 /* What the thread's stat line tells, read once at the end of each execution. */
 struct proc_stat {
-  long pgrp, session, threads;
+  char comm[16];
+  long pgrp, session, threads, nice, rt_priority, policy;
   unsigned long vsize;
   uint64_t blocked, ignored, caught;
 };
@@ -60,18 +67,20 @@ struct saved_fd {
  * no target has more than they hold. */
 struct snap {
   struct snap_ctx ctx;
-  int pid, uffd, pagemap, cwd, req, rep, fds, stat;
+  int pid, uffd, pagemap, cwd, req, rep, fds, stat, peak;
   int server;             /* the parent to read pristine pages from (lent()), or 0 */
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
   unsigned nlend;         /* pages to read from it, in lend[] */
   unsigned long run_start, run_end; /* pages to write-protect again, pending (snap_memory.c's run()) */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
-  int maps_touched;       /* an mprotect since the last put-back (through libforksrv.so's own) */
+  unsigned touched;       /* enum fsrv_touched: what libc's calls changed since the last put-back */
+  unsigned nfreed;        /* MADV_FREE'd ranges since, in freed[] (more: the child ends) */
+  unsigned long freed[SNAP_FREED_MAX][2];
   unsigned long vm_size;  /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
   /* The tables: ranges (as /proc/self/maps had them once registered), mappings the kernel would not
    * register, the target's fds and the snapshot's own. */
   struct range *r;
-  unsigned nranges, max_ranges;
+  unsigned nranges, max_ranges, nshared;
   unsigned long (*unregistered)[2];
   unsigned nunregistered;
   struct saved_fd *fd;
@@ -83,6 +92,7 @@ struct snap {
   unsigned nown, max_own;
   unsigned long tables_start, tables_end;
   unsigned long brk, stack_lo, store_size, top, high;
+  unsigned long stored; /* bytes copied into the store: memory a fresh fork would not hold */
   unsigned long self_start, self_end, data_start, data_end, slot;
   unsigned char *data;
   struct sys_sigaction act[SNAP_NSIG + 1];
@@ -90,6 +100,13 @@ struct snap {
   struct proc_stat at_snapshot, at_end; /* /proc/self/stat at the snapshot and when an execution ended */
   long ids[6];
   long seccomp, no_new_privs;
+  /* What snap_process.c compares at the put-back beyond the stat line and the ids. */
+  long ioprio, ngroups, fsuid, fsgid, personality, affinity;
+  uint32_t caps[6];
+  uint32_t groups[SNAP_GROUPS];
+  struct rlimit64 limits[SNAP_NLIMITS];
+  long prctl[16];
+  unsigned char cpus[128];
   unsigned long altstack[3];
   unsigned umask;
   struct sys_page_region vec[SNAP_VEC_LEN];
@@ -110,6 +127,7 @@ FSRV_HIDDEN long snap_count_maps(struct snap *h);
 FSRV_HIDDEN long snap_map_high(struct snap *h, unsigned long size, int flags);
 FSRV_HIDDEN unsigned snap_memory_record(struct snap *h, const struct fsrv *s);
 FSRV_HIDDEN long snap_memory_restore(struct snap *h, int retried);
+FSRV_HIDDEN int snap_memory_shared_changed(struct snap *h);
 
 /* snap_fds.c: the snapshot's own fds (moved out of the target's reach), the target's, put back. */
 FSRV_HIDDEN long snap_count_fds(void);
@@ -124,6 +142,6 @@ FSRV_HIDDEN unsigned long snap_open_count(struct snap *h);
 FSRV_HIDDEN long snap_read_stat(struct snap *h, struct proc_stat *ps);
 FSRV_HIDDEN unsigned snap_process_record(struct snap *h);
 FSRV_HIDDEN int snap_process_must_end(struct snap *h);
-FSRV_HIDDEN void snap_process_restore(struct snap *h);
+FSRV_HIDDEN long snap_process_restore(struct snap *h);
 
 #endif

@@ -40,7 +40,11 @@ static fsrv_start_main_fn real_start_main;
  * __libc_start_main costs them nothing (looking it up reads /proc/self/auxv and walks hash tables). */
 void fsrv_resolve_before_forking(void) {
   if (!real_start_main) real_start_main = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
+  fsrv_calls_resolve();
 }
+
+/* snap_calls.c interposes the calls that change what a snapshot child puts back. */
+const int fsrv_sees_calls = 1;
 
 static int fsrv_main(int argc, char **argv, char **envp) {
   fsrv_serve(FIFO_START_MAIN);
@@ -138,24 +142,3 @@ __attribute__((visibility("default"), noreturn)) void _exit(int code) {
   sys_exit_group(code);
 }
 __attribute__((visibility("default"), noreturn, alias("_exit"))) void _Exit(int code);
-
-/* libc's errno, for the calls below, found when one first fails. */
-static int fsrv_set_errno(long r) {
-  static int *(*errno_location)(void);
-  if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
-  if (errno_location) *errno_location() = (int)-r;
-  return -1;
-}
-
-/* mprotect and pkey_mprotect tell a snapshot child that protections may differ from its snapshot's;
- * the call itself is the kernel's, as libc's is. */
-__attribute__((visibility("default"))) int mprotect(void *addr, size_t len, int prot) {
-  fsrv_snapshot_maps_touched();
-  long r = sys3(__NR_mprotect, addr, len, prot);
-  return r < 0 ? fsrv_set_errno(r) : 0;
-}
-__attribute__((visibility("default"))) int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
-  fsrv_snapshot_maps_touched();
-  long r = sys4(__NR_pkey_mprotect, addr, len, prot, pkey);
-  return r < 0 ? fsrv_set_errno(r) : 0;
-}

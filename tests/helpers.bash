@@ -14,8 +14,10 @@ setup() {
 }
 
 # Every test ends by checking that nothing of forksrv's is left (the matrix's rule: no FIFO or
-# directory, no process of a target), then clears whatever a failed test left for the next one.
-teardown() {
+# directory, no process of a target), then clears whatever a failed test left for the next one. A
+# file with more to clear defines its own teardown, which calls this.
+teardown() { forksrv_teardown; }
+forksrv_teardown() {
   unset LD_PRELOAD FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG
   local clean=0
   assert_no_leftovers || clean=$?

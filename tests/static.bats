@@ -14,10 +14,10 @@ load helpers
   # __libc_start_main, to start the server at main (it calls libc's own); forksrv_start_server and
   # forksrv_loop_server, for forksrv.h's forksrv_start() and forksrv_loop(); forksrv_input_spec and
   # forksrv_input_server and forksrv_input_refuse, for libforksrv_input.so (--start input); _exit and
-  # _Exit, where a snapshot child's execution ends (--reset snapshot), and mprotect and pkey_mprotect,
-  # which tell it that protections may have changed: each does as libc's does otherwise.
+  # _Exit, where a snapshot child's execution ends (--reset snapshot), and the calls that tell it what
+  # an execution changed of the process (preinit/snap_calls.c): each does as libc's does otherwise.
   run -0 --separate-stderr nm -D --defined-only "$B/libforksrv.so"
-  [ "$(awk '{ print $3 }' <<<"$output" | sort | tr '\n' ' ')" = "_Exit __libc_start_main _exit forksrv_input_refuse forksrv_input_server forksrv_input_spec forksrv_loop_server forksrv_start_server mprotect pkey_mprotect " ]
+  [ "$(awk '{ print $3 }' <<<"$output" | sort | tr '\n' ' ')" = "_Exit __libc_start_main _exit capset chroot forksrv_input_refuse forksrv_input_server forksrv_input_spec forksrv_loop_server forksrv_start_server initgroups madvise mlock mlock2 mlockall mprotect personality pkey_mprotect prctl prlimit prlimit64 pthread_setaffinity_np sched_setaffinity semop semtimedop setfsgid setfsuid setgroups setns setrlimit setrlimit64 timer_create ulimit unshare " ]
   run -0 nm -g --defined-only "$B/libforksrv.a"
   [ "$(grep ' [TDBR] ' <<<"$output" | awk '{ print $3 }' | sort | tr '\n' ' ')" = "forksrv_loop_server forksrv_start_server " ]
 }

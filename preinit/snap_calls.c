@@ -1,0 +1,133 @@
+/* libc's calls that change what a snapshot child must put back, interposed by libforksrv.so: each
+ * tells the child what it touched (fsrv_snapshot_touched) and does what libc's does (libc's own, found
+ * as RTLD_NEXT finds it, or the kernel's call). Only what was touched is compared at the put-back, so
+ * that a target that changes none of it pays nothing. A raw system call, or a call from inside libc,
+ * is not seen: docs/design.md's table says what that leaves. Outside a snapshot child each is libc's. */
+#include "../fifo/protocol.h"
+#include "server.h"
+
+/* libc's errno, for the calls made here without libc, found when one first fails. */
+static int set_errno(long r) {
+  static int *(*errno_location)(void);
+  if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
+  if (errno_location) *errno_location() = (int)-r;
+  return -1;
+}
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* mprotect and pkey_mprotect: protections may differ from the snapshot's. */
+EXPORT int mprotect(void *addr, size_t len, int prot) {
+  fsrv_snapshot_touched(FSRV_TOUCHED_MAPS);
+  long r = sys3(__NR_mprotect, addr, len, prot);
+  return r < 0 ? set_errno(r) : 0;
+}
+EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
+  fsrv_snapshot_touched(FSRV_TOUCHED_MAPS);
+  long r = sys4(__NR_pkey_mprotect, addr, len, prot, pkey);
+  return r < 0 ? set_errno(r) : 0;
+}
+
+/* The rest go on to libc's own, looked up once (before the first fork: fsrv_snapshot_probe()). */
+typedef long (*fsrv_fn)(long, long, long, long, long);
+static long next(fsrv_fn *fn, const char *name, long a, long b, long c, long d, long e) {
+  if (!*fn) *fn = (fsrv_fn)fsrv_next_symbol(name);
+  return *fn ? (*fn)(a, b, c, d, e) : set_errno(-ENOSYS);
+}
+#define FORWARD(name, touched, when, ...)                                                                    \
+  static fsrv_fn real_##name;                                                                                \
+  EXPORT long name(long a, long b, long c, long d, long e) {                                                 \
+    if (when) fsrv_snapshot_touched(touched);                                                                \
+    return next(&real_##name, #name, a, b, c, d, e);                                                         \
+  }
+
+/* Resource limits: setrlimit, prlimit with a new limit, ulimit's UL_SETFSIZE (2). */
+FORWARD(setrlimit, FSRV_TOUCHED_LIMITS, 1)
+FORWARD(setrlimit64, FSRV_TOUCHED_LIMITS, 1)
+FORWARD(prlimit, FSRV_TOUCHED_LIMITS, c != 0)
+FORWARD(prlimit64, FSRV_TOUCHED_LIMITS, c != 0)
+FORWARD(ulimit, FSRV_TOUCHED_LIMITS, a == 2)
+/* Every prctl: what snap_process.c can set back, or, for what it cannot (the capability bounding and
+ * ambient sets, the mm's fields, mappings' names, speculation control), the child ends. */
+static unsigned prctl_touches(long option, long arg2) {
+  switch (option) {
+  case 24: /* PR_CAPBSET_DROP */
+  case 35: /* PR_SET_MM */
+  case 53: /* PR_SET_SPECULATION_CTRL */
+  case 0x53564d41: /* PR_SET_VMA */
+    return FSRV_TOUCHED_FOREVER;
+  case 47: /* PR_CAP_AMBIENT, but PR_CAP_AMBIENT_IS_SET */
+    return arg2 == 1 ? 0 : FSRV_TOUCHED_FOREVER;
+  default:
+    return FSRV_TOUCHED_PRCTL;
+  }
+}
+static fsrv_fn real_prctl;
+EXPORT long prctl(long option, long b, long c, long d, long e) {
+  unsigned touched = prctl_touches(option, b);
+  if (touched) fsrv_snapshot_touched(touched);
+  return next(&real_prctl, "prctl", option, b, c, d, e);
+}
+FORWARD(sched_setaffinity, FSRV_TOUCHED_AFFINITY, 1)
+FORWARD(pthread_setaffinity_np, FSRV_TOUCHED_AFFINITY, 1)
+/* Identity beyond the ids the put-back always compares. */
+FORWARD(setgroups, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(initgroups, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(setfsuid, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(setfsgid, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(capset, FSRV_TOUCHED_IDENTITY, 1)
+/* personality(0xffffffff) only asks. */
+FORWARD(personality, FSRV_TOUCHED_PERSONALITY, (unsigned)a != 0xffffffffu)
+FORWARD(mlock, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(mlock2, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(mlockall, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(timer_create, FSRV_TOUCHED_TIMERS, 1)
+/* Any semop may carry SEM_UNDO: the undo a process's end would apply is applied at the put-back. */
+FORWARD(semop, FSRV_TOUCHED_SEMUNDO, 1)
+FORWARD(semtimedop, FSRV_TOUCHED_SEMUNDO, 1)
+/* What cannot be undone: another root, other namespaces. */
+FORWARD(chroot, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(unshare, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(setns, FSRV_TOUCHED_FOREVER, 1)
+
+/* madvise: dropping pages the scan sees for itself; MADV_FREE's pages stay until reclaimed, so the
+ * child records them and drops them at the put-back, where they get their contents back; an advice
+ * that changes how a mapping behaves (fork, dump, merging, huge pages, guards) cannot be undone. */
+#define MADV_FREE_ 8
+static int harmless_advice(long advice) {
+  switch (advice) {
+  case 0: case 1: case 2: case 3: case 4: /* normal, random, sequential, willneed, dontneed */
+  case 9:                                 /* remove */
+  case 20: case 21:                       /* cold, pageout */
+  case 22: case 23:                       /* populate (read), populate (write) */
+  case 24:                                /* dontneed_locked */
+    return 1;
+  default:
+    return 0;
+  }
+}
+static fsrv_fn real_madvise;
+EXPORT long madvise(long addr, long len, long advice, long d, long e) {
+  if (advice == MADV_FREE_) fsrv_snapshot_freed((unsigned long)addr, (unsigned long)len);
+  else if (!harmless_advice(advice)) fsrv_snapshot_touched(FSRV_TOUCHED_FOREVER);
+  return next(&real_madvise, "madvise", addr, len, advice, d, e);
+}
+
+/* Every function above, found now, so that no child looks one up. */
+void fsrv_calls_resolve(void) {
+  static const struct {
+    fsrv_fn *fn;
+    const char *name;
+  } calls[] = {
+      {&real_setrlimit, "setrlimit"}, {&real_setrlimit64, "setrlimit64"}, {&real_prlimit, "prlimit"},
+      {&real_prlimit64, "prlimit64"}, {&real_ulimit, "ulimit"}, {&real_prctl, "prctl"},
+      {&real_sched_setaffinity, "sched_setaffinity"}, {&real_pthread_setaffinity_np, "pthread_setaffinity_np"},
+      {&real_setgroups, "setgroups"}, {&real_initgroups, "initgroups"}, {&real_setfsuid, "setfsuid"},
+      {&real_setfsgid, "setfsgid"}, {&real_capset, "capset"}, {&real_personality, "personality"},
+      {&real_mlock, "mlock"}, {&real_mlock2, "mlock2"}, {&real_mlockall, "mlockall"},
+      {&real_timer_create, "timer_create"}, {&real_semop, "semop"}, {&real_semtimedop, "semtimedop"},
+      {&real_chroot, "chroot"}, {&real_unshare, "unshare"}, {&real_setns, "setns"}, {&real_madvise, "madvise"},
+  };
+  for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
+    if (!*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);
+}
