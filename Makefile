@@ -243,7 +243,7 @@ $(B)/fuzz/writers: tests/fuzz/writers.c driver/text.c driver/cli.h
 
 # The tests' harness target built by libFuzzer's own main, and by ours with ASan, to compare the
 # harness main's libFuzzer command line with libFuzzer's (tests/libfuzzer_cli.bats).
-LIBFUZZER_REFS = $(B)/tests/harness_libfuzzer $(B)/tests/harness_libfuzzer_asan $(B)/tests/harness_asan
+LIBFUZZER_REFS = $(B)/tests/harness_libfuzzer $(B)/tests/harness_libfuzzer_asan $(B)/tests/harness_asan $(B)/tests/harness_ubsan
 
 $(B)/tests/harness_libfuzzer: tests/targets/harness.c
 	@mkdir -p $(@D)
@@ -256,6 +256,11 @@ $(B)/tests/harness_libfuzzer_asan: tests/targets/harness.c
 $(B)/tests/harness_asan: tests/targets/harness.c $(B)/libforksrv_main.a
 	@mkdir -p $(@D)
 	clang -g -fsanitize=address -o $@ $< $(B)/libforksrv_main.a
+
+# clang's UBSan runtime is linked in statically, its .bss megabytes long.
+$(B)/tests/harness_ubsan: tests/targets/harness.c $(B)/libforksrv_main.a
+	@mkdir -p $(@D)
+	clang -g -fsanitize=undefined -o $@ $< $(B)/libforksrv_main.a
 
 fuzzers: $(FUZZERS) $(LIBFUZZER_REFS)
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "spawn.h"
 
 static int dir_fd = -1;
 static char *dir_path; /* DIR's real path, for the .repro lines */
@@ -207,7 +208,7 @@ static void quote_arg(FILE *f, const char *arg, const char *path) {
 }
 
 /* One line that runs the target on the saved input without forksrv, as the driver ran it: same
- * directory, same ASAN_OPTIONS, the input on stdin or in place of every '@@'. */
+ * directory, same sanitizers' options, the input on stdin or in place of every '@@'. */
 static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) {
   char cwd[PATH_MAX];
   FILE *f = fdopen(fd, "w");
@@ -215,13 +216,17 @@ static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) 
   if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
   fputs("cd ", f);
   shell_quote(f, cwd);
-  fputs(" && ASAN_OPTIONS=", f);
-  const char *asan = getenv("ASAN_OPTIONS");
-  char *opts = NULL;
-  if (asprintf(&opts, "verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "", asan ? asan : "") < 0)
-    opts = NULL;
-  shell_quote(f, opts ? opts : "verify_asan_link_order=0:abort_on_error=1");
-  free(opts);
+  fputs(" &&", f);
+  for (const struct drv_sanitizer_default *d = drv_sanitizer_defaults; d->var; d++) {
+    char *entry = drv_sanitizer_entry(d);
+    if (!entry) {
+      fclose(f);
+      return -1;
+    }
+    fprintf(f, " %s=", d->var);
+    shell_quote(f, entry + strlen(d->var) + 1);
+    free(entry);
+  }
   for (char **a = o->target; *a; a++) {
     fputc(' ', f);
     quote_arg(f, *a, saved_path);

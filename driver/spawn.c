@@ -103,20 +103,60 @@ static void free_env(char **envp) {
   free(envp);
 }
 
+/* Every sanitizer's finding ends the execution as a crash (SIGABRT), as AFL++ also arranges, not as
+ * an exit code: ASan's and LSan's report then abort, UBSan and MSan stop at the first error and
+ * abort. And no link-order check for ASan, since the preload comes before a gcc-built target's
+ * libasan, which ASan would otherwise refuse. */
+const struct drv_sanitizer_default drv_sanitizer_defaults[] = {
+    {"ASAN_OPTIONS", "verify_asan_link_order=0:abort_on_error=1"},
+    {"UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1"},
+    {"MSAN_OPTIONS", "halt_on_error=1:abort_on_error=1"},
+    {"LSAN_OPTIONS", "abort_on_error=1"},
+    {NULL, NULL},
+};
+
+/* The value the user gave abort_on_error in any of the sanitizers' variables ("" if none): the
+ * sanitizers linked into one program share it (a UBSan or LSan default would override an ASAN_OPTIONS
+ * that turns it off), so what the user said in one holds in all. */
+static const char *own_abort_on_error(char *buf, size_t cap) {
+  buf[0] = '\0';
+  for (const struct drv_sanitizer_default *d = drv_sanitizer_defaults; d->var && !buf[0]; d++) {
+    const char *own = getenv(d->var), *at = NULL;
+    for (const char *p = own ? strstr(own, "abort_on_error=") : NULL; p; p = strstr(p + 1, "abort_on_error="))
+      if (p == own || p[-1] == ':' || p[-1] == ' ' || p[-1] == ',') at = p;
+    if (at) snprintf(buf, cap, ":%.*s", (int)strcspn(at, ": ,"), at);
+  }
+  return buf;
+}
+
+char *drv_sanitizer_entry(const struct drv_sanitizer_default *d) {
+  const char *own = getenv(d->var);
+  char abort_on_error[64], *out = NULL;
+  if (asprintf(&out, "%s=%s%s%s%s", d->var, d->defaults, own_abort_on_error(abort_on_error, sizeof abort_on_error),
+               own && *own ? ":" : "", own ? own : "") < 0)
+    return NULL;
+  return out;
+}
+
+static int is_sanitizer_entry(const char *entry) {
+  for (const struct drv_sanitizer_default *d = drv_sanitizer_defaults; d->var; d++) {
+    size_t n = strlen(d->var);
+    if (strncmp(entry, d->var, n) == 0 && entry[n] == '=') return 1;
+  }
+  return 0;
+}
+
 /* The caller's environment without forksrv's variables, with `extra` entries added and any entry of
- * the same name replaced. ASAN_OPTIONS gets two defaults, in both modes alike, which the user's own
- * options (they come later, so they win) can override: no link-order check, since the preload comes
- * before a gcc-built target's libasan, which ASan would otherwise refuse; and abort_on_error, so that
- * a sanitizer's finding is a crash (SIGABRT), as AFL++ also arranges, not an exit code 1. */
+ * the same name replaced, and the sanitizers' options with forksrv's defaults before the caller's. */
 static char **build_env(char *const *extra, size_t nextra) {
-  size_t n = 0;
+  size_t n = 0, nsan = 0;
   for (char **e = environ; *e; e++) n++;
-  char **out = calloc(n + nextra + 2, sizeof *out);
+  while (drv_sanitizer_defaults[nsan].var) nsan++;
+  char **out = calloc(n + nextra + nsan + 1, sizeof *out);
   if (!out) return NULL;
   size_t k = 0;
-  const char *asan = getenv("ASAN_OPTIONS");
   for (char **e = environ; *e; e++) {
-    if (is_ours(*e) || strncmp(*e, "ASAN_OPTIONS=", 13) == 0) continue;
+    if (is_ours(*e) || is_sanitizer_entry(*e)) continue;
     int replaced = 0;
     for (size_t i = 0; i < nextra && !replaced; i++) {
       size_t len = strcspn(extra[i], "=");
@@ -126,9 +166,8 @@ static char **build_env(char *const *extra, size_t nextra) {
   }
   for (size_t i = 0; i < nextra; i++)
     if (!(out[k++] = strdup(extra[i]))) goto oom;
-  if (asprintf(&out[k], "ASAN_OPTIONS=verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "",
-               asan ? asan : "") < 0)
-    goto oom;
+  for (size_t i = 0; i < nsan; i++)
+    if (!(out[k++] = drv_sanitizer_entry(&drv_sanitizer_defaults[i]))) goto oom;
   return out;
 oom:
   free_env(out);

@@ -12,7 +12,7 @@
 struct drv_spawn {
   char *exe;     /* resolved like the shell resolves a command */
   char **argv;   /* with "@@" replaced by the input file's path */
-  char **plain_envp;  /* the caller's environment (with ASAN_OPTIONS' defaults), for plain runs */
+  char **plain_envp;  /* the caller's environment (with the sanitizers' defaults), for plain runs */
   char **server_envp; /* that, with the server's variables and the preload (drv_spawn_env) */
   int stdin_fd;  /* the input file, or /dev/null when the input is passed as a path */
   int null_fd;   /* /dev/null */
@@ -22,6 +22,15 @@ struct drv_spawn {
   char *pid_digits; /* in server_envp: where the child writes its pid, or NULL */
   char err[640];
 };
+
+/* The sanitizers' options forksrv gives a target, in both modes alike and in NAME.repro: each
+ * variable's defaults, put before the user's own value (theirs come later, so they win). */
+struct drv_sanitizer_default {
+  const char *var, *defaults;
+};
+extern const struct drv_sanitizer_default drv_sanitizer_defaults[];
+/* "VAR=DEFAULTS" followed by ":" and the caller's own value if it has one; malloc'ed, or NULL. */
+char *drv_sanitizer_entry(const struct drv_sanitizer_default *d);
 
 int drv_fd_above_stdio(int fd);
 /* Whether an argument holds "@@": the input is then passed as a path, not as stdin. */

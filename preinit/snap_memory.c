@@ -97,8 +97,14 @@ static int untracked(const struct snap *h, const struct map *m) {
  * copy of a 1 GiB heap cost each fresh child 0.5 to 3 s here. Small ones stay in the store, where a
  * put-back copies without a system call. */
 #define LEND_MIN (1ul << 20)
+/* The server does write one kind of memory: forksrv's own statics, in the .bss of the object forksrv
+ * is part of (libforksrv.so, or the program libforksrv.a is linked into, where a sanitizer's runtime
+ * makes the .bss megabytes long). The linker marks where that .bss begins and ends. */
+extern char __bss_start[] __attribute__((visibility("hidden"))), _end[] __attribute__((visibility("hidden")));
 static int lent(const struct snap *h, const struct map *m) {
-  return h->server && !m->file && m->w == 'w' && m->p == 'p' && m->end - m->start >= LEND_MIN && m->name[0] != '[';
+  int ours = m->start < (unsigned long)_end && m->end > (unsigned long)__bss_start;
+  return h->server && !ours && !m->file && m->w == 'w' && m->p == 'p' && m->end - m->start >= LEND_MIN &&
+         m->name[0] != '[';
 }
 
 /* The server can lend its pages when it runs one thread (as it counted them before it forked: none
@@ -414,17 +420,60 @@ static long restore_region(struct snap *h, unsigned *at, unsigned long *pat, con
   return 0;
 }
 
-/* A mapping the execution made and left (a large malloc never freed) is unmapped; one that differs
- * from the snapshot's (a tracked mapping grown over, moved or split) cannot be undone. */
-static int unmap_new(struct snap *h, const struct map *m) {
-  for (unsigned i = 0; i < h->nranges; i++) {
-    const struct range *r = &h->r[i];
-    if (m->start == r->start && m->end == r->end) return 0;
-    if (r->stack && m->end == r->end && m->start >= h->stack_lo) return 0; /* grown down */
-    if (m->start < r->end && r->start < m->end) return -1;
+/* Part [start, end) of a tracked anonymous range, made anew as the fork point had it, where the
+ * execution mapped something else over it (ASan's allocator maps its reserved space piece by piece,
+ * with MAP_FIXED): a mapping of the range's protection, registered, and its pages that had contents
+ * given them back and protected. */
+static long remake(struct snap *h, const struct range *r, unsigned long start, unsigned long end) {
+  unsigned long pat = 0, a = start, until;
+  if (r->file || r->shared || (r->kind != RESTORED && r->kind != WATCHED)) return -1;
+  long m = sys6(__NR_mmap, (long)start, (long)(end - start), r->prot, SYS_MAP_PRIVATE_ANON_NORESERVE | 0x10 /* MAP_FIXED */,
+                -1, 0);
+  struct sys_uffdio_register reg = {start, end - start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
+  if ((unsigned long)m != start || sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) return -1;
+  for (; a < end; a = until < end ? until : end) {
+    if (!had_contents(h, &pat, a, &until)) continue;
+    unsigned long stop = until < end ? until : end;
+    if (r->kind == WATCHED) return -1; /* nothing to give them back from */
+    if (r->lent) {
+      struct sys_iovec v = {(void *)a, stop - a};
+      if (sys_process_vm_readv(h->server, &v, 1, &v, 1) != (long)(stop - a)) return -1;
+    } else {
+      copy((void *)a, h->data + r->store + (a - r->start), stop - a);
+    }
+    if (r->end - r->start > WHOLE_MAX && protect(h, a, stop) < 0) return -1;
   }
-  if (special(m)) return 0;
-  return sys_munmap(m->start, m->end - m->start) < 0 ? -1 : 0;
+  return r->end - r->start <= WHOLE_MAX ? protect(h, start, end) : 0;
+}
+
+/* Whether the mapping at [start, end) is one the snapshot registered (a scan of its first page that
+ * must not meet one that is not). */
+static int registered(struct snap *h, unsigned long start) {
+  struct sys_pm_scan_arg a = {.size = sizeof a, .flags = SYS_PM_SCAN_CHECK_WPASYNC, .start = start,
+                              .end = start + SNAP_PAGE, .vec = (unsigned long)h->vec, .vec_len = 1,
+                              .category_mask = SYS_PAGE_IS_WRITTEN, .return_mask = SYS_PAGE_IS_WRITTEN};
+  return sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a) != -EPERM;
+}
+
+/* After a scan found a mapping made since the snapshot: one the execution made and left (a large
+ * malloc never freed) is unmapped; one made over a tracked anonymous range or part of it (even over
+ * the whole range, exactly: it is not registered) is made anew as the range was; one over anything
+ * else (a file's mapping) cannot be undone. */
+static int undo_new(struct snap *h, const struct map *m) {
+  unsigned long a = m->start;
+  for (unsigned i = 0; i < h->nranges && a < m->end; i++) {
+    const struct range *r = &h->r[i];
+    if (r->end <= a) continue;
+    if (m->start == r->start && m->end == r->end && (r->kind == UNTRACKED || registered(h, m->start))) return 0;
+    if (r->stack && m->end == r->end && m->start >= h->stack_lo) return 0; /* grown down */
+    if (r->start >= m->end) break;
+    if (r->start > a && !special(m) && sys_munmap(a, r->start - a) < 0) return -1; /* over a hole */
+    unsigned long stop = r->end < m->end ? r->end : m->end;
+    if (remake(h, r, r->start > a ? r->start : a, stop) < 0) return -1;
+    a = stop;
+  }
+  if (a < m->end && !special(m) && sys_munmap(a, m->end - a) < 0) return -1;
+  return 0;
 }
 
 /* Whether a put-back scans the range. A program writes a read-only mapping only after changing its
@@ -482,7 +531,7 @@ long snap_memory_restore(struct snap *h, int retried) {
                                 .return_mask = SYS_PAGE_IS_WRITTEN};
     for (;;) {
       long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
-      if (n == -EPERM && !retried) return each_map(h, unmap_new) < 0 ? -1 : snap_memory_restore(h, 1);
+      if (n == -EPERM && !retried) return each_map(h, undo_new) < 0 ? -1 : snap_memory_restore(h, 1);
       if (n < 0) return n;
       unsigned from = at;
       unsigned long pfrom = pat;

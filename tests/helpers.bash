@@ -224,15 +224,17 @@ use_afl() {
 # page_tables_bounded LIMIT_KB CMD...: runs CMD in a session of its own while watching the page tables
 # of every process in it; if one grows above LIMIT_KB, the session is killed at once and the call
 # fails saying so (a snapshot that gave a sanitizer's reservation page tables would run the machine
-# out of memory). Otherwise CMD's status.
+# out of memory). Otherwise CMD's status. The largest VmPTE seen goes to $BATS_TEST_TMPDIR/max_pte.
 page_tables_bounded() {
-  local limit=$1 pid p v
+  local limit=$1 pid p v max=0
   shift
   setsid "$@" 3>&- &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     for p in $(pgrep -s "$pid"); do
       v=$(awk '/^VmPTE:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+      [ "${v:-0}" -le "$max" ] || max=$v
+      echo "$max" >"$BATS_TEST_TMPDIR/max_pte"
       if [ "${v:-0}" -gt "$limit" ]; then
         pkill -KILL -s "$pid"
         echo "page tables of pid $p grew to $v kB, above $limit kB: killed" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Targets built with ASan and UBSan run under the preload: gcc's shared sanitizer runtime (which
-# insists on coming first among the libraries) and clang's static one.
+# insists on coming first among the libraries) and clang's static one. Every sanitizer's finding is a
+# crash, by forksrv's defaults for each one's options, which NAME.repro carries and the user's win.
 load helpers
 
 @test "a gcc ASan target runs under the preload and its findings are crashes, as under plain exec" {
@@ -20,5 +21,21 @@ load helpers
 @test "the user's own ASAN_OPTIONS win over forksrv's defaults" {
   export ASAN_OPTIONS=abort_on_error=0
   same_as_plain -i "$(input b heap-overflow)" -- "$T/asan_gcc"
+  [[ "$output" == *'"result":"exited","exit_code":1'* ]]
+}
+
+@test "a UBSan finding is a crash too, as run directly with the .repro line's options: a harness main's SEGV" {
+  same_as_plain_harness --crashes "$BATS_TEST_TMPDIR/crashes" -i "$(input a ok)" -i "$(input b segv)" -- "$T/harness_ubsan"
+  [ "$status" -eq 1 ]
+  [[ "${lines[1]}" == *'"result":"crashed","signal":"SIGABRT"'* ]]
+  grep -q 'ERROR: UndefinedBehaviorSanitizer: SEGV' "$BATS_TEST_TMPDIR/crashes/b.stderr"
+  run -0 cat "$BATS_TEST_TMPDIR/crashes/b.repro"
+  [[ "$output" == *" && ASAN_OPTIONS='verify_asan_link_order=0:abort_on_error=1' UBSAN_OPTIONS='halt_on_error=1:abort_on_error=1' MSAN_OPTIONS='halt_on_error=1:abort_on_error=1' LSAN_OPTIONS='abort_on_error=1' '$T/harness_ubsan' < "* ]]
+  FORKSRV_PLAIN=1 run -134 sh "$BATS_TEST_TMPDIR/crashes/b.repro"
+}
+
+@test "the user's own abort_on_error, in any sanitizer's options, holds for all of them" {
+  export UBSAN_OPTIONS=abort_on_error=0
+  same_as_plain_harness -i "$(input b segv)" -- "$T/harness_ubsan"
   [[ "$output" == *'"result":"exited","exit_code":1'* ]]
 }

@@ -1,8 +1,8 @@
 /* The suite's reference: runs a command as a shell would run it directly, with none of forksrv's
  * plumbing. `direct TIMEOUT_MS INPUT -- CMD ARGS...` puts INPUT in place of each '@@' (stdin is then
  * /dev/null), else on stdin, and prints the outcome as forksrv's --json spells it
- * ("result":"exited","exit_code":N, "crashed" with "signal", or "timeout"). ASAN_OPTIONS gets
- * NAME.repro's defaults; what the command leaves running is killed (we are its subreaper). */
+ * ("result":"exited","exit_code":N, "crashed" with "signal", or "timeout"). The sanitizers' options
+ * get NAME.repro's defaults; what the command leaves running is killed (we are its subreaper). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
@@ -41,10 +41,26 @@ int main(int argc, char **argv) {
   char **args = argv + 4;
   for (char **a = args; *a; a++)
     if (strstr(*a, "@@")) *a = replace_all(*a, input), by_path = 1;
-  const char *asan = getenv("ASAN_OPTIONS");
-  char opts[4096];
-  snprintf(opts, sizeof opts, "verify_asan_link_order=0:abort_on_error=1%s%s", asan && *asan ? ":" : "", asan ? asan : "");
-  setenv("ASAN_OPTIONS", opts, 1);
+  /* NAME.repro's sanitizer options (driver/spawn.c's drv_sanitizer_defaults), written out here so
+   * that the reference shares no code with what it checks. */
+  static const char *const defaults[][2] = {{"ASAN_OPTIONS", "verify_asan_link_order=0:abort_on_error=1"},
+                                            {"UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1"},
+                                            {"MSAN_OPTIONS", "halt_on_error=1:abort_on_error=1"},
+                                            {"LSAN_OPTIONS", "abort_on_error=1"}};
+  /* An abort_on_error of the user's in any of them holds in all (the runtimes share it). */
+  char abort_on_error[64] = "";
+  for (size_t i = 0; i < sizeof defaults / sizeof defaults[0] && !abort_on_error[0]; i++) {
+    const char *own = getenv(defaults[i][0]), *at = NULL;
+    for (const char *p = own ? strstr(own, "abort_on_error=") : NULL; p; p = strstr(p + 1, "abort_on_error="))
+      if (p == own || p[-1] == ':' || p[-1] == ' ' || p[-1] == ',') at = p;
+    if (at) snprintf(abort_on_error, sizeof abort_on_error, ":%.*s", (int)strcspn(at, ": ,"), at);
+  }
+  char opts[sizeof defaults / sizeof defaults[0]][4096];
+  for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+    const char *own = getenv(defaults[i][0]);
+    snprintf(opts[i], sizeof opts[i], "%s%s%s%s", defaults[i][1], abort_on_error, own && *own ? ":" : "", own ? own : "");
+  }
+  for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) setenv(defaults[i][0], opts[i], 1);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = fork();
   if (pid == 0) {
