@@ -179,6 +179,16 @@ $(B)/tests/threads $(B)/tests/before_fork: $(B)/tests/%: tests/targets/%.c tests
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $<
 
+$(B)/tests/libexit_lib.so: tests/lib/exit_lib.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
+# Not a PIE, with a .preinit_array entry, and linked with a library that registers exit handlers in
+# its constructor.
+$(B)/tests/exit_handlers: tests/targets/exit_handlers.c tests/targets/input.h $(B)/tests/libexit_lib.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -no-pie -o $@ $< -L$(B)/tests -Wl,--no-as-needed -lexit_lib -Wl,-rpath,$(abspath $(B))/tests
+
 $(B)/tests/state: tests/targets/state.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< -lm

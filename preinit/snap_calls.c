@@ -113,6 +113,20 @@ EXPORT long madvise(long addr, long len, long advice, long d, long e) {
   return next(&real_madvise, "madvise", addr, len, advice, d, e);
 }
 
+/* Exit handlers: a snapshot child's execution ends in one of its own, which must run after every
+ * other, so it must be registered first (handlers run last-registered first). A library's
+ * constructor, or the program's .preinit_array, can register one before the preload's own start is
+ * reached: the first registration of anyone's registers the snapshot's before it. */
+static fsrv_fn real___cxa_atexit, real_on_exit;
+EXPORT long __cxa_atexit(long fn, long arg, long dso, long d, long e) {
+  fsrv_snapshot_hook_exit();
+  return next(&real___cxa_atexit, "__cxa_atexit", fn, arg, dso, d, e);
+}
+EXPORT long on_exit(long fn, long arg, long c, long d, long e) {
+  fsrv_snapshot_hook_exit();
+  return next(&real_on_exit, "on_exit", fn, arg, c, d, e);
+}
+
 /* Every function above, found now, so that no child looks one up. */
 void fsrv_calls_resolve(void) {
   static const struct {
@@ -127,6 +141,7 @@ void fsrv_calls_resolve(void) {
       {&real_mlock, "mlock"}, {&real_mlock2, "mlock2"}, {&real_mlockall, "mlockall"},
       {&real_timer_create, "timer_create"}, {&real_semop, "semop"}, {&real_semtimedop, "semtimedop"},
       {&real_chroot, "chroot"}, {&real_unshare, "unshare"}, {&real_setns, "setns"}, {&real_madvise, "madvise"},
+      {&real___cxa_atexit, "__cxa_atexit"}, {&real_on_exit, "on_exit"},
   };
   for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
     if (!*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);

@@ -135,3 +135,17 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   run -2 --separate-stderr "$FORKSRV" --reset none -- "$T/reset"
   [ "$stderr" = "forksrv: --reset is 'fork' or 'snapshot', not 'none'"$'\n'"Try 'forksrv --help'." ]
 }
+
+@test "exit handlers registered before the preload's start (a library's constructor, .preinit_array) run at every execution's end, as run directly" {
+  local in=$(corpus 0 5 _exit 0) start expected
+  expected=$(for f in "$in"/*; do "$T/exit_handlers" <"$f"; done)
+  [[ "$expected" == *"library on_exit handler, status 5"$'\n'"preinit atexit handler"* ]]
+  for start in early main; do
+    run -0 --separate-stderr "$FORKSRV" --reset snapshot --start "$start" --show-output -i "$in" -- "$T/exit_handlers"
+    [ "$output" = "$expected" ]
+    run -0 --separate-stderr "$FORKSRV" --reset snapshot --start "$start" --json -i "$in" -- "$T/exit_handlers"
+    read -r -a p <<<"$(pids)"
+    [ "${p[0]}" = "${p[1]}" ]
+    [ "${p[1]}" = "${p[2]}" ]
+  done
+}
