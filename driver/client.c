@@ -123,9 +123,13 @@ int drv_run_plain(struct drv *d, const void *input, size_t len, struct drv_resul
 
 int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res) {
   if (d->cfg.no_server) return drv_run_plain(d, input, len, res);
-  if (put_input(d, input, len) < 0) return -1;
   struct fifo_result out;
-  if (drv_server_run(&d->server, &out) < 0) return -1;
+  /* A result the server retries (a snapshot child's SIGXCPU, which a fresh fork may not have) is not
+   * the outcome: the input runs again, from a pristine file and empty captures. */
+  do {
+    if (put_input(d, input, len) < 0) return -1;
+    if (drv_server_run(&d->server, &out) < 0) return -1;
+  } while (out.reason == FIFO_RETRY);
   fill_result(d, res, &out);
   if (out.record_failure) {
     size_t n = strlen(DRV_SNAPSHOT_OFF);

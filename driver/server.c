@@ -360,7 +360,7 @@ static int await_result(struct drv_server *s, uint64_t deadline_us, struct fifo_
       if (send_request(s, &s->rq) < 0) return -1;
       continue;
     }
-    return 0;
+    return 0; /* FIFO_RETRY too: the caller puts the input in place again (client.c) */
   }
 }
 

@@ -157,6 +157,11 @@ enum fifo_reason {
                            something else in the target reaped it); no status is known */
   FIFO_EXEC_FAILED = 7, /* from the driver's plain fork+exec helper only: the child pid could not exec
                            the target; error holds -errno */
+  FIFO_RETRY = 8,       /* not an outcome: the snapshot child that ran request seq ended in a way the
+                           CPU time of its earlier inputs may have decided (SIGXCPU under a CPU time
+                           limit, which counts a process's whole life); the server runs the next
+                           request in a fresh fork: put the input in place again and send it as a new
+                           request (status: how that child ended) */
 };
 
 /* Why a --reset snapshot child could not record its state at the fork point: it then ran its input as
@@ -384,6 +389,8 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
     return r->pid > 0 && r->error < 0 ? 0 : -1;
   case FIFO_RESEND:
     return r->pid > 0 ? 0 : -1;
+  case FIFO_RETRY:
+    return r->pid > 0 && (r->status & 0x7f) != 0 && (r->status & 0x7f) != 0x7f ? 0 : -1;
   default:
     return -1;
   }

@@ -54,6 +54,15 @@ static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const stru
     res.seq++;
     res.reason = FIFO_RESEND;
     break;
+  case FSRV_RUNNING:
+    /* A CPU time limit counts all of a process's life: a snapshot child's earlier inputs (and its
+     * recording) count against this one, which a fresh fork's would not. Its SIGXCPU may be false:
+     * the input runs again, in a fresh fork. */
+    if (s->snapshot_child && res.reason == FIFO_SIGNALLED && (res.status & 0x7f) == 24 /* SIGXCPU */) {
+      res.reason = FIFO_RETRY;
+      s->plain_next = 1;
+    }
+    break;
   }
   send_result(s, &res, 0);
 }
@@ -98,9 +107,11 @@ void fsrv_native_loop(struct fsrv *s, int first) {
     struct fifo_result res = {.seq = req.seq};
     uint64_t started = fsrv_now_us();
     if (s->persist.slot) fsrv_slot_begin(s->persist.slot, req.seq, req.timeout_ms, started);
+    s->snapshot_child = s->snapshot && !s->plain_next;
+    s->plain_next = 0;
     long pid = fsrv_fork(s);
     if (pid == 0) {
-      if (s->snapshot) fsrv_snapshot_take(s);
+      if (s->snapshot_child) fsrv_snapshot_take(s);
       return;
     }
     struct fsrv_exec ex;

@@ -168,6 +168,9 @@ struct fsrv {
   const char *call;
   uint64_t shared_fds;
   int snapshot;        /* --reset snapshot: each fresh child records its state and is put back */
+  int snapshot_child;  /* the current child records one */
+  int plain_next;      /* the next child must not: it runs again an input a snapshot child may have
+                        * ended falsely (FIFO_RETRY) */
 };
 
 struct fsrv_exec {

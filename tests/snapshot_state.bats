@@ -43,6 +43,15 @@ teardown() {
   state_row cpu-limit 1
 }
 
+@test "under a CPU time limit, an input a snapshot child's earlier CPU time would have pushed over it runs again in a fresh fork: no false SIGXCPU" {
+  # 1 s of CPU time each: four inputs of 0.6 s each exit 0 run directly; one of 1.5 s is a SIGXCPU.
+  export CPULIMIT=1 PIECES=none
+  same_as_plain --reset snapshot --start main -t 4000 -i "$(input a burn)" -i "$(input b burn)" -i "$(input c burn)" -i "$(input d burn-long)" -- "$T/state"
+  [ "$status" -eq 1 ]
+  [[ "${lines[2]}" == *'"result":"exited","exit_code":0'* ]]
+  [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGXCPU"'* ]]
+}
+
 @test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded" {
   if bash -c 'ulimit -Hn 64 && ulimit -Hn 65' 2>/dev/null; then state_row nofile-hard 1; else state_row nofile-hard 0; fi
 }

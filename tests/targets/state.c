@@ -3,7 +3,8 @@
  * change() below) and exits 0. A fresh process prints the fresh state; so must every execution,
  * however it is had again. $SEMID names a System V semaphore set, $SHARED a file to map shared (for a
  * robust mutex), both made by the test; $PIECES limits the lines printed to those named. "sleep"
- * changes nothing and takes half a second. */
+ * changes nothing and takes half a second, "burn" 0.6 s of CPU time, "burn-long" 1.5 s; $CPULIMIT sets the CPU time
+ * limit in a constructor. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -36,6 +37,12 @@ static pthread_mutex_t *robust;
 static char *page; /* an anonymous page written before the fork point */
 
 __attribute__((constructor)) static void early(void) {
+  if (getenv("CPULIMIT")) { /* seconds of CPU time, as `ulimit -t` sets them */
+    struct rlimit l;
+    getrlimit(RLIMIT_CPU, &l);
+    l.rlim_cur = (rlim_t)atol(getenv("CPULIMIT"));
+    setrlimit(RLIMIT_CPU, &l);
+  }
   page = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   strcpy(page, "pristine");
   const char *shared = getenv("SHARED");
@@ -213,6 +220,10 @@ static void change(const char *in) {
   if (!strcmp(in, "touch")) page[100] = 1; /* this process's own copy of the page from now on */
   if (!strcmp(in, "page")) madvise(page, 4096, MADV_FREE); /* not written: nothing a scan would see */
   if (!strcmp(in, "sleep")) usleep(500 * 1000);
+  if (!strcmp(in, "burn")) /* 0.6 s of CPU time */
+    for (clock_t start = clock(); clock() - start < CLOCKS_PER_SEC * 6 / 10;) {}
+  if (!strcmp(in, "burn-long")) /* 1.5 s */
+    for (clock_t start = clock(); clock() - start < CLOCKS_PER_SEC * 15 / 10;) {}
   if (!strcmp(in, "robust") && robust) pthread_mutex_lock(robust); /* and never unlocked */
   if (!strcmp(in, "wipeonfork")) madvise(page, 4096, MADV_WIPEONFORK);
 }
