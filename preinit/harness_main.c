@@ -322,10 +322,14 @@ static void close_fds(void) {
 int main(int argc, char **argv) {
   if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
   if (forksrv_start_server()) {
-    /* A child of the server: one input per iteration, the same path (or stdin, rewound) each time. */
+    /* A child of the server: one input per iteration, the same path (or stdin, rewound) each time.
+     * What an input printed is that input's output: flushed before the next begins, as a process of
+     * its own would flush it at its exit. */
     int n = parse(argc, argv, 1);
-    while (forksrv_loop_server(PERSISTENT_INPUTS))
+    while (forksrv_loop_server(PERSISTENT_INPUTS)) {
       if (run_as_under_server(n, argv) < 0) return 1;
+      fflush(NULL);
+    }
     return 0;
   }
   const char *plain = getenv(FIFO_ENV_PLAIN);

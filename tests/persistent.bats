@@ -57,6 +57,17 @@ mixed_corpus() { corpus 0 0 0 segv 0 0 7 0 hang 0 abort 0 0; }
   same_as_plain_harness -t 300 -i "$BATS_TEST_TMPDIR/corpus" -- "$T/harness" @@
 }
 
+@test "what a harness prints for each input, unflushed, is that input's output in its persistent child, as run directly" {
+  local in=$(corpus a bb ccc) expected
+  export HARNESS_PRINTS=buffered
+  expected=$(for f in "$in"/*; do FORKSRV_PLAIN=1 "$T/harness" "$f" 2>/dev/null; done)
+  [ "$expected" = "out 1"$'\n'"out 2"$'\n'"out 3" ]
+  run -0 --separate-stderr "$FORKSRV" --show-output -i "$in" -- "$T/harness"
+  [ "$output" = "$expected" ]
+  run -0 --separate-stderr "$FORKSRV" --json -i "$in" -- "$T/harness"
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
+}
+
 @test "the harness replays files and directories named on its command line without a driver, as libFuzzer does" {
   mkdir -p "$BATS_TEST_TMPDIR/ok"
   printf 0 >"$BATS_TEST_TMPDIR/ok/a"

@@ -1,6 +1,7 @@
 /* A libFuzzer-style target for libforksrv_main.a, and for clang's -fsanitize=fuzzer alike, so that
  * the two mains can be compared: LLVMFuzzerInitialize appends a line to $COUNTER (when set);
- * LLVMFuzzerTestOneInput prints its input's size to stdout and stderr (with HARNESS_PRINTS set),
+ * LLVMFuzzerTestOneInput prints its input's size to stdout and stderr (with HARNESS_PRINTS set; its stdout
+ * flushed unless that is "buffered"),
  * crashes on "segv" and "abort", spins on "hang", runs 0.6 s on "slow", holds more and more memory on
  * "oom", leaks on "leak", exits with the code of a non-zero number, and otherwise returns. With
  * HARNESS_COUNTS set, each input first prints how many inputs this process has run and a heap byte it
@@ -34,7 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   char buf[64] = {0};
   memcpy(buf, data, size < sizeof buf - 1 ? size : sizeof buf - 1);
-  if (getenv("HARNESS_PRINTS")) printf("out %zu\n", size), fprintf(stderr, "err %zu\n", size), fflush(stdout);
+  const char *prints = getenv("HARNESS_PRINTS");
+  if (prints) printf("out %zu\n", size), fprintf(stderr, "err %zu\n", size);
+  if (prints && strcmp(prints, "buffered")) fflush(stdout);
   if (!strcmp(buf, "segv")) *(volatile int *)(long)zero = 1;
   if (!strcmp(buf, "abort")) abort();
   if (!strcmp(buf, "hang"))
