@@ -32,6 +32,7 @@ PREINIT_OBJ = \
 	$(B)/preinit/centipede.o \
 	$(B)/preinit/elf.o \
 	$(B)/preinit/env.o \
+	$(B)/preinit/fds.o \
 	$(B)/preinit/fifo_open.o \
 	$(B)/preinit/native.o \
 	$(B)/preinit/persist.o \

@@ -109,6 +109,7 @@ uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec *ex) {
   word = __atomic_load_n(&slot->word, __ATOMIC_ACQUIRE);
   ex->wall_us = fsrv_now_us() - slot->start_us;
   fsrv_sweep(s);
+  fsrv_fds_restore(s);
   return word;
 }
 

@@ -136,6 +136,7 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signal
   s->persist.slot = 0;
   s->req = req;
   s->rep = rep;
+  fsrv_fds_record(s);
   s->pid = (int)sys_getpid();
   s->child_fd = -1;
   s->threads = fsrv_count_threads();
@@ -331,4 +332,5 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
   fsrv_drop_unused_go(s);
   fsrv_sweep(s);
+  fsrv_fds_restore(s);
 }

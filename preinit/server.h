@@ -135,6 +135,17 @@ struct fsrv_persist {
   struct fsrv_slot *slot; /* direct: the page shared with the children, or 0 */
 };
 
+/* --- the fds open at the fork point, as a fresh start has them (fds.c) --- */
+struct fsrv_fd_state {
+  int fd, flags; /* status flags (F_GETFL) */
+  long off;      /* a regular file's offset, fds 3 and up; else -1 */
+};
+FSRV_HIDDEN long fsrv_fd_state_get(int fd, struct fsrv_fd_state *st);
+FSRV_HIDDEN void fsrv_fd_state_put(const struct fsrv_fd_state *st);
+struct fsrv;
+FSRV_HIDDEN void fsrv_fds_record(struct fsrv *s);
+FSRV_HIDDEN void fsrv_fds_restore(const struct fsrv *s);
+
 /* --- one execution (run.c) --- */
 #define FSRV_KEEP_MAX 64
 struct fsrv {
@@ -167,6 +178,8 @@ struct fsrv {
   uint32_t hello_flags;
   const char *call;
   uint64_t shared_fds;
+  struct fsrv_fd_state *fds; /* the target's fds at the fork point (fds.c), set back after each execution */
+  unsigned nfds;
   int snapshot;        /* --reset snapshot: each fresh child records its state and is put back */
   int snapshot_child;  /* the current child records one */
   int plain_next;      /* the next child must not: it runs again an input a snapshot child may have

@@ -80,18 +80,14 @@ static void save_fd(void *ctx, const char *name) {
   struct snap *h = ctx;
   long fd = fd_of(name);
   if (is_own(h, fd) || h->record_error) return; /* the snapshot's own, the listing's among them */
-  long fdflags = sys_fcntl((int)fd, F_GETFD, 0), flags = sys_fcntl((int)fd, F_GETFL, 0);
-  if (fdflags < 0 || flags < 0) return; /* a listing's own fd, closed since */
   if (h->nfds == h->max_fds) {
     h->record_error = EMFILE;
     return;
   }
   struct saved_fd *f = &h->fd[h->nfds];
-  f->fd = (int)fd;
+  long fdflags = sys_fcntl((int)fd, F_GETFD, 0);
+  if (fdflags < 0 || fsrv_fd_state_get((int)fd, &f->st) < 0) return; /* a listing's own fd, closed since */
   f->cloexec = (int)(fdflags & FD_CLOEXEC);
-  f->flags = (int)flags;
-  struct statx st;
-  f->off = fd >= 3 && sys_fstat((int)fd, &st) == 0 && (st.stx_mode & S_IFMT) == S_IFREG ? sys_lseek((int)fd, 0, 1) : -1;
   f->saved = snap_own_fd(h, sys_fcntl((int)fd, F_DUPFD_CLOEXEC, h->own_lo));
   if (f->saved < 0) h->record_error = (unsigned)-f->saved;
   h->nfds++;
@@ -113,7 +109,7 @@ unsigned snap_fds_record(struct snap *h) {
 
 static int open_at_snapshot(const struct snap *h, long fd) {
   for (unsigned i = 0; i < h->nfds; i++)
-    if (h->fd[i].fd == fd) return 1;
+    if (h->fd[i].st.fd == fd) return 1;
   return 0;
 }
 
@@ -131,9 +127,9 @@ static void close_new_fd(void *ctx, const char *name) {
 void snap_fds_restore(struct snap *h) {
   for (unsigned i = 0; i < h->nfds; i++) {
     const struct saved_fd *f = &h->fd[i];
-    sys_dup3(f->saved, f->fd, f->cloexec ? O_CLOEXEC : 0);
-    sys_fcntl(f->fd, F_SETFL, f->flags);
-    if (f->off >= 0) sys_lseek(f->fd, f->off, 0);
+    sys_dup3(f->saved, f->st.fd, f->cloexec ? O_CLOEXEC : 0);
+    sys_fcntl(f->st.fd, F_SETFL, f->st.flags);
+    if (f->st.off >= 0) sys_lseek(f->st.fd, f->st.off, 0);
   }
   if (snap_open_count(h) != h->nopen) fsrv_each_entry_fd(h->fds, close_new_fd, h);
 }

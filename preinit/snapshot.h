@@ -58,8 +58,8 @@ struct proc_stat {
   uint64_t blocked, ignored, caught;
 };
 struct saved_fd {
-  int fd, saved, cloexec, flags;
-  long off; /* fds 3 and up on a regular file; else -1 (the driver owns 0-2's offsets) */
+  struct fsrv_fd_state st; /* its open file description's flags and offset (fds.c) */
+  int saved, cloexec;      /* a duplicate of the snapshot's own, and its close-on-exec */
 };
 
 /* Everything the snapshot keeps lives here and in its tables, memory no execution writes and no

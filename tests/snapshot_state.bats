@@ -3,7 +3,8 @@
 # the next execution finds what a direct run finds, under fork and under snapshot reset, at the
 # default start and at --start main; and the snapshot child either put it back (one child runs all
 # the inputs) or was discarded for it (each input gets a fresh fork). A row the fork path shares with
-# snapshot reset (a tell) says so.
+# snapshot reset (a tell) says so. The fork path is held to the direct run too: what a child shares
+# with the server (the open file descriptions of the fds open at the fork point) is set back for it.
 load helpers
 
 # state_row PIECE KEPT [FORKSRV OPTIONS...]: the state target changes PIECE in each of the inputs
@@ -17,7 +18,8 @@ state_row() {
   printf '%s' "$piece" >"$dir/2"
   printf 0 >"$dir/3"
   export PIECES=$piece
-  expected=$(for in in "$dir"/*; do "$T/state" <"$in"; done)
+  # Each run directly with a stdout of its own, as a fresh start has it.
+  expected=$(for in in "$dir"/*; do echo "$("$T/state" <"$in")"; done)
   [ "$(wc -l <<<"$expected")" -eq 3 ]
   for start in early main; do
     run -0 --separate-stderr "$FORKSRV" "$@" --start "$start" --show-output -i "$dir" -- "$T/state"
@@ -172,6 +174,11 @@ teardown() {
       [ "$output" = "$expected" ]
     done
   done
+}
+
+@test "stdout's status flags, and the offset of a file opened before the fork point, are each execution's afresh, under fork too" {
+  state_row stdout-nonblock 1
+  state_row offset 1
 }
 
 @test "an madvise that changes how a mapping forks cannot be put back: the child is discarded" {
