@@ -477,12 +477,14 @@ static int undo_new(struct snap *h, const struct map *m) {
 }
 
 /* Whether a put-back scans the range. A program writes a read-only mapping only after changing its
- * protection (or through /proc/self/mem), so one is scanned only when a protection may have changed:
- * walking the libraries' code and constants cost a small target's put-back more than the further
- * scans that skipping them takes (docs/design.md). */
+ * protection (or through /proc/self/mem), so a file's read-only mapping (a library's code and
+ * constants) is scanned only when a protection may have changed: walking them cost a small target's
+ * put-back a tenth more (docs/design.md). An anonymous one (a reservation: a sanitizer's allocator
+ * maps over it, and changes its protections with system calls of its own) has few page tables to
+ * walk, and is scanned every time. */
 static int scanned(const struct range *r, int check) {
   if (r->kind == UNTRACKED) return 0;
-  return r->kind != WATCHED || check || (r->prot & 2);
+  return r->kind != WATCHED || check || (r->prot & 2) || !r->file;
 }
 
 /* Every written page of every tracked mapping, scanned in runs of ranges: a mapping made since the

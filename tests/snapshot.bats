@@ -81,7 +81,7 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
 
 @test "a mapping removed, a read-only one written or MAP_SHARED memory written ends the child (the shared write stays, as forking keeps it); a changed protection is put back, a new mapping unmapped" {
   local in
-  in=$(corpus 0 unmap 0 shared 0 0 protect 0 leak 0 patch 0)
+  in=$(corpus 0 unmap 0 shared 0 0 protect 0 leak 0 patch 0 rawpatch 0)
   run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$in" -- "$T/reset"
   local forked=$output
   [ "${lines[5]}" = "global 0 heap 0 buffer 0 brk 0 mmap 0 fd +0 handler default shared 1 early 0 sealed 0" ]
@@ -89,14 +89,15 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "$output" = "$forked" ]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$in" -- "$T/reset"
   read -r -a p <<<"$(pids)"
-  # 0 unmap | 0 shared | 0 0 protect 0 leak 0 patch | 0: a protection changed is put back, a mapping
-  # left unmapped
+  # 0 unmap | 0 shared | 0 0 protect 0 leak 0 patch | 0 rawpatch | 0: a protection changed is put
+  # back, a mapping left unmapped
   [ "${p[0]}" = "${p[1]}" ]
   [ "${p[1]}" != "${p[2]}" ]
   [ "${p[2]}" = "${p[3]}" ]
   [ "${p[3]}" != "${p[4]}" ]
   [ "${p[4]}" = "${p[10]}" ]
   [ "${p[10]}" != "${p[11]}" ]
+  [ "${p[12]}" != "${p[13]}" ]
 }
 
 @test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {

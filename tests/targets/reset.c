@@ -3,7 +3,7 @@
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
  * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "patch" (writes a
- * read-only mapping, made writable for it), "shared", "leak", "nnp", "segv", "hang",
+ * read-only mapping, made writable for it; "rawpatch" through the system call), "shared", "leak", "nnp", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
  * made at the fork point), "fds" (close each of $FDS fds opened there), "vmpte" (print the size of
  * its page tables), "zap" (drop with MADV_DONTNEED a written page of .data, of a private mapping of
@@ -91,6 +91,12 @@ static void one(const char *in) {
     mprotect(sealed, 4096, PROT_READ | PROT_WRITE);
     sealed[0]++;
     mprotect(sealed, 4096, PROT_READ);
+    return;
+  }
+  if (!strcmp(in, "rawpatch")) { /* the same through the system call itself, which no libc call sees */
+    syscall(SYS_mprotect, sealed, 4096, PROT_READ | PROT_WRITE);
+    sealed[0]++;
+    syscall(SYS_mprotect, sealed, 4096, PROT_READ);
     return;
   }
   static int *heap;
