@@ -50,3 +50,15 @@ kb() { awk '{ print $2 }' <<<"$1"; }
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -n 3 -i "$a" -- "$T/reset"
   [ "$output" = "$expected" ]
 }
+
+@test "each result's maxrss_kb is that execution's own peak: a MiB more for the input that writes a fresh MiB, not for the next" {
+  export RESERVE_GB=1
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$(input a 0)" -i "$(input b 'fresh 5')" -i "$(input c 0)" -- "$T/reset"
+  local rss=($(grep -o '"maxrss_kb":[0-9]*' <<<"$output" | cut -d: -f2))
+  [ "${#rss[@]}" -eq 3 ]
+  [ "${rss[0]}" -gt 0 ]
+  [ "${rss[1]}" -ge $((rss[0] + 900)) ]
+  [ "${rss[2]}" -le $((rss[0] + 100)) ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$(input a 0)" -i "$(input b 'fresh 5')" -i "$(input c 0)" -- "$T/reset"
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
+}

@@ -84,6 +84,23 @@ teardown() {
   [ "$output" = "$forked" ]
 }
 
+@test "a process group changed cannot be put back: the child is discarded; each child leads a group of its own, as under fork (a tell)" {
+  local dir="$BATS_TEST_TMPDIR/pg" start
+  mkdir -p "$dir"
+  printf group-leader >"$dir/1"
+  printf group-leader >"$dir/2"
+  printf 0 >"$dir/3"
+  export PIECES=group-leader
+  for start in early main; do
+    run -0 --separate-stderr "$FORKSRV" --start "$start" --show-output -i "$dir" -- "$T/state"
+    [ "$output" = "group-leader 1"$'\n'"group-leader 1"$'\n'"group-leader 1" ]
+    run -0 --separate-stderr "$FORKSRV" --reset snapshot --start "$start" --show-output -i "$dir" -- "$T/state"
+    [ "$output" = "group-leader 1"$'\n'"group-leader 1"$'\n'"group-leader 1" ]
+    run -0 --separate-stderr "$FORKSRV" --reset snapshot --start "$start" --json -i "$dir" -- "$T/state"
+    [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 3 ]
+  done
+}
+
 @test "the CPUs an execution may run on are put back" {
   state_row cpus 1 --no-pin
 }
@@ -100,9 +117,10 @@ teardown() {
   state_row fsuid 1
 }
 
-@test "a capability dropped, another root, another namespace cannot be put back: the child is discarded" {
+@test "a capability dropped, another user, another root, another namespace cannot be put back: the child is discarded" {
   needs_root
   state_row caps 0
+  state_row uid 0
   state_row root-inode 0
   state_row hostname 0
 }
