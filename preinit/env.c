@@ -117,11 +117,13 @@ static void count(void *ctx, const char *name) {
   ++*(long *)ctx;
 }
 
-/* The threads of this process: the entries of /proc/self/task. */
-long fsrv_count_threads(void) {
-  long n = 0, r = fsrv_each_entry("/proc/self/task", count, &n);
+long fsrv_count_entries(const char *dir) {
+  long n = 0, r = fsrv_each_entry(dir, count, &n);
   return r < 0 ? r : n;
 }
+
+/* The threads of this process: the entries of /proc/self/task. */
+long fsrv_count_threads(void) { return fsrv_count_entries("/proc/self/task"); }
 
 static void feed_env(void *ctx, const char *buf, size_t n) { fsrv_env_feed(ctx, buf, n); }
 

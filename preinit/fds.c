@@ -25,31 +25,27 @@ struct listing {
   unsigned n;
 };
 
-static long fd_of(const char *name) {
+long fsrv_fd_named(const char *name) {
   long fd = 0;
   for (const char *c = name; *c; c++) fd = fd * 10 + (*c - '0');
   return fd;
 }
 
-static void count_fd(void *ctx, const char *name) {
-  (void)name;
-  ((struct listing *)ctx)->n++;
-}
-
 static void keep_fd(void *ctx, const char *name) {
   struct listing *l = ctx;
   struct fsrv *s = l->s;
-  long fd = fd_of(name);
+  long fd = fsrv_fd_named(name);
   if (fd == s->req || fd == s->rep || s->nfds == l->n) return;
   if (fsrv_fd_state_get((int)fd, &s->fds[s->nfds]) == 0) s->nfds++; /* not the listing's own, closed */
 }
 
 /* At set-up, before the server opens fds of its own: the target's, in a table of their number. */
 void fsrv_fds_record(struct fsrv *s) {
-  struct listing l = {s, 0};
+  long n = fsrv_count_entries("/proc/self/fd");
+  struct listing l = {s, n > 0 ? (unsigned)n : 0};
   s->nfds = 0;
   s->fds = 0;
-  if (fsrv_each_entry("/proc/self/fd", count_fd, &l) < 0 || !l.n) return;
+  if (!l.n) return;
   unsigned long size = (l.n * sizeof *s->fds + 4095) & ~4095ul;
   long m = sys_mmap(size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
   if ((unsigned long)m > -4096ul) return;

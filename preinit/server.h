@@ -47,6 +47,7 @@ FSRV_HIDDEN long fsrv_at_secure(void);
 FSRV_HIDDEN long fsrv_each_entry(const char *dir, void (*each)(void *ctx, const char *name), void *ctx);
 /* The same over a directory open at fd, from its start: a listing read again and again keeps its fd. */
 FSRV_HIDDEN long fsrv_each_entry_fd(int fd, void (*each)(void *ctx, const char *name), void *ctx);
+FSRV_HIDDEN long fsrv_count_entries(const char *dir); /* its entries (no dot-files), or -errno */
 FSRV_HIDDEN long fsrv_count_threads(void);
 FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, const char *buf, size_t n), void *ctx);
 
@@ -141,6 +142,8 @@ struct fsrv_fd_state {
   long off;      /* a regular file's offset, fds 3 and up; else -1 */
 };
 FSRV_HIDDEN long fsrv_fd_state_get(int fd, struct fsrv_fd_state *st);
+/* An entry of /proc/self/fd, as the fd it names. */
+FSRV_HIDDEN long fsrv_fd_named(const char *name);
 FSRV_HIDDEN void fsrv_fd_state_put(const struct fsrv_fd_state *st);
 struct fsrv;
 FSRV_HIDDEN void fsrv_fds_record(struct fsrv *s);

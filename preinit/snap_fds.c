@@ -5,16 +5,6 @@
  * and cannot be raised, they take the highest numbers below it (docs/design.md says what that shows). */
 #include "snapshot.h"
 
-static void count(void *ctx, const char *name) {
-  (void)name;
-  ++*(long *)ctx;
-}
-
-long snap_count_fds(void) {
-  long n = 0, r = fsrv_each_entry("/proc/self/fd", count, &n);
-  return r < 0 ? r : n;
-}
-
 /* The soft limit of the moment, and the one to go back to once the own fds are placed. */
 static struct rlimit64 nofile, raised;
 
@@ -69,16 +59,9 @@ static int is_own(const struct snap *h, long fd) {
   return 0;
 }
 
-/* An entry of /proc/self/fd, as the fd it names. */
-static long fd_of(const char *name) {
-  long fd = 0;
-  for (const char *c = name; *c; c++) fd = fd * 10 + (*c - '0');
-  return fd;
-}
-
 static void save_fd(void *ctx, const char *name) {
   struct snap *h = ctx;
-  long fd = fd_of(name);
+  long fd = fsrv_fd_named(name);
   if (is_own(h, fd) || h->record_error) return; /* the snapshot's own, the listing's among them */
   if (h->nfds == h->max_fds) {
     h->record_error = EMFILE;
@@ -115,7 +98,7 @@ static int open_at_snapshot(const struct snap *h, long fd) {
 
 static void close_new_fd(void *ctx, const char *name) {
   struct snap *h = ctx;
-  long fd = fd_of(name);
+  long fd = fsrv_fd_named(name);
   if (!is_own(h, fd) && !open_at_snapshot(h, fd)) sys_close((int)fd);
 }
 

@@ -62,7 +62,7 @@ static int (*libc_on_exit)(void (*)(int, void *), void *);
  * a sanitizer's heap and shadow have (a page of the table is used only once written). */
 #define MAX_PRESENT (1ul << 20)
 static unsigned map_tables(struct snap *h) {
-  long maps = snap_count_maps(h), fds = snap_count_fds();
+  long maps = snap_count_maps(h), fds = fsrv_count_entries("/proc/self/fd");
   if (maps < 0) return snap_failed(h, FIFO_RECORD_PROC, maps);
   if (fds < 0) return snap_failed(h, FIFO_RECORD_PROC, fds);
   h->max_ranges = (unsigned)maps + 16;

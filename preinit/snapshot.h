@@ -130,7 +130,6 @@ FSRV_HIDDEN long snap_memory_restore(struct snap *h, int retried);
 FSRV_HIDDEN int snap_memory_shared_changed(struct snap *h);
 
 /* snap_fds.c: the snapshot's own fds (moved out of the target's reach), the target's, put back. */
-FSRV_HIDDEN long snap_count_fds(void);
 FSRV_HIDDEN unsigned snap_fds_place(struct snap *h, unsigned long nfds);
 FSRV_HIDDEN int snap_own_fd(struct snap *h, long fd);
 FSRV_HIDDEN void snap_fds_placed(struct snap *h);
