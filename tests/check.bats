@@ -43,3 +43,14 @@ load helpers
   [ "${lines[6]}" = "${lines[6]%%:*}: exited 1; by plain fork+exec: exited 0" ]
   [ "${lines[7]}" = "MISMATCH: the outcomes differ" ]
 }
+
+@test "check --reset snapshot runs the input twice more in one child, and calls a change a MISMATCH (the raw mprotect of a constant it cannot see)" {
+  run -0 "$FORKSRV" check --reset snapshot -- "$T/exit_code"
+  [ "${lines[8]}" = "again         the input run twice more in the same child: the same outcome and output" ]
+  [ "${lines[9]}" = "ok: the fork server serves this target" ]
+  run -1 "$FORKSRV" check --reset snapshot -- "$T/rodata_patch"
+  [ "${lines[8]}" = "again         the input run again in the same child: its outcome or output changed" ]
+  [ "${lines[9]}" = "MISMATCH: under snapshot reset state leaks from one input to the next (--reset fork avoids it)" ]
+  run -0 "$FORKSRV" check -- "$T/rodata_patch"
+  [ "${lines[7]}" = "ok: the fork server serves this target" ]
+}
