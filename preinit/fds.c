@@ -23,6 +23,7 @@ void fsrv_fd_state_put(const struct fsrv_fd_state *st) {
 struct listing {
   struct fsrv *s;
   unsigned n;
+  long own; /* the listing's own fd */
 };
 
 long fsrv_fd_named(const char *name) {
@@ -35,22 +36,27 @@ static void keep_fd(void *ctx, const char *name) {
   struct listing *l = ctx;
   struct fsrv *s = l->s;
   long fd = fsrv_fd_named(name);
-  if (fd == s->req || fd == s->rep || s->nfds == l->n) return;
+  if (fd == s->req || fd == s->rep || fd == l->own || s->nfds == l->n) return;
   if (fsrv_fd_state_get((int)fd, &s->fds[s->nfds]) == 0) s->nfds++; /* not the listing's own, closed */
 }
 
 /* At set-up, before the server opens fds of its own: the target's, in a table of their number. */
 void fsrv_fds_record(struct fsrv *s) {
   long n = fsrv_count_entries("/proc/self/fd");
-  struct listing l = {s, n > 0 ? (unsigned)n : 0};
+  struct listing l = {s, n > 0 ? (unsigned)n : 0, -1};
   s->nfds = 0;
   s->fds = 0;
   if (!l.n) return;
   unsigned long size = (l.n * sizeof *s->fds + 4095) & ~4095ul;
   long m = sys_mmap(size, 3 /* PROT_READ | PROT_WRITE */, SYS_MAP_PRIVATE_ANON_NORESERVE);
-  if ((unsigned long)m > -4096ul) return;
+  l.own = sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if ((unsigned long)m > -4096ul || l.own < 0) {
+    if (l.own >= 0) sys_close((int)l.own);
+    return;
+  }
   s->fds = (struct fsrv_fd_state *)m;
-  fsrv_each_entry("/proc/self/fd", keep_fd, &l);
+  fsrv_each_entry_fd((int)l.own, keep_fd, &l);
+  sys_close((int)l.own);
 }
 
 void fsrv_fds_restore(const struct fsrv *s) {
