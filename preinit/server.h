@@ -293,6 +293,8 @@ FSRV_HIDDEN extern const int fsrv_sees_calls;
 FSRV_HIDDEN void fsrv_calls_resolve(void);
 /* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
 FSRV_HIDDEN int fsrv_reset_snapshot(void);
+/* The same, or 1 while the environment has not been read (before the library's constructor). */
+FSRV_HIDDEN int fsrv_reset_snapshot_maybe(void);
 
 /* --- start points (start.c, for both libraries; each library's own start file calls in) --- */
 /* Whether this process is a child of a server that started. */

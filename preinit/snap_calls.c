@@ -116,14 +116,15 @@ EXPORT long madvise(long addr, long len, long advice, long d, long e) {
 /* Exit handlers: a snapshot child's execution ends in one of its own, which must run after every
  * other, so it must be registered first (handlers run last-registered first). A library's
  * constructor, or the program's .preinit_array, can register one before the preload's own start is
- * reached: the first registration of anyone's registers the snapshot's before it. */
+ * reached, and before the environment says whether snapshot reset is wanted: the first registration
+ * of anyone's registers the snapshot's before it, unless it is known not to be wanted. */
 static fsrv_fn real___cxa_atexit, real_on_exit;
 EXPORT long __cxa_atexit(long fn, long arg, long dso, long d, long e) {
-  fsrv_snapshot_hook_exit();
+  if (fsrv_reset_snapshot_maybe()) fsrv_snapshot_hook_exit();
   return next(&real___cxa_atexit, "__cxa_atexit", fn, arg, dso, d, e);
 }
 EXPORT long on_exit(long fn, long arg, long c, long d, long e) {
-  fsrv_snapshot_hook_exit();
+  if (fsrv_reset_snapshot_maybe()) fsrv_snapshot_hook_exit();
   return next(&real_on_exit, "on_exit", fn, arg, c, d, e);
 }
 

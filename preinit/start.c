@@ -254,6 +254,7 @@ void fsrv_early(char **envp) {
 unsigned fsrv_pending(void) { return self.pending; }
 int fsrv_audited(void) { return vars[LD_AUDIT].found; }
 int fsrv_reset_snapshot(void) { return has(FIFO_VAR_RESET, "snapshot"); }
+int fsrv_reset_snapshot_maybe(void) { return !self.looked || fsrv_reset_snapshot(); }
 
 /* The deferred start: the target calls this (through forksrv.h's forksrv_start()) once its own
  * set-up is done. Idempotent; returns whether a server ran (1 in each of its children). */
