@@ -107,8 +107,11 @@ void fsrv_native_loop(struct fsrv *s, int first) {
     struct fifo_result res = {.seq = req.seq};
     uint64_t started = fsrv_now_us();
     if (s->persist.slot) fsrv_slot_begin(s->persist.slot, req.seq, req.timeout_ms, started);
-    s->snapshot_child = s->snapshot && !s->plain_next;
-    s->plain_next = 0;
+    /* Stored only when they change: after a fork each page of the server is copy-on-write, and a
+     * store costs it a fault. */
+    int snapshot_child = s->snapshot && !s->plain_next;
+    if (s->snapshot_child != snapshot_child) s->snapshot_child = snapshot_child;
+    if (s->plain_next) s->plain_next = 0;
     long pid = fsrv_fork(s);
     if (pid == 0) {
       if (s->snapshot_child) fsrv_snapshot_take(s);
