@@ -158,10 +158,10 @@ enum fifo_reason {
   FIFO_EXEC_FAILED = 7, /* from the driver's plain fork+exec helper only: the child pid could not exec
                            the target; error holds -errno */
   FIFO_RETRY = 8,       /* not an outcome: the snapshot child that ran request seq ended in a way the
-                           CPU time of its earlier inputs may have decided (SIGXCPU under a CPU time
-                           limit, which counts a process's whole life); the server runs the next
-                           request in a fresh fork: put the input in place again and send it as a new
-                           request (status: how that child ended) */
+                           CPU time of its earlier inputs may have decided (SIGXCPU, or a SIGKILL the
+                           server did not send, under a CPU time limit, which counts a process's whole
+                           life); the server runs the next request in a fresh fork: put the input in
+                           place again and send it as a new request (status: how that child ended) */
 };
 
 /* Why a --reset snapshot child could not record its state at the fork point: it then ran its input as

@@ -56,9 +56,11 @@ static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const stru
     break;
   case FSRV_RUNNING:
     /* A CPU time limit counts all of a process's life: a snapshot child's earlier inputs (and its
-     * recording) count against this one, which a fresh fork's would not. Its SIGXCPU may be false:
-     * the input runs again, in a fresh fork. */
-    if (s->snapshot_child && res.reason == FIFO_SIGNALLED && (res.status & 0x7f) == 24 /* SIGXCPU */) {
+     * recording) count against this one, which a fresh fork's would not. Its SIGXCPU may be false, and
+     * so may a SIGKILL the server did not send (the limit's hard one, which `ulimit -t` sets too): the
+     * input runs again, in a fresh fork. */
+    if (s->snapshot_child && res.reason == FIFO_SIGNALLED &&
+        ((res.status & 0x7f) == 24 /* SIGXCPU */ || (res.status & 0x7f) == SYS_SIGKILL)) {
       res.reason = FIFO_RETRY;
       s->plain_next = 1;
     }

@@ -45,13 +45,19 @@ teardown() {
   state_row cpu-limit 1
 }
 
-@test "under a CPU time limit, an input a snapshot child's earlier CPU time would have pushed over it runs again in a fresh fork: no false SIGXCPU" {
-  # 1 s of CPU time each: four inputs of 0.6 s each exit 0 run directly; one of 1.5 s is a SIGXCPU.
-  export CPULIMIT=1 PIECES=none
-  same_as_plain --reset snapshot --start main -t 4000 -i "$(input a burn)" -i "$(input b burn)" -i "$(input c burn)" -i "$(input d burn-long)" -- "$T/state"
+@test "under a CPU time limit, an input a snapshot child's earlier CPU time would have pushed over it runs again in a fresh fork: no false SIGXCPU or SIGKILL" {
+  # 1 s of CPU time each: inputs of 0.6 s exit 0 run directly; one of 1.5 s is killed, by SIGXCPU
+  # under a soft limit alone, by SIGKILL under `ulimit -t`'s soft and hard ones.
+  local in="-i $(input a burn) -i $(input b burn) -i $(input c burn) -i $(input d burn-long)"
+  export PIECES=none
+  CPULIMIT_SOFT=1 same_as_plain --reset snapshot --start main -t 4000 $in -- "$T/state"
   [ "$status" -eq 1 ]
   [[ "${lines[2]}" == *'"result":"exited","exit_code":0'* ]]
   [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGXCPU"'* ]]
+  CPULIMIT=1 same_as_plain --reset snapshot --start main -t 4000 $in -- "$T/state"
+  [ "$status" -eq 1 ]
+  [[ "${lines[2]}" == *'"result":"exited","exit_code":0'* ]]
+  [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGKILL"'* ]]
 }
 
 @test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded" {

@@ -4,7 +4,7 @@
  * however it is had again. $SEMID names a System V semaphore set, $SHARED a file to map shared (for a
  * robust mutex), both made by the test; $PIECES limits the lines printed to those named. "sleep"
  * changes nothing and takes half a second, "burn" 0.6 s of CPU time, "burn-long" 1.5 s; $CPULIMIT sets the CPU time
- * limit in a constructor. */
+ * limits in a constructor, $CPULIMIT_SOFT the soft one alone. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -38,10 +38,14 @@ static char *page; /* an anonymous page written before the fork point */
 static int own_file; /* the program's own file, opened before the fork point (at --start main) */
 
 __attribute__((constructor)) static void early(void) {
-  if (getenv("CPULIMIT")) { /* seconds of CPU time, as `ulimit -t` sets them */
+  if (getenv("CPULIMIT")) { /* seconds of CPU time, soft and hard, as `ulimit -t` sets them */
+    struct rlimit l = {(rlim_t)atol(getenv("CPULIMIT")), (rlim_t)atol(getenv("CPULIMIT"))};
+    setrlimit(RLIMIT_CPU, &l);
+  }
+  if (getenv("CPULIMIT_SOFT")) { /* the soft one alone: SIGXCPU, where the hard one would SIGKILL */
     struct rlimit l;
     getrlimit(RLIMIT_CPU, &l);
-    l.rlim_cur = (rlim_t)atol(getenv("CPULIMIT"));
+    l.rlim_cur = (rlim_t)atol(getenv("CPULIMIT_SOFT"));
     setrlimit(RLIMIT_CPU, &l);
   }
   own_file = open("/proc/self/exe", O_RDONLY);
