@@ -102,17 +102,27 @@ static void close_new_fd(void *ctx, const char *name) {
   if (!is_own(h, fd) && !open_at_snapshot(h, fd)) sys_close((int)fd);
 }
 
+/* A fd above the limit (one opened before the target lowered it, such as the server's own) cannot be
+ * dup3'ed to; nothing could have replaced it either, but only the kernel can say it is the same open
+ * file: otherwise the child is discarded. */
+static int still_there(const struct saved_fd *f) {
+  int self = (int)sys_getpid();
+  if (sys5(__NR_kcmp, self, self, 0 /* KCMP_FILE */, f->st.fd, f->saved) != 0) return 0;
+  return sys_fcntl(f->st.fd, F_SETFD, f->cloexec ? FD_CLOEXEC : 0) == 0;
+}
+
 /* What the execution opened is closed, what it closed or replaced comes back, with the flags and
  * (fds 3 and up on regular files) the offsets of the snapshot. Once the snapshot's fds are back, any
  * more open than then are new: only then are the fds open listed (close_range over the gaps would
  * visit every number up to ours, open or not, and even the listing costs more than the rest of the
  * put-back of fds). */
-void snap_fds_restore(struct snap *h) {
+long snap_fds_restore(struct snap *h) {
   for (unsigned i = 0; i < h->nfds; i++) {
     const struct saved_fd *f = &h->fd[i];
-    sys_dup3(f->saved, f->st.fd, f->cloexec ? O_CLOEXEC : 0);
+    if (sys_dup3(f->saved, f->st.fd, f->cloexec ? O_CLOEXEC : 0) < 0 && !still_there(f)) return -1;
     sys_fcntl(f->st.fd, F_SETFL, f->st.flags);
     if (f->st.off >= 0) sys_lseek(f->st.fd, f->st.off, 0);
   }
   if (snap_open_count(h) != h->nopen) fsrv_each_entry_fd(h->fds, close_new_fd, h);
+  return 0;
 }

@@ -207,32 +207,34 @@ static long restore_touched(struct snap *h, unsigned touched) {
     if (sys1(__NR_personality, 0xffffffff) != h->personality) return -1;
   }
   if ((touched & FSRV_TOUCHED_MLOCK) && sys0(__NR_munlockall) < 0) return -1;
-  if ((touched & FSRV_TOUCHED_TIMERS) && delete_timers(h) < 0) return -1;
   if ((touched & FSRV_TOUCHED_SEMUNDO) && sys1(__NR_unshare, CLONE_SYSVSEM_) < 0) return -1;
   return 0;
 }
 
-/* Signals, timers and the rest a fresh fork would have: dispositions (after a pending signal is
- * dropped by ignoring it), the mask (if the stat line says it changed), the alternate stack, no
- * interval timers, umask, cwd; the name, nice value, policy and I/O priority if they changed; and
- * what libc's calls touched. -1 when something cannot be put back: the child must end. */
+/* Signals, timers and the rest a fresh fork would have: no interval or POSIX timers (first, so that
+ * none fires while the rest is put back: every signal is blocked meanwhile), dispositions (after a
+ * pending signal is dropped by ignoring it), the alternate stack, umask, cwd; the name, nice value,
+ * policy and I/O priority if they changed; and what libc's calls touched. The mask comes back when
+ * the next input begins (snapshot.c). -1 when something cannot be put back: the child must end. */
 long snap_process_restore(struct snap *h) {
+  unsigned touched = fsrv_sees_calls ? h->touched : FSRV_TOUCHED_ALL & ~(unsigned)FSRV_TOUCHED_FOREVER;
+  h->touched = 0;
+  unsigned long zero[4] = {0, 0, 0, 0};
+  for (int which = 0; which < 3; which++) sys_setitimer(which, zero);
+  if ((touched & FSRV_TOUCHED_TIMERS) && delete_timers(h) < 0) return -1;
   uint64_t pending = 0;
   sys_sigpending(&pending);
   /* Every disposition that may differ: a caught one may have another handler now; others differ only
-   * if their class did. */
+   * if their class did, but for SIGCHLD, whose flags (SA_NOCLDWAIT) act with the default handler. */
   const struct proc_stat *then = &h->at_snapshot, *now = &h->at_end;
-  uint64_t redo = then->caught | now->caught | (now->ignored ^ then->ignored) | pending;
+  uint64_t redo = then->caught | now->caught | (now->ignored ^ then->ignored) | pending | 1ull << (SYS_SIGCHLD - 1);
   struct sys_sigaction ign = {SYS_SIG_IGN, 0, 0, 0};
   for (int sig = 1; sig <= SNAP_NSIG; sig++) {
     if (sig == SYS_SIGKILL || sig == SYS_SIGSTOP || !(redo & 1ull << (sig - 1))) continue;
     if (pending & 1ull << (sig - 1)) sys_sigaction(sig, &ign, 0);
     sys_sigaction(sig, &h->act[sig], 0);
   }
-  if (now->blocked != h->mask) sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
   sys_sigaltstack(h->altstack, 0);
-  unsigned long zero[4] = {0, 0, 0, 0};
-  for (int which = 0; which < 3; which++) sys_setitimer(which, zero);
   sys_umask(h->umask);
   sys_fchdir(h->cwd);
   if (!fsrv_streq(now->comm, then->comm)) sys_prctl(PR_SET_NAME, (long)then->comm, 0);
@@ -243,7 +245,5 @@ long snap_process_restore(struct snap *h) {
   }
   long ioprio = sys2(__NR_ioprio_get, IOPRIO_WHO_PROCESS_, 0);
   if (ioprio != h->ioprio && (h->ioprio < 0 || sys3(__NR_ioprio_set, IOPRIO_WHO_PROCESS_, 0, h->ioprio) < 0)) return -1;
-  unsigned touched = fsrv_sees_calls ? h->touched : FSRV_TOUCHED_ALL & ~(unsigned)FSRV_TOUCHED_FOREVER;
-  h->touched = 0;
   return restore_touched(h, touched);
 }

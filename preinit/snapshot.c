@@ -183,19 +183,21 @@ void fsrv_snapshot_take(struct fsrv *s) {
 static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
   /* Anything that cannot be put back ends the child after its result went out: the server then
-   * asks the driver for the next request again, and forks afresh. */
-  if (snap_memory_restore(h, 0) < 0) sys_exit_group(0);
-  snap_fds_restore(h);
-  if (snap_process_restore(h) < 0) sys_exit_group(0);
+   * asks the driver for the next request again, and forks afresh. The limits before the fds: one an
+   * execution lowered could keep a fd of the fork point from coming back. */
+  if (snap_memory_restore(h, 0) < 0 || snap_process_restore(h) < 0 || snap_fds_restore(h) < 0) sys_exit_group(0);
   fsrv_direct_peak_reset(&h->peak);
   if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);
+  /* The target's signals again, only now that it runs its next input. */
+  sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
   fsrv_snap_resume(&h->ctx);
 }
 
 int fsrv_snapshot_child(void) { return snap && sys_getpid() == snap->pid; }
 
+/* Atomically: a signal handler's own call may come between the load and the store. */
 void fsrv_snapshot_touched(unsigned touched) {
-  if (fsrv_snapshot_child()) snap->touched |= touched;
+  if (fsrv_snapshot_child()) __atomic_or_fetch(&snap->touched, touched, __ATOMIC_RELAXED);
 }
 
 void fsrv_snapshot_freed(unsigned long addr, unsigned long len) {
@@ -212,6 +214,10 @@ void fsrv_snapshot_end(int code, int flush) {
   if (!fsrv_snapshot_child()) return;
   if (flush && libc_fflush) libc_fflush(0);
   if (snap_process_must_end(snap) || snap_memory_shared_changed(snap)) return;
+  /* No handler of the target's may run while it is put back (one would find half its memory restored,
+   * or end the execution a second time): every signal is blocked until the next input begins. */
+  uint64_t all = ~0ull;
+  sys_sigprocmask(SYS_SIG_BLOCK, &all, 0);
   if (!fsrv_direct_report(fsrv_current, snap->rep, snap->pid, (code & 0xff) << 8)) sys_exit_group(0);
   fsrv_snap_on_stack(snap->stack + SNAP_STACK_SIZE, put_back);
 }

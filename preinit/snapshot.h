@@ -2,7 +2,7 @@
  * record / check / put-back calls. One part per kind of state, as docs/design.md's table has them:
  * snapshot.c the lifecycle and exit, snap_memory.c the mappings, snap_fds.c the descriptors,
  * snap_process.c the rest of the process. Every record call returns 0 or a FIFO_RECORD_* code (with
- * h->record_error), every put-back 0 or -1 (the child is then discarded). */
+ * h->record_error), every put-back 0 or a negative value (the child is then discarded). */
 #ifndef FORKSRV_PREINIT_SNAPSHOT_H
 #define FORKSRV_PREINIT_SNAPSHOT_H
 
@@ -134,7 +134,7 @@ FSRV_HIDDEN unsigned snap_fds_place(struct snap *h, unsigned long nfds);
 FSRV_HIDDEN int snap_own_fd(struct snap *h, long fd);
 FSRV_HIDDEN void snap_fds_placed(struct snap *h);
 FSRV_HIDDEN unsigned snap_fds_record(struct snap *h);
-FSRV_HIDDEN void snap_fds_restore(struct snap *h);
+FSRV_HIDDEN long snap_fds_restore(struct snap *h);
 FSRV_HIDDEN unsigned long snap_open_count(struct snap *h);
 
 /* snap_process.c: the thread's stat line, identity, signals, timers, umask, cwd. */
