@@ -492,8 +492,15 @@ static int scanned(const struct range *r, int check) {
  * since are unmapped, and the scan runs again. */
 long snap_memory_restore(struct snap *h, int retried) {
   /* Pages an MADV_FREE let go stay until the kernel reclaims them, maybe in the next execution:
-   * dropped now, they are written as far as the scan goes, and get their contents back. */
-  for (unsigned i = 0; i < h->nfreed; i++) sys_madvise(h->freed[i][0], h->freed[i][1] - h->freed[i][0], SYS_MADV_DONTNEED);
+   * dropped now, they are written as far as the scan goes, and get their contents back. Some of the
+   * snapshot's own memory let go (its store, its tables, itself) cannot be trusted again. */
+  for (unsigned i = 0; i < h->nfreed; i++) {
+    unsigned long a = h->freed[i][0], b = h->freed[i][1];
+    if ((a < h->data_end && b > h->data_start) || (a < h->tables_end && b > h->tables_start) ||
+        (a < h->self_end && b > h->self_start))
+      return -1;
+    sys_madvise(a, b - a, SYS_MADV_DONTNEED);
+  }
   h->nfreed = 0;
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
@@ -513,6 +520,9 @@ long snap_memory_restore(struct snap *h, int retried) {
     h->touched &= ~(unsigned)FSRV_TOUCHED_MAPS;
     h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
   }
+  /* Mappings undone since the size was read: it is not the size after this put-back, and the next
+   * execution checks the mappings whatever its size. */
+  if (retried) h->vm_size = 0;
   unsigned at = 0;
   unsigned long pat = 0;
   for (unsigned i = 0; i < h->nranges;) {
