@@ -6,9 +6,9 @@
 #include "../fifo/protocol.h"
 #include "server.h"
 
-/* libc's errno, for the calls made here without libc, found when one first fails. */
+/* libc's errno, for the calls made here without libc (found before the first fork). */
+static int *(*errno_location)(void);
 static int set_errno(long r) {
-  static int *(*errno_location)(void);
   if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
   if (errno_location) *errno_location() = (int)-r;
   return -1;
@@ -28,7 +28,7 @@ EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
   return r < 0 ? set_errno(r) : 0;
 }
 
-/* The rest go on to libc's own, looked up once (before the first fork: fsrv_snapshot_probe()). */
+/* The rest go on to libc's own, looked up once (before the first fork: fsrv_calls_resolve()). */
 typedef long (*fsrv_fn)(long, long, long, long, long);
 static long next(fsrv_fn *fn, const char *name, long a, long b, long c, long d, long e) {
   if (!*fn) *fn = (fsrv_fn)fsrv_next_symbol(name);
@@ -46,20 +46,28 @@ FORWARD(setrlimit, FSRV_TOUCHED_LIMITS, 1)
 FORWARD(setrlimit64, FSRV_TOUCHED_LIMITS, 1)
 FORWARD(prlimit, FSRV_TOUCHED_LIMITS, c != 0)
 FORWARD(prlimit64, FSRV_TOUCHED_LIMITS, c != 0)
-FORWARD(ulimit, FSRV_TOUCHED_LIMITS, a == 2)
-/* Every prctl: what snap_process.c can set back, or, for what it cannot (the capability bounding and
- * ambient sets, the mm's fields, mappings' names, speculation control), the child ends. */
+FORWARD(ulimit, FSRV_TOUCHED_LIMITS, (int)a == 2)
+/* Every prctl that sets something: what snap_process.c sets back (or, for the name, the stat line
+ * tells), what the put-back always compares (seccomp, no_new_privs), or, for anything else (the
+ * capability bounding and ambient sets, the mm's fields, mappings' names, speculation control, a
+ * ptracer, an option this list does not know), the child ends. Asking changes nothing. The option
+ * and the argument are ints, in registers whose upper halves are undefined. */
 static unsigned prctl_touches(long option, long arg2) {
-  switch (option) {
-  case 24: /* PR_CAPBSET_DROP */
-  case 35: /* PR_SET_MM */
-  case 53: /* PR_SET_SPECULATION_CTRL */
-  case 0x53564d41: /* PR_SET_VMA */
-    return FSRV_TOUCHED_FOREVER;
-  case 47: /* PR_CAP_AMBIENT, but PR_CAP_AMBIENT_IS_SET */
-    return arg2 == 1 ? 0 : FSRV_TOUCHED_FOREVER;
-  default:
+  switch ((int)option) {
+  case 1: case 4: case 8: case 26: case 28: case 29: case 33: case 36: case 41: case 57: case 65:
+    /* PR_SET_PDEATHSIG, _DUMPABLE, _KEEPCAPS, _TSC, _SECUREBITS, _TIMERSLACK, PR_MCE_KILL,
+     * PR_SET_CHILD_SUBREAPER, _THP_DISABLE, _IO_FLUSHER, _MDWE */
     return FSRV_TOUCHED_PRCTL;
+  case 15: case 22: case 38: /* PR_SET_NAME, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS */
+    return 0;
+  case 2: case 3: case 7: case 16: case 21: case 23: case 25: case 27: case 30: case 34: case 37: case 39:
+  case 40: case 42: case 52: case 56: case 58: case 66: case 0x41555856:
+    /* the getters: PR_GET_PDEATHSIG ... PR_GET_MDWE, PR_CAPBSET_READ, PR_GET_AUXV */
+    return 0;
+  case 47: /* PR_CAP_AMBIENT: PR_CAP_AMBIENT_IS_SET asks */
+    return (int)arg2 == 1 ? 0 : FSRV_TOUCHED_FOREVER;
+  default:
+    return FSRV_TOUCHED_FOREVER;
   }
 }
 static fsrv_fn real_prctl;
@@ -85,8 +93,9 @@ FORWARD(timer_create, FSRV_TOUCHED_TIMERS, 1)
 /* Any semop may carry SEM_UNDO: the undo a process's end would apply is applied at the put-back. */
 FORWARD(semop, FSRV_TOUCHED_SEMUNDO, 1)
 FORWARD(semtimedop, FSRV_TOUCHED_SEMUNDO, 1)
-/* What cannot be undone: another root, other namespaces. */
+/* What cannot be undone: another root, other namespaces, being traced (PTRACE_TRACEME, by the server). */
 FORWARD(chroot, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(ptrace, FSRV_TOUCHED_FOREVER, 1)
 FORWARD(unshare, FSRV_TOUCHED_FOREVER, 1)
 FORWARD(setns, FSRV_TOUCHED_FOREVER, 1)
 
@@ -108,9 +117,13 @@ static int harmless_advice(long advice) {
 }
 static fsrv_fn real_madvise;
 EXPORT long madvise(long addr, long len, long advice, long d, long e) {
-  if (advice == MADV_FREE_) fsrv_snapshot_freed((unsigned long)addr, (unsigned long)len);
-  else if (!harmless_advice(advice)) fsrv_snapshot_touched(FSRV_TOUCHED_FOREVER);
-  return next(&real_madvise, "madvise", addr, len, advice, d, e);
+  long r = next(&real_madvise, "madvise", addr, len, advice, d, e);
+  if ((int)advice == MADV_FREE_) {
+    if ((int)r == 0) fsrv_snapshot_freed((unsigned long)addr, (unsigned long)len);
+  } else if (!harmless_advice((int)advice)) {
+    fsrv_snapshot_touched(FSRV_TOUCHED_FOREVER);
+  }
+  return r;
 }
 
 /* Exit handlers: a snapshot child's execution ends in one of its own, which must run after every
@@ -142,8 +155,9 @@ void fsrv_calls_resolve(void) {
       {&real_mlock, "mlock"}, {&real_mlock2, "mlock2"}, {&real_mlockall, "mlockall"},
       {&real_timer_create, "timer_create"}, {&real_semop, "semop"}, {&real_semtimedop, "semtimedop"},
       {&real_chroot, "chroot"}, {&real_unshare, "unshare"}, {&real_setns, "setns"}, {&real_madvise, "madvise"},
-      {&real___cxa_atexit, "__cxa_atexit"}, {&real_on_exit, "on_exit"},
+      {&real___cxa_atexit, "__cxa_atexit"}, {&real_on_exit, "on_exit"}, {&real_ptrace, "ptrace"},
   };
   for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
     if (!*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);
+  if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
 }

@@ -17,7 +17,7 @@ load helpers
   # _Exit, where a snapshot child's execution ends (--reset snapshot), and the calls that tell it what
   # an execution changed of the process (preinit/snap_calls.c): each does as libc's does otherwise.
   run -0 --separate-stderr nm -D --defined-only "$B/libforksrv.so"
-  [ "$(awk '{ print $3 }' <<<"$output" | sort | tr '\n' ' ')" = "_Exit __cxa_atexit __libc_start_main _exit capset chroot forksrv_input_refuse forksrv_input_server forksrv_input_spec forksrv_loop_server forksrv_start_server initgroups madvise mlock mlock2 mlockall mprotect on_exit personality pkey_mprotect prctl prlimit prlimit64 pthread_setaffinity_np sched_setaffinity semop semtimedop setfsgid setfsuid setgroups setns setrlimit setrlimit64 timer_create ulimit unshare " ]
+  [ "$(awk '{ print $3 }' <<<"$output" | sort | tr '\n' ' ')" = "_Exit __cxa_atexit __libc_start_main _exit capset chroot forksrv_input_refuse forksrv_input_server forksrv_input_spec forksrv_loop_server forksrv_start_server initgroups madvise mlock mlock2 mlockall mprotect on_exit personality pkey_mprotect prctl prlimit prlimit64 pthread_setaffinity_np ptrace sched_setaffinity semop semtimedop setfsgid setfsuid setgroups setns setrlimit setrlimit64 timer_create ulimit unshare " ]
   run -0 nm -g --defined-only "$B/libforksrv.a"
   [ "$(grep ' [TDBR] ' <<<"$output" | awk '{ print $3 }' | sort | tr '\n' ' ')" = "forksrv_loop_server forksrv_start_server " ]
 }
