@@ -83,16 +83,19 @@ static int same_run(const struct run_seen *a, const struct run_seen *b) {
 /* Under snapshot reset: the input run three times in one server, the second and third compared with
  * the first (a state an input leaves for the next shows there), and, where they differ, two plain runs
  * with each other (a target whose output varies from run to run anyway says nothing). 0 the same,
- * 1 a leak, 2 it varies anyway, -1 with err set. */
-static int leaks(struct drv_config cfg, char *err, size_t errlen) {
+ * 1 a leak, 2 it varies anyway, -1 with err set; discarded gets why the child was not put back, if
+ * it was not. */
+static int leaks(struct drv_config cfg, char *discarded, size_t cap, char *err, size_t errlen) {
   cfg.capture_stdout = cfg.capture_stderr = 1;
   struct drv *d = drv_start(&cfg, err, errlen);
   if (!d) return -1;
   static struct run_seen first, next, plain;
   int verdict = 0;
   for (int i = 0; i < 3 && verdict == 0; i++) {
-    if (run_seen(d, 0, i ? &next : &first) < 0) verdict = -1;
+    struct run_seen *now = i ? &next : &first;
+    if (run_seen(d, 0, now) < 0) verdict = -1;
     else if (i && !same_run(&first, &next)) verdict = 1;
+    if (verdict >= 0 && now->r.discarded && !*discarded) snprintf(discarded, cap, "%s", now->r.discarded);
   }
   if (verdict == 1 && (run_seen(d, 1, &first) < 0 || run_seen(d, 1, &plain) < 0)) verdict = -1;
   else if (verdict == 1 && !same_run(&first, &plain)) verdict = 2;
@@ -126,14 +129,19 @@ int cli_check(const struct cli_opts *o) {
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,
          cli_outcome_text(&served, a, sizeof a), cli_outcome_text(&plain, b, sizeof b));
   if (same && in_place) {
-    int leak = leaks(cfg, err, sizeof err);
+    char discarded[256] = "";
+    int leak = leaks(cfg, discarded, sizeof discarded, err, sizeof err);
     if (leak < 0) {
       printf("again         failed: %s\n", err);
       return 2;
     }
-    printf("again         %s\n", leak == 1   ? "the input run again in the same child: its outcome or output changed"
-                                  : leak == 2 ? "the input run again: its output varies from run to run, plain runs too"
-                                              : "the input run twice more in the same child: the same outcome and output");
+    if (*discarded) {
+      printf("again         the input run again, in a fresh child: %s\n", discarded);
+    } else {
+      printf("again         %s\n", leak == 1   ? "the input run again in the same child: its outcome or output changed"
+                                    : leak == 2 ? "the input run again: its output varies from run to run, plain runs too"
+                                                : "the input run twice more in the same child: the same outcome and output");
+    }
     if (leak == 1) {
       printf("MISMATCH: under snapshot reset state leaks from one input to the next (--reset fork avoids it)\n");
       return 1;

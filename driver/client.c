@@ -28,6 +28,8 @@ struct drv {
   struct drv_plain plain;
   char err[DRV_ERR_MAX];
   char reset_off[256]; /* "fork: " and why snapshot reset stopped during the run, or "" */
+  unsigned discards_said; /* bit n: a discard for reason n was said */
+  char discarded[256];
 };
 
 static int fail(struct drv *d, const char *fmt, ...) {
@@ -125,12 +127,23 @@ int drv_run(struct drv *d, const void *input, size_t len, struct drv_result *res
   if (d->cfg.no_server) return drv_run_plain(d, input, len, res);
   struct fifo_result out;
   /* A result the server retries (a snapshot child's SIGXCPU, which a fresh fork may not have) is not
-   * the outcome: the input runs again, from a pristine file and empty captures. */
-  do {
+   * the outcome: the input runs again, from a pristine file and empty captures. What it told of the
+   * snapshot child stays told. */
+  struct fifo_result notes = {0};
+  for (;;) {
     if (put_input(d, input, len) < 0) return -1;
     if (drv_server_run(&d->server, &out) < 0) return -1;
-  } while (out.reason == FIFO_RETRY);
+    drv_result_notes(&notes, &out);
+    if (out.reason != FIFO_RETRY) break;
+  }
+  drv_result_notes(&out, &notes);
   fill_result(d, res, &out);
+  if (out.discard && out.discard < 32 && !(d->discards_said & 1u << out.discard)) {
+    d->discards_said |= 1u << out.discard;
+    snprintf(d->discarded, sizeof d->discarded, "snapshot reset discarded its child after an input that %s",
+             drv_discard_text(out.discard));
+    res->discarded = d->discarded;
+  }
   if (out.record_failure) {
     size_t n = strlen(DRV_SNAPSHOT_OFF);
     memcpy(d->reset_off, DRV_SNAPSHOT_OFF, n);

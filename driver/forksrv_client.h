@@ -70,6 +70,10 @@ struct drv_result {
    * its state (why), so this input ran as in a fresh fork, and so will every input after it. Valid
    * until the next drv_run. */
   const char *warning;
+  /* One line for people, or NULL: snapshot reset discarded its child after this input or the one
+   * before, instead of putting it back, and why ("left a thread running"); the input after it got or
+   * gets a fresh fork. Each reason is said once per drv_start. Valid until the next drv_run. */
+  const char *discarded;
 };
 #define DRV_CAPTURE_KEEP (1u << 20)
 #define DRV_CAPTURE_MAX (2 * DRV_CAPTURE_KEEP + 256)

@@ -171,10 +171,11 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
   if (name) drv_input_attrs(d, j->mode, j->mtime);
   if (drv_run(d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(d));
   p->kind = 1;
-  if (p->r.warning && !o->quiet) {
+  if ((p->r.warning || p->r.discarded) && !o->quiet) {
     pthread_mutex_lock(&s->lock);
     cli_progress_clear();
-    fprintf(stderr, "forksrv: warning: %s; each input gets a fresh fork from now on\n", p->r.warning);
+    if (p->r.warning) fprintf(stderr, "forksrv: warning: %s; each input gets a fresh fork from now on\n", p->r.warning);
+    if (p->r.discarded) fprintf(stderr, "forksrv: warning: %s; the input after it gets a fresh fork\n", p->r.discarded);
     pthread_mutex_unlock(&s->lock);
   }
   int failed = p->r.outcome == DRV_SIGNALLED || p->r.outcome == DRV_TIMED_OUT;

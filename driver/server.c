@@ -329,6 +329,7 @@ static int send_request(struct drv_server *s, const struct fifo_request *rq) {
 static int await_result(struct drv_server *s, uint64_t deadline_us, struct fifo_result *out) {
   const struct drv_config *cfg = s->cfg;
   struct pollfd p[3] = {{s->rep, POLLIN, 0}, {s->pidfd, POLLIN, 0}, {cfg->cancel_fd, POLLIN, 0}};
+  struct fifo_result notes = {0};
   for (;;) {
     int r;
     do r = poll(p, cfg->cancel_fd >= 0 ? 3 : 2, drv_captures_wait_ms(s->caps, drv_ms_until(deadline_us)));
@@ -357,11 +358,21 @@ static int await_result(struct drv_server *s, uint64_t deadline_us, struct fifo_
     }
     if ((int32_t)(out->seq - s->rq.seq) < 0) continue;
     if (out->reason == FIFO_RESEND) {
+      drv_result_notes(&notes, out);
       if (send_request(s, &s->rq) < 0) return -1;
       continue;
     }
+    drv_result_notes(out, &notes);
     return 0; /* FIFO_RETRY too: the caller puts the input in place again (client.c) */
   }
+}
+
+void drv_result_notes(struct fifo_result *into, const struct fifo_result *from) {
+  if (!into->record_failure && from->record_failure) {
+    into->record_failure = from->record_failure;
+    into->record_error = from->record_error;
+  }
+  if (!into->discard) into->discard = from->discard;
 }
 
 int drv_server_run(struct drv_server *s, struct fifo_result *out) {

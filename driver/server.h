@@ -42,6 +42,9 @@ int drv_server_start(struct drv_server *s, uint32_t start, int bind_now);
 int drv_server_clear(struct drv_server *s);
 /* One execution of the input already in place: its result, or -1 with s->err. */
 int drv_server_run(struct drv_server *s, struct fifo_result *out);
+/* What a result tells besides the outcome (record_failure and record_error, discard), copied from
+ * one that is not the outcome (a resend, a retry) into into where into tells none. */
+void drv_result_notes(struct fifo_result *into, const struct fifo_result *from);
 /* Ends the server (closing its FIFOs lets it clean up and exit) and reaps it; -1 if it had to be
  * killed. */
 int drv_server_stop(struct drv_server *s);

@@ -44,6 +44,21 @@ void drv_record_failure(uint32_t failure, int32_t error, char *out, size_t cap) 
            error ? strerror(-error) : "");
 }
 
+const char *drv_discard_text(uint32_t discard) {
+  static const char *const what[] = {
+      [FIFO_DISCARD_THREAD] = "left a thread running",
+      [FIFO_DISCARD_CHILD] = "left a child process running",
+      [FIFO_DISCARD_IDENTITY] = "changed its uids, gids, session, process group or seccomp filter",
+      [FIFO_DISCARD_SHARED] = "wrote to shared memory, or mapped a file shared and writable",
+      [FIFO_DISCARD_CALL] = "made a call nothing puts back (chroot, unshare, setns, ptrace, an madvise on how memory forks, an unknown prctl)",
+      [FIFO_DISCARD_MEMORY] = "changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there)",
+      [FIFO_DISCARD_PROCESS] = "changed its limits, prctl attributes, CPUs, groups, capabilities or priorities beyond putting back",
+      [FIFO_DISCARD_FDS] = "closed a fd of the fork point that could not be opened again",
+      [FIFO_DISCARD_PROC] = "ended in a state /proc could not tell",
+  };
+  return discard < sizeof what / sizeof what[0] && what[discard] ? what[discard] : "ended in a state it could not put back";
+}
+
 int drv_binds_now(const struct drv_server *s, const struct drv_startup *up) {
   return !s->cfg->lazy_binding && !up->bind_fallback && !getenv("LD_BIND_NOW");
 }

@@ -25,5 +25,7 @@ const char *drv_snapshot_off(uint32_t hello_flags);
 /* Why a snapshot child could not record its state (a result's record_failure and record_error), as
  * the warning and drv_reset() say it. */
 void drv_record_failure(uint32_t failure, int32_t error, char *out, size_t cap);
+/* Why a snapshot child was discarded after an input (a result's discard), as the warning says it. */
+const char *drv_discard_text(uint32_t discard);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define FIFO_PROTOCOL_VERSION 4u
+#define FIFO_PROTOCOL_VERSION 5u
 
 /* Environment variables the driver sets and the server reads (and removes for its descendants). The
  * two FIFOs must be FIFOs of the server's effective uid that group and others cannot write, two
@@ -174,6 +174,25 @@ enum fifo_record_failure {
   FIFO_RECORD_PROC = 4,   /* what /proc says of the process could not be read */
 };
 
+/* Why a --reset snapshot child was discarded after an input instead of put back in place: the input's
+ * outcome stands, and the next input gets a fresh fork (which records a snapshot again). Sent in the
+ * result of the input it ran, or with the resend the server asks for when the put-back itself failed. */
+enum fifo_discard {
+  FIFO_DISCARD_THREAD = 1,   /* a thread the execution started still runs */
+  FIFO_DISCARD_CHILD = 2,    /* a child it started still runs, or could not be waited for */
+  FIFO_DISCARD_IDENTITY = 3, /* its uids, gids, session, process group, seccomp or no_new_privs changed */
+  FIFO_DISCARD_SHARED = 4,   /* it wrote shared memory, or mapped a file shared and writable */
+  FIFO_DISCARD_CALL = 5,     /* it called what nothing puts back (ptrace, chroot, unshare, setns, a
+                                prctl not known to be restorable, ...) */
+  FIFO_DISCARD_MEMORY = 6,   /* its memory could not be put back (a mapping of the fork point unmapped,
+                                the program break, the snapshot's own memory let go) */
+  FIFO_DISCARD_PROCESS = 7,  /* its limits, prctl attributes, CPUs, groups, capabilities, personality
+                                or priorities could not be put back */
+  FIFO_DISCARD_FDS = 8,      /* a fd of the fork point could not be put back */
+  FIFO_DISCARD_PROC = 9,     /* /proc could not tell its state at the end */
+};
+#define FIFO_DISCARD_MAX 9u
+
 /* What the server tells at its start, for the driver to decide from and to report. */
 #define FIFO_HELLO_BIND_NOW 0x1u /* LD_BIND_NOW was set: every symbol was bound before the first fork */
 /* FORKSRV_RESET=snapshot: snapshot reset is on; or why it is not, and every input gets a fresh fork. */
@@ -219,12 +238,13 @@ struct fifo_result {
   uint64_t maxrss_kb;
   uint32_t record_failure; /* enum fifo_record_failure, or 0 */
   int32_t record_error;    /* with it: -errno, or 0 */
+  uint32_t discard;        /* enum fifo_discard, or 0 */
 };
 
 #define FIFO_HELLO_SIZE 56
 #define FIFO_NOTICE_SIZE 56 /* as a hello: the driver reads either as the first message */
 #define FIFO_REQUEST_SIZE 16
-#define FIFO_RESULT_SIZE 64
+#define FIFO_RESULT_SIZE 68
 
 static inline void fifo_put32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)v;
@@ -345,7 +365,7 @@ static inline int fifo_decode_request(const unsigned char b[FIFO_REQUEST_SIZE], 
 }
 
 /* result: magic, seq, pid, status, reason, error, wall_us, utime_us, stime_us, maxrss_kb, record_failure,
- * record_error */
+ * record_error, discard */
 static inline void fifo_encode_result(unsigned char b[FIFO_RESULT_SIZE], const struct fifo_result *r) {
   fifo_put32(b, FIFO_MAGIC_RESULT);
   fifo_put32(b + 4, r->seq);
@@ -359,6 +379,7 @@ static inline void fifo_encode_result(unsigned char b[FIFO_RESULT_SIZE], const s
   fifo_put64(b + 48, r->maxrss_kb);
   fifo_put32(b + 56, r->record_failure);
   fifo_put32(b + 60, (uint32_t)r->record_error);
+  fifo_put32(b + 64, r->discard);
 }
 
 /* Returns 0, or -1 for bytes that no server of this version could have sent. */
@@ -375,7 +396,9 @@ static inline int fifo_decode_result(const unsigned char b[FIFO_RESULT_SIZE], st
   r->maxrss_kb = fifo_get64(b + 48);
   r->record_failure = fifo_get32(b + 56);
   r->record_error = (int32_t)fifo_get32(b + 60);
+  r->discard = fifo_get32(b + 64);
   if (r->record_failure > FIFO_RECORD_PROC || r->record_error > 0 || (r->record_error && !r->record_failure)) return -1;
+  if (r->discard > FIFO_DISCARD_MAX) return -1;
   switch (r->reason) {
   case FIFO_EXITED:
     return r->pid > 0 && (r->status & 0x7f) == 0 ? 0 : -1;

@@ -39,7 +39,7 @@ static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const stru
   struct fifo_result res = {.seq = FSRV_SLOT_SEQ(word)};
   fill_exec(&res, pid, ex);
   /* wait4 counts the child's whole life: this input's is what came after its start. */
-  const struct fsrv_slot *slot = s->persist.slot;
+  struct fsrv_slot *slot = s->persist.slot;
   res.utime_us = res.utime_us > slot->utime_base ? res.utime_us - slot->utime_base : 0;
   res.stime_us = res.stime_us > slot->stime_base ? res.stime_us - slot->stime_base : 0;
   res.maxrss_kb = res.maxrss_kb > slot->rss_extra_kb ? res.maxrss_kb - slot->rss_extra_kb : 0;
@@ -47,6 +47,10 @@ static void report_direct_end(struct fsrv *s, int pid, uint64_t word, const stru
     res.record_failure = s->persist.slot->record_failure;
     res.record_error = -(int32_t)s->persist.slot->record_error;
     s->snapshot = 0;
+  }
+  if (slot->discard) {
+    res.discard = slot->discard;
+    slot->discard = 0;
   }
   switch (FSRV_SLOT_STATE(word)) {
   case FSRV_GONE: fsrv_peer_gone(s, 0);

@@ -118,6 +118,8 @@ struct fsrv_slot {
    * are plain forks, and the driver is told once. */
   uint32_t record_failure;
   uint32_t record_error;
+  /* Why a snapshot child was discarded after its input (FIFO_DISCARD_*): told with the next result. */
+  uint32_t discard;
   /* The child's CPU time when its input began, and the memory it holds that a fresh fork would not
    * (a snapshot's store): each result says what that input alone used, as wait4 says of a fork. */
   uint64_t utime_base, stime_base, rss_extra_kb;

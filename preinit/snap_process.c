@@ -123,22 +123,24 @@ unsigned snap_process_record(struct snap *h) {
 }
 
 /* What a put-back cannot undo and must not wait for: a thread still running, a child still alive, an
- * identity changed. Children that ended are reaped here, as the server would reap them after a fork. */
-int snap_process_must_end(struct snap *h) {
+ * identity changed. Children that ended are reaped here, as the server would reap them after a fork.
+ * 0, or the FIFO_DISCARD_* that ends the child. */
+unsigned snap_process_must_end(struct snap *h) {
   const struct proc_stat *then = &h->at_snapshot, *now = &h->at_end;
-  if (snap_read_stat(h, &h->at_end) < 0 || now->threads != 1 || now->session != then->session || now->pgrp != then->pgrp)
-    return 1;
+  if (snap_read_stat(h, &h->at_end) < 0) return FIFO_DISCARD_PROC;
+  if (now->threads != 1) return FIFO_DISCARD_THREAD;
+  if (now->session != then->session || now->pgrp != then->pgrp) return FIFO_DISCARD_IDENTITY;
   long id[6] = {0, 0, 0, 0, 0, 0};
   ids(id);
   for (int i = 0; i < 6; i++)
-    if (id[i] != h->ids[i]) return 1;
+    if (id[i] != h->ids[i]) return FIFO_DISCARD_IDENTITY;
   if (sys_prctl(SYS_PR_GET_SECCOMP, 0, 0) != h->seccomp || sys_prctl(SYS_PR_GET_NO_NEW_PRIVS, 0, 0) != h->no_new_privs)
-    return 1;
+    return FIFO_DISCARD_IDENTITY;
   for (;;) {
     int status;
     long r = sys_wait4(-1, &status, WNOHANG | __WALL, 0);
     if (r == -ECHILD) return 0;
-    if (r <= 0 && r != -EINTR) return 1;
+    if (r <= 0 && r != -EINTR) return FIFO_DISCARD_CHILD;
   }
 }
 

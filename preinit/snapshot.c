@@ -180,12 +180,22 @@ void fsrv_snapshot_take(struct fsrv *s) {
 
 /* --- putting the child back --- */
 
+/* The child ends instead of being put back: the server tells the driver why with the next result. */
+static void discard(unsigned why) { fsrv_current->persist.slot->discard = why; }
+
 static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
   /* Anything that cannot be put back ends the child after its result went out: the server then
    * asks the driver for the next request again, and forks afresh. The limits before the fds: one an
    * execution lowered could keep a fd of the fork point from coming back. */
-  if (snap_memory_restore(h, 0) < 0 || snap_process_restore(h) < 0 || snap_fds_restore(h) < 0) sys_exit_group(0);
+  unsigned why = snap_memory_restore(h, 0) < 0  ? FIFO_DISCARD_MEMORY
+                 : snap_process_restore(h) < 0 ? FIFO_DISCARD_PROCESS
+                 : snap_fds_restore(h) < 0     ? FIFO_DISCARD_FDS
+                                               : 0;
+  if (why) {
+    discard(why);
+    sys_exit_group(0);
+  }
   fsrv_direct_peak_reset(&h->peak);
   if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);
   /* The target's signals again, only now that it runs its next input. */
@@ -213,7 +223,13 @@ void fsrv_snapshot_freed(unsigned long addr, unsigned long len) {
 void fsrv_snapshot_end(int code, int flush) {
   if (!fsrv_snapshot_child()) return;
   if (flush && libc_fflush) libc_fflush(0);
-  if (snap_process_must_end(snap) || snap_memory_shared_changed(snap)) return;
+  unsigned why = snap_process_must_end(snap);
+  if (!why && (snap->touched & FSRV_TOUCHED_FOREVER)) why = FIFO_DISCARD_CALL;
+  if (!why && snap_memory_shared_changed(snap)) why = FIFO_DISCARD_SHARED;
+  if (why) {
+    discard(why); /* the exit goes on, and reports the outcome */
+    return;
+  }
   /* No handler of the target's may run while it is put back (one would find half its memory restored,
    * or end the execution a second time): every signal is blocked until the next input begins. */
   uint64_t all = ~0ull;

@@ -140,7 +140,7 @@ FSRV_HIDDEN unsigned long snap_open_count(struct snap *h);
 /* snap_process.c: the thread's stat line, identity, signals, timers, umask, cwd. */
 FSRV_HIDDEN long snap_read_stat(struct snap *h, struct proc_stat *ps);
 FSRV_HIDDEN unsigned snap_process_record(struct snap *h);
-FSRV_HIDDEN int snap_process_must_end(struct snap *h);
+FSRV_HIDDEN unsigned snap_process_must_end(struct snap *h);
 FSRV_HIDDEN long snap_process_restore(struct snap *h);
 
 #endif

@@ -6,7 +6,7 @@ load helpers
   run -0 "$FORKSRV" check -- "$T/exit_code"
   [ "${lines[0]}" = "target        $T/exit_code: dynamic ELF, PIE, not setuid" ]
   [[ "${lines[1]}" =~ ^plain\ exec\ +[0-9.]+\ ms\ from\ fork\+exec\ to\ exit,\ on\ the\ empty\ input:\ exited\ 0$ ]]
-  [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 4,\ started\ at\ entry$ ]]
+  [[ "${lines[2]}" =~ ^fork\ server\ +pid\ [0-9]+,\ protocol\ 5,\ started\ at\ entry$ ]]
   [ "${lines[3]}" = "threads       one at the fork point" ]
   [ "${lines[4]}" = "binding       once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)" ]
   [[ "${lines[5]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]
@@ -53,4 +53,11 @@ load helpers
   [ "${lines[9]}" = "MISMATCH: under snapshot reset state leaks from one input to the next (--reset fork avoids it)" ]
   run -0 "$FORKSRV" check -- "$T/rodata_patch"
   [ "${lines[7]}" = "ok: the fork server serves this target" ]
+}
+
+@test "check --reset snapshot says why a child was discarded instead of put back" {
+  run -0 "$FORKSRV" check --reset snapshot -- /bin/bash -c 'sleep 30 & exit 0'
+  [ "${lines[8]}" = "again         the input run again, in a fresh child: snapshot reset discarded its child after an input that left a child process running" ]
+  [ "${lines[9]}" = "ok: the fork server serves this target" ]
+  assert_no_leftovers
 }

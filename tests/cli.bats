@@ -24,7 +24,7 @@ load helpers
   [ "${lines[0]}" = "usage: forksrv [OPTIONS] -- TARGET [ARGS...]" ]
   [[ "$output" == *"exit status: 0 no crash and no timeout; 1 at least one crash"* ]]
   run -0 "$FORKSRV" -V
-  [[ "$output" =~ ^forksrv\ [0-9]+\.[0-9]+\.[0-9]+\ \(protocol\ 4,\ libforksrv\.so\.[0-9]+\)$ ]]
+  [[ "$output" =~ ^forksrv\ [0-9]+\.[0-9]+\.[0-9]+\ \(protocol\ 5,\ libforksrv\.so\.[0-9]+\)$ ]]
 }
 
 @test "a missing input path is an error before anything runs" {

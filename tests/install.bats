@@ -74,7 +74,7 @@ LIST
 @test "the shared library has a versioned soname, and --version names the version, protocol and soname" {
   [[ "$(readelf -d "$B/libforksrv.so")" == *"Library soname: [libforksrv.so.0]"* ]]
   run -0 "$FORKSRV" --version
-  [ "$output" = "forksrv 0.2.0 (protocol 4, libforksrv.so.0)" ]
+  [ "$output" = "forksrv 0.2.0 (protocol 5, libforksrv.so.0)" ]
 }
 
 @test "the man pages lint clean with mandoc and render with man -l" {

@@ -57,7 +57,9 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
 @test "stdout and stderr under snapshot reset are plain fork+exec's (--verify 1), stdio flushed at exit but not at _exit" {
   run -1 --separate-stderr "$FORKSRV" --reset snapshot --verify 1 -t 300 -i "$(corpus 0 7 _exit raw segv 0 thread child exec 0)" -- "$T/reset"
   [[ "$stderr" != *MISMATCH* ]]
-  [[ "$stderr" == "forksrv: 10 executions in "*": 9 exited (3 non-zero), 1 crashed, 0 timed out, 10 verified, 0 mismatches" ]]
+  # The thread and the child input each said why their child was discarded.
+  [ "${#stderr_lines[@]}" -eq 3 ]
+  [[ "${stderr_lines[2]}" == "forksrv: 10 executions in "*": 9 exited (3 non-zero), 1 crashed, 0 timed out, 10 verified, 0 mismatches" ]]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -i "$(input a _exit)" -i "$(input b 7)" -i "$(input c 0)" -- "$T/reset"
   # stdout is a pipe, so fully buffered: what the _exit input printed is lost, as it is run directly.
   [ "$output" = "$FRESH"$'\n'"$FRESH" ]
@@ -76,6 +78,11 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[11]}" != "${p[12]}" ]
   [ "${p[12]}" = "${p[17]}" ]
   [ "${p[17]}" != "${p[18]}" ]
+  # Each reason said once, when first met; an exec, an exit_group or a crash leaves nothing to discard.
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that left a thread running; the input after it gets a fresh fork" ]
+  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that left a child process running; the input after it gets a fresh fork" ]
+  [ "${stderr_lines[2]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed its uids, gids, session, process group or seccomp filter; the input after it gets a fresh fork" ]
+  [ "${#stderr_lines[@]}" -eq 4 ]
   assert_no_leftovers
 }
 
@@ -98,6 +105,9 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[4]}" = "${p[10]}" ]
   [ "${p[10]}" != "${p[11]}" ]
   [ "${p[12]}" != "${p[13]}" ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
+  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that wrote to shared memory, or mapped a file shared and writable; the input after it gets a fresh fork" ]
+  [ "${#stderr_lines[@]}" -eq 3 ]
 }
 
 @test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {

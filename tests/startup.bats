@@ -94,7 +94,7 @@ printf "FSRV\x00\x00\x09\x00\x${pid:6:2}\x${pid:4:2}\x${pid:2:2}\x${pid:0:2}\x01
 SH
 )
   run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/empty.so" -- "$fake"
-  [ "$stderr" = "forksrv: protocol version mismatch: the server speaks 9, this driver 4" ]
+  [ "$stderr" = "forksrv: protocol version mismatch: the server speaks 9, this driver 5" ]
   assert_no_leftovers
 }
 
