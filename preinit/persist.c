@@ -216,6 +216,10 @@ __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
     sys_exit_group(0);
   }
   if (!fsrv_served() || !fsrv_current || (n && calls > n)) return 0;
+  /* Snapshot reset asked for, in a child that records none (it could not, or it runs an input again
+   * after a retry, or the kernel has no snapshot reset): one input, as a fresh fork has. Inputs run
+   * one after another in one process would be persistent mode, which nobody asked for. */
+  if (fsrv_reset_snapshot()) return 0;
   if (fsrv_current->persist.slot) return fsrv_native_next(fsrv_current);
   if (fsrv_current->persist.loop_fd < 0) return 0;
   uint64_t word = 1;

@@ -70,6 +70,18 @@ one_child() {
   [ "${lines[5]}" = "reset         fork: snapshot reset could not record the state at the fork point: no room for its fds under the fd limit (RLIMIT_NOFILE): Too many open files" ]
 }
 
+@test "a harness main whose state cannot be recorded runs each input in a process of its own, as run directly: never one after another" {
+  local dir="$BATS_TEST_TMPDIR/three" i
+  mkdir -p "$dir"
+  for i in 1 2 3; do printf 'x%d' "$i" >"$dir/$i"; done
+  export HARNESS_COUNTS=1 HARNESS_NOFILE=12
+  expected=$(for i in 1 2 3; do FORKSRV_PLAIN=1 "$T/harness" "$dir/$i"; done)
+  [ "$(sort -u <<<"$expected")" = "count=1 heap=1" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -i "$dir" -- "$T/harness"
+  [ "$output" = "$expected" ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset could not record the state at the fork point: no room for its fds under the fd limit (RLIMIT_NOFILE): Too many open files; each input gets a fresh fork from now on" ]
+}
+
 @test "3,000 mappings at the fork point: each written page of each is found fresh the next time, in one child" {
   local a
   a=$(input a maps)

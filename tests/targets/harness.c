@@ -5,18 +5,24 @@
  * crashes on "segv" and "abort", spins on "hang", runs 0.6 s on "slow", holds more and more memory on
  * "oom", leaks on "leak", exits with the code of a non-zero number, and otherwise returns. With
  * HARNESS_COUNTS set, each input first prints how many inputs this process has run and a heap byte it
- * bumps: 1 and 1 in a fresh process. */
+ * bumps: 1 and 1 in a fresh process. $HARNESS_NOFILE sets both fd limits before the server starts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile int zero;
 char *volatile harness_forgotten; /* "leak": the only pointer to a block, then dropped */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
+  if (getenv("HARNESS_NOFILE")) {
+    struct rlimit l = {(rlim_t)atol(getenv("HARNESS_NOFILE")), (rlim_t)atol(getenv("HARNESS_NOFILE"))};
+    if (setrlimit(RLIMIT_NOFILE, &l) < 0) _exit(99);
+  }
   const char *counter = getenv("COUNTER");
   if (counter) {
     FILE *f = fopen(counter, "a");
