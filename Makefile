@@ -133,7 +133,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv \
+targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/exit_handlers_fsrv \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 # The suite's reference: a command run as the shell runs it, with none of forksrv's plumbing.
@@ -189,6 +189,13 @@ $(B)/tests/libexit_lib.so: tests/lib/exit_lib.c
 $(B)/tests/exit_handlers: tests/targets/exit_handlers.c tests/targets/input.h $(B)/tests/libexit_lib.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -no-pie -o $@ $< -L$(B)/tests -Wl,--no-as-needed -lexit_lib -Wl,-rpath,$(abspath $(B))/tests
+
+# The same, with the server linked in (libforksrv.a), whose own calls are not interposed: the
+# library's handlers go to libc's registration directly.
+$(B)/tests/exit_handlers_fsrv: tests/targets/exit_handlers.c tests/targets/input.h $(B)/tests/libexit_lib.so $(B)/libforksrv.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B)/tests -Wl,--no-as-needed -lexit_lib -Wl,-rpath,$(abspath $(B))/tests \
+		-Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
 
 $(B)/tests/state: tests/targets/state.c tests/targets/input.h
 	@mkdir -p $(@D)

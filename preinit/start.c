@@ -247,6 +247,9 @@ int fsrv_serve(unsigned start) {
  * there unless a later start point is pending. */
 void fsrv_early(char **envp) {
   look(envp, fsrv_early_start);
+  /* The snapshot's exit handler before any a library's constructor registers straight with libc (a
+   * program with the server linked in interposes no call of theirs): it must run last. */
+  if (fsrv_reset_snapshot()) fsrv_snapshot_hook_exit();
   if (self.pending == fsrv_early_start && fsrv_program_enters_here()) self.pending = FIFO_START_ENTRY;
   fsrv_serve(fsrv_early_start);
 }

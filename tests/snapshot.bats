@@ -160,3 +160,15 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
     [ "${p[1]}" = "${p[2]}" ]
   done
 }
+
+@test "with the server linked in (libforksrv.a), exit handlers a library registers straight with libc run at every execution's end too" {
+  local in=$(corpus 0 5 _exit 0) expected
+  expected=$(for f in "$in"/*; do "$T/exit_handlers_fsrv" <"$f"; done)
+  [[ "$expected" == *"preinit atexit handler"$'\n'"library atexit handler"$'\n'"library on_exit handler, status 5"* ]]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --show-output -i "$in" -- "$T/exit_handlers_fsrv"
+  [ "$output" = "$expected" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --json -i "$in" -- "$T/exit_handlers_fsrv"
+  read -r -a p <<<"$(pids)"
+  [ "${p[0]}" = "${p[1]}" ]
+  [ "${p[1]}" = "${p[2]}" ]
+}
