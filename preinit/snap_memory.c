@@ -83,12 +83,21 @@ static int special(const struct map *m) {
   return m->name[0] == '[' && m->name[1] == 'v'; /* [vdso], [vvar], [vvar_vclock], [vsyscall] */
 }
 
+static int unregistered(const struct snap *h, const struct map *m) {
+  for (unsigned i = 0; i < h->nunregistered; i++)
+    if (m->start >= h->unregistered[i][0] && m->end <= h->unregistered[i][1]) return 1;
+  return 0;
+}
+
+/* What the kernel will not register for write-protect that is private, anonymous and writable
+ * (MAP_DROPPABLE memory): copied back whole after each execution, so it must be small. */
+#define COPY_MAX (1ul << 20)
+static int copied(const struct map *m) { return m->w == 'w' && m->p == 'p' && !m->file && m->end - m->start < COPY_MAX; }
+
 /* Never tracked: the kernel's own mappings, the snapshot's tables and store (which a scan would walk),
  * and any the kernel would not register. */
 static int untracked(const struct snap *h, const struct map *m) {
-  for (unsigned i = 0; i < h->nunregistered; i++)
-    if (m->start >= h->unregistered[i][0] && m->end <= h->unregistered[i][1]) return 1;
-  return special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end) ||
+  return unregistered(h, m) || special(m) || (h->data && m->start >= h->data_start && m->end <= h->data_end) ||
          (m->start >= h->tables_start && m->end <= h->tables_end);
 }
 
@@ -120,11 +129,20 @@ static int own(const struct snap *h, const struct map *m) {
   return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end);
 }
 
-/* Pass one: every mapping the snapshot may track is registered for write-protect. */
+/* Pass one: every mapping the snapshot may track is registered for write-protect. One the kernel
+ * will not register stays untracked, a boundary of the scan: if it is read-only (a device's), or
+ * small, private and anonymous (copied back whole); any other could be written unseen, so nothing
+ * is recorded. -1 with h->record_error, or when the tables are full (0). */
 static int register_map(struct snap *h, const struct map *m) {
   if (untracked(h, m)) return 0;
   struct sys_uffdio_register reg = {m->start, m->end - m->start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
-  if (sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) { /* stays untracked: a boundary of the scan */
+  long err = sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg);
+  if (err < 0) {
+    if (m->w == 'w' && !copied(m)) {
+      h->record_error = (unsigned)-err;
+      return -1;
+    }
+    if (m->w == 'w') h->store_size += m->end - m->start;
     if (h->nunregistered == h->max_ranges) return -1;
     h->unregistered[h->nunregistered][0] = m->start;
     h->unregistered[h->nunregistered++][1] = m->end;
@@ -145,7 +163,12 @@ static int record_map(struct snap *h, const struct map *m) {
   r->stack = fsrv_streq(m->name, "[stack]");
   r->shared = m->p == 's';
   r->lent = lent(h, m);
-  r->kind = untracked(h, m) ? UNTRACKED : own(h, m) ? OWN : m->w == 'w' && m->p == 'p' ? RESTORED : WATCHED;
+  r->kind = unregistered(h, m) && copied(m) ? COPIED
+            : untracked(h, m)                ? UNTRACKED
+            : own(h, m)                      ? OWN
+            : m->w == 'w' && m->p == 'p'     ? RESTORED
+                                             : WATCHED;
+  if (r->kind == COPIED) r->lent = 0;
   return 0;
 }
 
@@ -228,6 +251,10 @@ long snap_count_maps(struct snap *h) {
   return r < 0 ? r : n;
 }
 
+/* Why a pass over the mappings stopped: a registration's errno, or mappings made since they were
+ * counted (the tables are full). */
+static long maps_error(const struct snap *h) { return h->record_error ? -(long)h->record_error : -EAGAIN; }
+
 /* Every mapping registered, the store made, the ranges kept, the store filled. Protection comes
  * last (snap_memory_protect), once the rest of the process is recorded. */
 unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
@@ -235,7 +262,7 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
   /* brk first: the heap's end is part of what the maps say. */
   h->brk = (unsigned long)sys_brk(0);
   long r = each_map(h, register_map);
-  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? -EMFILE : r);
+  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? maps_error(h) : r);
   h->store_size = (h->store_size + (16ul << 20)) & ~(SNAP_PAGE - 1);
   /* Private, so that its pages are plain anonymous ones (and huge where the kernel can): the copy of a
    * 1 GiB heap takes a fraction of what it takes into shared memory. */
@@ -246,17 +273,18 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
   h->data_start = (unsigned long)data;
   h->data_end = h->data_start + h->store_size;
   r = each_map(h, record_map);
-  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? -EMFILE : r);
+  if (r < 0) return snap_failed(h, r == -1 ? FIFO_RECORD_MAPS : FIFO_RECORD_PROC, r == -1 ? maps_error(h) : r);
   /* From here on every write to a page that had contents is marked. */
   unsigned long at = 0;
   for (unsigned i = 0; i < h->nranges; i++) {
     struct range *rg = &h->r[i];
     if (rg->stack) h->stack_lo = i ? h->r[i - 1].end : rg->start;
-    if (rg->kind == RESTORED && !rg->lent) {
+    if ((rg->kind == RESTORED && !rg->lent) || rg->kind == COPIED) {
       if (at + (rg->end - rg->start) > h->store_size) return snap_failed(h, FIFO_RECORD_MAPS, -EAGAIN);
       rg->store = at;
       at += rg->end - rg->start;
     }
+    if (rg->kind == COPIED) copy(h->data + rg->store, (void *)rg->start, rg->end - rg->start), h->stored += rg->end - rg->start;
     /* A shared mapping's pages may be written without a fault the kernel could mark unless each is
      * protected, present or not: page tables for all of it, as a writer of it needs anyway. */
     if (rg->kind == WATCHED && rg->shared) h->nshared++, r = protect(h, rg->start, rg->end);
@@ -464,7 +492,8 @@ static int undo_new(struct snap *h, const struct map *m) {
   for (unsigned i = 0; i < h->nranges && a < m->end; i++) {
     const struct range *r = &h->r[i];
     if (r->end <= a) continue;
-    if (m->start == r->start && m->end == r->end && (r->kind == UNTRACKED || registered(h, m->start))) return 0;
+    if (m->start == r->start && m->end == r->end && (r->kind == UNTRACKED || r->kind == COPIED || registered(h, m->start)))
+      return 0;
     if (r->stack && m->end == r->end && m->start >= h->stack_lo) return 0; /* grown down */
     if (r->start >= m->end) break;
     if (r->start > a && !special(m) && sys_munmap(a, r->start - a) < 0) return -1; /* over a hole */
@@ -483,7 +512,7 @@ static int undo_new(struct snap *h, const struct map *m) {
  * maps over it, and changes its protections with system calls of its own) has few page tables to
  * walk, and is scanned every time. */
 static int scanned(const struct range *r, int check) {
-  if (r->kind == UNTRACKED) return 0;
+  if (r->kind == UNTRACKED || r->kind == COPIED) return 0;
   return r->kind != WATCHED || check || (r->prot & 2) || !r->file;
 }
 
@@ -558,6 +587,13 @@ long snap_memory_restore(struct snap *h, int retried) {
       a.start = a.walk_end;
     }
     i = j + 1;
+  }
+  /* What no scan sees, written back whole, where it is still mapped as it was. */
+  for (unsigned i = 0; i < h->nranges; i++) {
+    const struct range *r = &h->r[i];
+    if (r->kind != COPIED) continue;
+    if (check && sys_mprotect(r->start, r->end - r->start, r->prot) < 0) return -1;
+    copy((void *)r->start, h->data + r->store, r->end - r->start);
   }
   return 0;
 }

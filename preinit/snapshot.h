@@ -35,10 +35,13 @@ enum range_kind {
   WATCHED = 2,   /* registered, not restorable (read-only, shared): a write discards the child */
   OWN = 3,       /* forksrv's own small pages (the snapshot's, the slot): registered only so that they
                   * do not split the scan; their writes are neither put back nor protected again */
+  COPIED = 4,    /* private, anonymous and writable, but not registered (MAP_DROPPABLE memory, such as
+                  * glibc's getrandom state): copied back whole after every execution; a boundary of
+                  * the scan */
 };
 struct range {
   unsigned long start, end;
-  unsigned long store; /* RESTORED: offset of its copy in the store */
+  unsigned long store; /* RESTORED, COPIED: offset of its copy in the store */
   int kind;
   int prot;
   int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */

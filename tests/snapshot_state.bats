@@ -216,6 +216,21 @@ teardown() {
   state_row offset 1
 }
 
+@test "MAP_DROPPABLE memory (glibc's getrandom state), which userfaultfd cannot track, is put back whole: wiped, as every fork wipes it (a tell)" {
+  export PIECES=droppable
+  run -0 "$T/state" < <(printf 0)
+  [ "$output" != "droppable none" ] || skip "no MAP_DROPPABLE before Linux 6.11"
+  [ "$output" = "droppable pristine" ]
+  local dir wiped="droppable "$'\n'"droppable "$'\n'"droppable "
+  dir=$(corpus droppable droppable 0)
+  run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$dir" -- "$T/state"
+  [ "$output" = "$wiped" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -i "$dir" -- "$T/state"
+  [ "$output" = "$wiped" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$dir" -- "$T/state"
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
+}
+
 @test "an madvise that changes how a mapping forks cannot be put back: the child is discarded" {
   state_row wipeonfork "$DISCARD_CALL"
 }

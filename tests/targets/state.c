@@ -35,6 +35,7 @@
 
 static pthread_mutex_t *robust;
 static char *page; /* an anonymous page written before the fork point */
+static char *droppable; /* the same, MAP_DROPPABLE (Linux 6.11), which userfaultfd cannot track */
 static int own_file; /* the program's own file, opened before the fork point (at --start main) */
 
 __attribute__((constructor)) static void early(void) {
@@ -51,6 +52,9 @@ __attribute__((constructor)) static void early(void) {
   own_file = open("/proc/self/exe", O_RDONLY);
   page = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   strcpy(page, "pristine");
+  droppable = mmap(0, 4096, PROT_READ | PROT_WRITE, 0x08 /* MAP_DROPPABLE */ | MAP_ANONYMOUS, -1, 0);
+  if (droppable == MAP_FAILED) droppable = 0;
+  if (droppable) strcpy(droppable, "pristine");
   const char *shared = getenv("SHARED");
   if (shared) {
     int fd = open(shared, O_RDWR);
@@ -162,6 +166,7 @@ static void found(void) {
   SAY("semval", "%d", semid ? semctl(atoi(semid), 0, GETVAL) : -1);
   if (wanted("page")) madvise(page, 4096, MADV_PAGEOUT); /* reclaims it, if MADV_FREE let it go */
   SAY("page", "%s", page);
+  SAY("droppable", "%s", droppable ? droppable : "none");
   SAY("stdout-nonblock", "%d", (fcntl(1, F_GETFL) & O_NONBLOCK) != 0);
   SAY("offset", "%ld", (long)lseek(own_file, 0, SEEK_CUR));
   if (wanted("wipeonfork")) {
@@ -240,6 +245,7 @@ static void change(const char *in) {
     for (clock_t start = clock(); clock() - start < CLOCKS_PER_SEC * 15 / 10;) {}
   if (!strcmp(in, "robust") && robust) pthread_mutex_lock(robust); /* and never unlocked */
   if (!strcmp(in, "wipeonfork")) madvise(page, 4096, MADV_WIPEONFORK);
+  if (!strcmp(in, "droppable") && droppable) strcpy(droppable, "written");
   if (!strcmp(in, "stdout-nonblock")) fflush(stdout), fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   char skip[100];
   if (!strcmp(in, "offset") && read(own_file, skip, sizeof skip) < 0) _exit(1);
