@@ -106,12 +106,14 @@ static int untracked(const struct snap *h, const struct map *m) {
  * copy of a 1 GiB heap cost each fresh child 0.5 to 3 s here. Small ones stay in the store, where a
  * put-back copies without a system call. */
 #define LEND_MIN (1ul << 20)
-/* The server does write one kind of memory: forksrv's own statics, in the .bss of the object forksrv
+/* The server does write two kinds of memory: forksrv's own statics, in the .bss of the object forksrv
  * is part of (libforksrv.so, or the program libforksrv.a is linked into, where a sanitizer's runtime
- * makes the .bss megabytes long). The linker marks where that .bss begins and ends. */
+ * makes the .bss megabytes long; the linker marks where that .bss begins and ends), and the stack it
+ * runs on, which need not be the [stack] mapping (a program may run on one it mapped itself). */
 extern char __bss_start[] __attribute__((visibility("hidden"))), _end[] __attribute__((visibility("hidden")));
 static int lent(const struct snap *h, const struct map *m) {
-  int ours = m->start < (unsigned long)_end && m->end > (unsigned long)__bss_start;
+  unsigned long sp = (unsigned long)__builtin_frame_address(0);
+  int ours = (m->start < (unsigned long)_end && m->end > (unsigned long)__bss_start) || (sp >= m->start && sp < m->end);
   return h->server && !ours && !m->file && m->w == 'w' && m->p == 'p' && m->end - m->start >= LEND_MIN &&
          m->name[0] != '[';
 }

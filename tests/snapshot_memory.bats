@@ -62,3 +62,15 @@ kb() { awk '{ print $2 }' <<<"$1"; }
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$(input a 0)" -i "$(input b 'fresh 5')" -i "$(input c 0)" -- "$T/reset"
   [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
 }
+
+@test "a target that forks on an 8 MiB stack of its own (as coroutine runtimes map theirs) is put back with its own frames: no false crash" {
+  local dir expected
+  dir=$(corpus 0 3 0 0)
+  expected=$(for f in "$dir"/*; do "$T/own_stack" <"$f"; echo "exit $?"; done)
+  [ "$(sort -u <<<"$expected" | tr '\n' ' ')" = "exit 0 exit 3 pristine 2000 " ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start input --show-output --json -i "$dir" -i "$dir" -- "$T/own_stack"
+  [ "$(grep -c '^pristine 2000$' <<<"$output")" -eq 8 ]
+  [ "$(grep -c '"result":"exited"' <<<"$output")" -eq 8 ]
+  [ "$(grep -c '"exit_code":3' <<<"$output")" -eq 2 ]
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
+}
