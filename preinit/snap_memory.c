@@ -192,11 +192,11 @@ static long protect(struct snap *h, unsigned long start, unsigned long end) {
 
 /* The pages of a range that have contents (present or swapped out) at the fork point: kept in the
  * present table, write-protected (the whole range, if small), and, for a range kept in the store,
- * copied there. A private file mapping kept in the store is read whole first, so that all of it is
- * present. */
+ * copied there. A private file mapping's other pages are the file's, read when first touched, as in
+ * a fork's child: dropped again once written (reading them now would cost a copy of the whole file,
+ * and fault with SIGBUS where the mapping runs past the file's end). */
 static long record_present(struct snap *h, const struct range *r) {
   int stored = r->kind == RESTORED && !r->lent, whole = r->end - r->start <= WHOLE_MAX;
-  if (stored && r->file) copy(h->data + r->store, (void *)r->start, r->end - r->start), h->stored += r->end - r->start;
   struct sys_pm_scan_arg a = {.size = sizeof a, .flags = whole ? 0 : SYS_PM_SCAN_WP_MATCHING, .start = r->start,
                               .end = r->end, .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN,
                               .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
@@ -213,7 +213,7 @@ static long record_present(struct snap *h, const struct range *r) {
         if (h->npresent == h->max_present) return -ENOMEM;
         h->present[h->npresent++] = (struct snap_extent){start, end};
       }
-      if (stored && !r->file) copy(h->data + r->store + (start - r->start), (void *)start, end - start), h->stored += end - start;
+      if (stored) copy(h->data + r->store + (start - r->start), (void *)start, end - start), h->stored += end - start;
     }
     if (a.walk_end >= r->end || n < SNAP_VEC_LEN) break;
     a.start = a.walk_end;

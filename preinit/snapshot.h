@@ -44,7 +44,7 @@ struct range {
   unsigned long store; /* RESTORED, COPIED: offset of its copy in the store */
   int kind;
   int prot;
-  int file;  /* backed by a file (a private copy of its pages, all of them, is in the store) */
+  int file;  /* backed by a file (the pages it had at the fork point are in the store; the rest, the file's) */
   int lent;   /* RESTORED from the server's memory, not the store (snap_memory.c's lent()) */
   int stack;  /* [stack] */
   int shared; /* MAP_SHARED */

@@ -74,3 +74,13 @@ kb() { awk '{ print $2 }' <<<"$1"; }
   [ "$(grep -c '"exit_code":3' <<<"$output")" -eq 2 ]
   [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
 }
+
+@test "a private file mapping that runs past the file's end is put back: no false SIGBUS" {
+  local dir
+  dir=$(corpus 0 0 0)
+  [ "$("$T/past_eof" <"$dir/10")" = "first byte as in the file" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output --json -i "$dir" -- "$T/past_eof"
+  [ "$(grep -c '^first byte as in the file$' <<<"$output")" -eq 3 ]
+  [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
+}
