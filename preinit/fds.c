@@ -52,6 +52,7 @@ void fsrv_fds_record(struct fsrv *s) {
   l.own = sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if ((unsigned long)m > -4096ul || l.own < 0) {
     if (l.own >= 0) sys_close((int)l.own);
+    if ((unsigned long)m <= -4096ul) sys_munmap((unsigned long)m, size);
     return;
   }
   s->fds = (struct fsrv_fd_state *)m;

@@ -257,8 +257,8 @@ long snap_count_maps(struct snap *h) {
  * counted (the tables are full). */
 static long maps_error(const struct snap *h) { return h->record_error ? -(long)h->record_error : -EAGAIN; }
 
-/* Every mapping registered, the store made, the ranges kept, the store filled. Protection comes
- * last (snap_memory_protect), once the rest of the process is recorded. */
+/* Every mapping registered, the store made, the ranges kept, the store filled, and each range
+ * write-protected as its pages are copied: from then on, a write to it is marked. */
 unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
   h->server = server_lends(h, s);
   /* brk first: the heap's end is part of what the maps say. */
