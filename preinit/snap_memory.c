@@ -286,7 +286,11 @@ unsigned snap_memory_record(struct snap *h, const struct fsrv *s) {
       rg->store = at;
       at += rg->end - rg->start;
     }
-    if (rg->kind == COPIED) copy(h->data + rg->store, (void *)rg->start, rg->end - rg->start), h->stored += rg->end - rg->start;
+    if (rg->kind == COPIED) {
+      copy(h->data + rg->store, (void *)rg->start, rg->end - rg->start);
+      h->stored += rg->end - rg->start;
+      h->ncopied++;
+    }
     /* A shared mapping's pages may be written without a fault the kernel could mark unless each is
      * protected, present or not: page tables for all of it, as a writer of it needs anyway. */
     if (rg->kind == WATCHED && rg->shared) h->nshared++, r = protect(h, rg->start, rg->end);
@@ -591,7 +595,7 @@ long snap_memory_restore(struct snap *h, int retried) {
     i = j + 1;
   }
   /* What no scan sees, written back whole, where it is still mapped as it was. */
-  for (unsigned i = 0; i < h->nranges; i++) {
+  for (unsigned i = 0; h->ncopied && i < h->nranges; i++) {
     const struct range *r = &h->r[i];
     if (r->kind != COPIED) continue;
     if (check && sys_mprotect(r->start, r->end - r->start, r->prot) < 0) return -1;

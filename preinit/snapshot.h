@@ -83,7 +83,7 @@ struct snap {
   /* The tables: ranges (as /proc/self/maps had them once registered), mappings the kernel would not
    * register, the target's fds and the snapshot's own. */
   struct range *r;
-  unsigned nranges, max_ranges, nshared;
+  unsigned nranges, max_ranges, nshared, ncopied;
   unsigned long (*unregistered)[2];
   unsigned nunregistered;
   struct saved_fd *fd;
