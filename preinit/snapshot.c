@@ -199,7 +199,7 @@ static __attribute__((noreturn)) void put_back(void) {
   fsrv_direct_peak_reset(&h->peak);
   if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);
   /* The target's signals again, only now that it runs its next input. */
-  sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
+  if (h->blocked_all || h->at_end.blocked != h->mask) sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
   fsrv_snap_resume(&h->ctx);
 }
 
@@ -231,9 +231,13 @@ void fsrv_snapshot_end(int code, int flush) {
     return;
   }
   /* No handler of the target's may run while it is put back (one would find half its memory restored,
-   * or end the execution a second time): every signal is blocked until the next input begins. */
-  uint64_t all = ~0ull;
-  sys_sigprocmask(SYS_SIG_BLOCK, &all, 0);
+   * or end the execution a second time): where it has any, then or now, every signal is blocked until
+   * the next input begins. */
+  snap->blocked_all = (snap->at_snapshot.caught | snap->at_end.caught) != 0;
+  if (snap->blocked_all) {
+    uint64_t all = ~0ull;
+    sys_sigprocmask(SYS_SIG_BLOCK, &all, 0);
+  }
   if (!fsrv_direct_report(fsrv_current, snap->rep, snap->pid, (code & 0xff) << 8)) sys_exit_group(0);
   fsrv_snap_on_stack(snap->stack + SNAP_STACK_SIZE, put_back);
 }

@@ -77,6 +77,7 @@ struct snap {
   unsigned long run_start, run_end; /* pages to write-protect again, pending (snap_memory.c's run()) */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
   unsigned touched;       /* enum fsrv_touched: what libc's calls changed since the last put-back */
+  int blocked_all; /* every signal blocked for the put-back: the target has handlers */
   unsigned nfreed;        /* MADV_FREE'd ranges since, in freed[] (more: the child ends) */
   unsigned long freed[SNAP_FREED_MAX][2];
   unsigned long vm_size;  /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
