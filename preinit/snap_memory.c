@@ -16,6 +16,16 @@ static void copy(void *to, const void *from, unsigned long n) {
 #endif
 }
 
+/* Zeroes n bytes (page-aligned) without libc. */
+static void zero(void *to, unsigned long n) {
+#if defined(__x86_64__)
+  __asm__ volatile("rep stosb" : "+D"(to), "+c"(n) : "a"(0) : "memory");
+#else
+  unsigned long *t = to;
+  for (unsigned long i = 0; i < n / sizeof *t; i++) t[i] = 0;
+#endif
+}
+
 /* --- /proc/self/maps, a line at a time --- */
 struct map {
   unsigned long start, end;
@@ -403,6 +413,18 @@ static int only_read(struct snap *h, unsigned long start, unsigned long end) {
   return sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a) == 0;
 }
 
+/* The hot set: written pages a put-back leaves writable (and copies back, or zeroes, every time after,
+ * since a scan shows them as written whether or not they were), so that the next execution writes
+ * them without a fault and the put-back protects them without a TLB flush. Whether [a, a + len) joins
+ * it: while it has room, but for every SNAP_HOT_PRUNE-th put-back, which protects all again, so that
+ * the set follows what the target writes now. Both passes decide alike (snap_memory_restore). */
+static int keep_hot(struct snap *h, unsigned long len) {
+  unsigned long pages = len / SNAP_PAGE;
+  if (!h->hot_ok || h->hot + pages > SNAP_HOT_MAX) return 0;
+  h->hot += pages;
+  return 1;
+}
+
 /* Written pages within one range, back to the fork point (pass 0) or protected again once every page
  * of the scan is back (pass 1). A page that had contents then gets them back, whatever happened to it
  * (written, or dropped by an madvise); one that had none is dropped again. Read-only and shared memory
@@ -424,12 +446,15 @@ static long restore_pages(struct snap *h, const struct range *r, unsigned long *
     unsigned long until;
     int had = had_contents(h, pat, a, &until);
     unsigned long stop = until < end ? until : end;
+    /* A file's page without contents then is the file's again only once dropped: never hot. */
+    int hot = (had || !r->file) && keep_hot(h, stop - a);
     if (!pass && had && r->lent && lend(h, a, stop) < 0) return -1;
     if (!pass && had && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
-    if (!pass && !had) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
-    /* Protected again: what had contents, and the rest of a small range (markers again); the rest of
-     * a large one stays as it was, without page tables. */
-    if (pass && (had || r->end - r->start <= WHOLE_MAX) && run(h, a, stop) < 0) return -1;
+    if (!pass && !had && hot) zero((void *)a, stop - a);
+    if (!pass && !had && !hot) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
+    /* Protected again, but for the hot set: what had contents, and the rest of a small range (markers
+     * again); the rest of a large one stays as it was, without page tables. */
+    if (pass && !hot && (had || r->end - r->start <= WHOLE_MAX) && run(h, a, stop) < 0) return -1;
     a = stop;
   }
   return 0;
@@ -537,6 +562,8 @@ long snap_memory_restore(struct snap *h, int retried) {
     sys_madvise(a, b - a, SYS_MADV_DONTNEED);
   }
   h->nfreed = 0;
+  h->hot = 0;
+  h->hot_ok = !retried && ++h->puts % SNAP_HOT_PRUNE != 0;
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
    * since are put back, so that the copies below can be written. Only when something may have changed:
@@ -581,11 +608,11 @@ long snap_memory_restore(struct snap *h, int retried) {
       if (n == -EPERM && !retried) return each_map(h, undo_new) < 0 ? -1 : snap_memory_restore(h, 1);
       if (n < 0) return n;
       unsigned from = at;
-      unsigned long pfrom = pat;
+      unsigned long pfrom = pat, hot = h->hot;
       for (long k = 0; k < n; k++)
         if (restore_region(h, &at, &pat, &h->vec[k], 0) < 0) return -1;
       if (lend_flush(h) < 0) return -1;
-      at = from, pat = pfrom;
+      at = from, pat = pfrom, h->hot = hot;
       for (long k = 0; k < n; k++)
         if (restore_region(h, &at, &pat, &h->vec[k], 1) < 0) return -1;
       if (run_flush(h) < 0) return -1;

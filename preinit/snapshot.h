@@ -28,6 +28,10 @@ struct snap_ctx {
 #define SNAP_FREED_MAX 64
 #define SNAP_NLIMITS 16
 #define SNAP_GROUPS 1024
+/* The hot set (snap_memory.c): at most this many pages stay writable between put-backs, and every
+ * SNAP_HOT_PRUNE-th put-back protects them all again. Chosen by measurement: docs/benchmarks.md. */
+#define SNAP_HOT_MAX 256
+#define SNAP_HOT_PRUNE 32
 
 enum range_kind {
   UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
@@ -75,6 +79,9 @@ struct snap {
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
   unsigned nlend;         /* pages to read from it, in lend[] */
   unsigned long run_start, run_end; /* pages to write-protect again, pending (snap_memory.c's run()) */
+  unsigned long hot;      /* pages of this put-back left writable: the hot set (snap_memory.c) */
+  unsigned puts;          /* put-backs so far, for pruning the hot set */
+  int hot_ok;             /* whether this put-back may leave pages writable */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
   unsigned touched;       /* enum fsrv_touched: what libc's calls changed since the last put-back */
   int blocked_all; /* every signal blocked for the put-back: the target has handlers */

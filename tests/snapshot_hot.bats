@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# Snapshot reset's hot set: pages recent executions wrote stay writable after the put-back, so that
+# the next execution writes them without a fault, and are copied back after every execution whether
+# it wrote them or not; every 32nd put-back protects them all again. Whatever pages an input writes,
+# drops or unmaps, the next input finds each page as a direct run finds it (the hot target checks
+# 1,280 pages of four kinds and prints "pristine" or what changed), under fork and under snapshot.
+load helpers
+
+# hot_run KEPT ITEM...: the hot target over a corpus of ITEMs at --start main, directly, forked and
+# under snapshot reset: the same output (a "pristine" per input) and outcomes each way; KEPT 1: one
+# snapshot child ran them all.
+hot_run() {
+  local kept=$1 dir expected children
+  shift
+  dir=$(corpus "$@")
+  expected=$(for in in "$dir"/*; do "$T/hot" <"$in"; done)
+  [ "$expected" = "$(printf 'pristine\n%.0s' "$@")" ]
+  run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$dir" -- "$T/hot"
+  [ "$output" = "$expected" ]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --show-output -i "$dir" -- "$T/hot"
+  [ "$output" = "$expected" ]
+  same_as_plain --reset snapshot --start main -i "$dir" -- "$T/hot"
+  children=$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)
+  if [ "$kept" = 1 ]; then
+    [ "$children" -eq 1 ]
+  else
+    [ "$children" -gt 1 ]
+  fi
+}
+
+@test "a page written by every input, and one written only every few, is the fork point's for each input, over two prunings" {
+  local items=() i
+  for i in $(seq 0 69); do
+    if [ $((i % 5)) -eq 0 ]; then items+=("w1 w7"); else items+=("w1"); fi
+  done
+  hot_run 1 "${items[@]}"
+}
+
+@test "a page one input writes is the fork point's for the inputs that only read it after" {
+  hot_run 1 w3 "" "" w3 w4 "" ""
+}
+
+@test "more pages written than the hot set holds are all put back" {
+  local all
+  all=$(printf 'w%d ' $(seq 0 319))
+  hot_run 1 "$all" "$all" "" "$all" ""
+}
+
+@test "a hot page dropped with MADV_DONTNEED gets the fork point's contents back" {
+  hot_run 1 w5 w5 "w5 d5" "" "d5" ""
+}
+
+@test "a hot page mapped anew in place is made as the fork point had it" {
+  hot_run 1 w9 w9 "u9 r9" "" w9 ""
+}
+
+@test "a hot page unmapped cannot come back: the next input gets a fresh child" {
+  hot_run 0 w9 w9 u9 "" w9 ""
+}
