@@ -413,16 +413,47 @@ static int only_read(struct snap *h, unsigned long start, unsigned long end) {
   return sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a) == 0;
 }
 
-/* The hot set: written pages a put-back leaves writable (and copies back, or zeroes, every time after,
- * since a scan shows them as written whether or not they were), so that the next execution writes
- * them without a fault and the put-back protects them without a TLB flush. Whether [a, a + len) joins
- * it: while it has room, but for every SNAP_HOT_PRUNE-th put-back, which protects all again, so that
- * the set follows what the target writes now. Both passes decide alike (snap_memory_restore). */
-static int keep_hot(struct snap *h, unsigned long len) {
-  unsigned long pages = len / SNAP_PAGE;
-  if (!h->hot_ok || h->hot + pages > SNAP_HOT_MAX) return 0;
-  h->hot += pages;
-  return 1;
+/* The hot set: pages a put-back leaves writable (and copies back, or zeroes, every time after, since
+ * a scan shows them as written whether or not they were), so that the next execution writes them
+ * without a fault and the put-back protects them without a TLB flush. A page joins it when two
+ * put-backs in a row find it written (a candidate the first time): pages an input writes and the
+ * next does not (a fuzzer's inputs differ) are never copied for nothing. Every SNAP_HOT_PRUNE-th
+ * put-back protects it all again (what was hot is a candidate), so that the set follows the target.
+ * Pass 0 decides each page written, in address order; pass 1 looks the decision up. */
+static int in(const unsigned long *tab, unsigned n, unsigned *at, unsigned long p) {
+  while (*at < n && tab[*at] < p) (*at)++;
+  return *at < n && tab[*at] == p;
+}
+
+static int hot_decide(struct snap *h, unsigned long p, int may) {
+  if (p == h->hot_last) return h->hot_last_was;
+  unsigned was = h->now, is = !h->now;
+  int seen = in(h->hot[was], h->nhot[was], &h->hot_at, p) | in(h->cand[was], h->ncand[was], &h->cand_at, p);
+  int hot = 0;
+  if (may && seen && h->hot_ok && h->nhot[is] < SNAP_HOT_MAX) h->hot[is][h->nhot[is]++] = p, hot = 1;
+  else if (may && h->ncand[is] < SNAP_HOT_MAX) h->cand[is][h->ncand[is]++] = p;
+  h->hot_last = p;
+  h->hot_last_was = hot;
+  return hot;
+}
+
+/* The end of [a, stop) where pages stop being as hot as the one at a: decided page by page in pass 0
+ * (not for a run longer than the set holds, such as a reservation's pages dropped whole: never hot),
+ * looked up in pass 1. */
+static unsigned long hot_run(struct snap *h, unsigned long a, unsigned long stop, int pass, int may, int *hot) {
+  if (pass) {
+    const unsigned long *tab = h->hot[!h->now];
+    unsigned n = h->nhot[!h->now];
+    *hot = in(tab, n, &h->hot_seen, a);
+    if (!*hot) return h->hot_seen < n && tab[h->hot_seen] < stop ? tab[h->hot_seen] : stop;
+    for (a += SNAP_PAGE; a < stop && in(tab, n, &h->hot_seen, a);) a += SNAP_PAGE;
+    return a;
+  }
+  *hot = 0;
+  if ((stop - a) / SNAP_PAGE > SNAP_HOT_MAX) return stop;
+  *hot = hot_decide(h, a, may);
+  for (a += SNAP_PAGE; a < stop && hot_decide(h, a, may) == *hot;) a += SNAP_PAGE;
+  return a;
 }
 
 /* Written pages within one range, back to the fork point (pass 0) or protected again once every page
@@ -445,17 +476,18 @@ static long restore_pages(struct snap *h, const struct range *r, unsigned long *
   while (a < end) {
     unsigned long until;
     int had = had_contents(h, pat, a, &until);
-    unsigned long stop = until < end ? until : end;
+    unsigned long stop = until < end ? until : end, to;
     /* A file's page without contents then is the file's again only once dropped: never hot. */
-    int hot = (had || !r->file) && keep_hot(h, stop - a);
-    if (!pass && had && r->lent && lend(h, a, stop) < 0) return -1;
-    if (!pass && had && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), stop - a);
-    if (!pass && !had && hot) zero((void *)a, stop - a);
-    if (!pass && !had && !hot) sys_madvise(a, stop - a, SYS_MADV_DONTNEED);
-    /* Protected again, but for the hot set: what had contents, and the rest of a small range (markers
-     * again); the rest of a large one stays as it was, without page tables. */
-    if (pass && !hot && (had || r->end - r->start <= WHOLE_MAX) && run(h, a, stop) < 0) return -1;
-    a = stop;
+    for (int hot; a < stop; a = to) {
+      to = hot_run(h, a, stop, pass, had || !r->file, &hot);
+      if (!pass && had && r->lent && lend(h, a, to) < 0) return -1;
+      if (!pass && had && !r->lent) copy((void *)a, h->data + r->store + (a - r->start), to - a);
+      if (!pass && !had && hot) zero((void *)a, to - a);
+      if (!pass && !had && !hot) sys_madvise(a, to - a, SYS_MADV_DONTNEED);
+      /* Protected again, but for the hot set: what had contents, and the rest of a small range
+       * (markers again); the rest of a large one stays as it was, without page tables. */
+      if (pass && !hot && (had || r->end - r->start <= WHOLE_MAX) && run(h, a, to) < 0) return -1;
+    }
   }
   return 0;
 }
@@ -562,8 +594,9 @@ long snap_memory_restore(struct snap *h, int retried) {
     sys_madvise(a, b - a, SYS_MADV_DONTNEED);
   }
   h->nfreed = 0;
-  h->hot = 0;
   h->hot_ok = !retried && ++h->puts % SNAP_HOT_PRUNE != 0;
+  h->hot_at = h->cand_at = 0, h->hot_last = 0;
+  h->nhot[!h->now] = h->ncand[!h->now] = 0;
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
    * since are put back, so that the copies below can be written. Only when something may have changed:
@@ -608,11 +641,12 @@ long snap_memory_restore(struct snap *h, int retried) {
       if (n == -EPERM && !retried) return each_map(h, undo_new) < 0 ? -1 : snap_memory_restore(h, 1);
       if (n < 0) return n;
       unsigned from = at;
-      unsigned long pfrom = pat, hot = h->hot;
+      unsigned long pfrom = pat;
+      unsigned seen = h->nhot[!h->now];
       for (long k = 0; k < n; k++)
         if (restore_region(h, &at, &pat, &h->vec[k], 0) < 0) return -1;
       if (lend_flush(h) < 0) return -1;
-      at = from, pat = pfrom, h->hot = hot;
+      at = from, pat = pfrom, h->hot_seen = seen;
       for (long k = 0; k < n; k++)
         if (restore_region(h, &at, &pat, &h->vec[k], 1) < 0) return -1;
       if (run_flush(h) < 0) return -1;
@@ -621,6 +655,7 @@ long snap_memory_restore(struct snap *h, int retried) {
     }
     i = j + 1;
   }
+  h->now = !h->now; /* this put-back's hot set is the next one's to compare with */
   /* What no scan sees, written back whole, where it is still mapped as it was. */
   for (unsigned i = 0; h->ncopied && i < h->nranges; i++) {
     const struct range *r = &h->r[i];

@@ -28,10 +28,15 @@ struct snap_ctx {
 #define SNAP_FREED_MAX 64
 #define SNAP_NLIMITS 16
 #define SNAP_GROUPS 1024
-/* The hot set (snap_memory.c): at most this many pages stay writable between put-backs, and every
- * SNAP_HOT_PRUNE-th put-back protects them all again. Chosen by measurement: docs/benchmarks.md. */
-#define SNAP_HOT_MAX 256
+/* The hot set (snap_memory.c): at most this many pages stay writable between put-backs, as many are
+ * candidates, and every SNAP_HOT_PRUNE-th put-back protects them all again. Chosen by measurement:
+ * docs/benchmarks.md. */
+#ifndef SNAP_HOT_MAX
+#define SNAP_HOT_MAX 1024
+#endif
+#ifndef SNAP_HOT_PRUNE
 #define SNAP_HOT_PRUNE 32
+#endif
 
 enum range_kind {
   UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
@@ -79,7 +84,13 @@ struct snap {
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
   unsigned nlend;         /* pages to read from it, in lend[] */
   unsigned long run_start, run_end; /* pages to write-protect again, pending (snap_memory.c's run()) */
-  unsigned long hot;      /* pages of this put-back left writable: the hot set (snap_memory.c) */
+  /* The hot set (snap_memory.c): pages left writable, and candidates (written, then protected), in
+   * address order; [now] as the last put-back left them, [!now] as this one makes them. */
+  unsigned long hot[2][SNAP_HOT_MAX], cand[2][SNAP_HOT_MAX];
+  unsigned nhot[2], ncand[2], now;
+  unsigned hot_at, cand_at, hot_seen; /* cursors: into the last tables (pass 0), this one's (pass 1) */
+  unsigned long hot_last;             /* the page last decided, and how (hot_decide()) */
+  int hot_last_was;
   unsigned puts;          /* put-backs so far, for pruning the hot set */
   int hot_ok;             /* whether this put-back may leave pages writable */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */

@@ -4,7 +4,7 @@
  * in "floor-main N" each child reads stdin first, as main does. With -DBENCH_HEAP, a constructor
  * touches $BENCH_HEAP_MB MiB ($BENCH_THP=1: huge pages), whose page tables each fork copies, and each
  * execution writes $BENCH_WRITE_PAGES pages of it spread over the whole heap (--reset snapshot copies
- * back what was written). */
+ * back what was written), the same ones each time unless $BENCH_WRITE_VARY=1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +59,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   read_all();
-  const char *w = getenv("BENCH_WRITE_PAGES");
+  const char *w = getenv("BENCH_WRITE_PAGES"), *vary = getenv("BENCH_WRITE_VARY");
   size_t pages = heap_len / 4096, n = w ? (size_t)atol(w) : 0;
-  for (size_t i = 0; pages && i < n; i++) heap_p[(i * 7919 % pages) * 4096]++;
+  /* The same pages every time, or ($BENCH_WRITE_VARY=1) others each time: the clock picks them. */
+  size_t from = vary && !strcmp(vary, "1") ? (size_t)now_us() : 0;
+  for (size_t i = 0; pages && i < n; i++) heap_p[((from + i) * 7919 % pages) * 4096]++;
   _exit(0);
 }
