@@ -3,13 +3,13 @@
 # compared, so that the machine's noise falls on all of them alike; the ratios of the medians are the
 # figures to quote, and every median goes to bench/results.tsv. Sections: 1 the cost of an execution,
 # 2 parallel jobs, 3 fork against touched heap, 4 the demo, 5 start points, 6 afl-fuzz, 7 Debian's,
-# 8 snapshot reset against fork.
+# 8 snapshot reset against fork, 9 page faults, TLB flushes and system calls per execution.
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
-sections=${3:-1 2 3 4 5 6 7 8}
+sections=${3:-1 2 3 4 5 6 7 8 9}
 target="$b/bench/target" heap_target="$b/bench/heap_target"
 [ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
@@ -287,6 +287,42 @@ case $section in
   row 8 "harness main: snapshot" execs/s "$hsnap"
   ratio 8 "parser: snapshot / fork" "$psnap" "$pfork"
   ratio 8 "harness main: snapshot / persistent" "$hsnap" "$hloop"
+  echo
+  ;;
+9)
+  # Counts do not move with the machine's noise as times do. Each is the difference between runs of
+  # N and 2N executions, divided by N: what starting the target and the server cost cancels out.
+  # Needs perf with the tlb and raw_syscalls tracepoints (root, or perf_event_paranoid -1).
+  events=page-faults,tlb:tlb_flush,raw_syscalls:sys_enter
+  if ! perf stat -x, -e "$events" true >/dev/null 2>&1; then
+    echo "9. counts per execution: skipped (needs perf with tlb:tlb_flush and raw_syscalls:sys_enter)"
+    echo
+    continue
+  fi
+  # counts N VAR=VALUE... COMMAND...: the three counts of one run (@N@ in COMMAND becomes N).
+  counts() {
+    local n=$1
+    shift
+    perf stat -x, -e "$events" env "${@//@N@/$n}" 2>&1 >/dev/null | awk -F, '$3 ~ /page-faults|tlb_flush|sys_enter/ { printf "%s ", $1 }'
+  }
+  count_row() {
+    local name=$1 n=$2 a b
+    shift 2
+    a=$(counts "$n" "$@") b=$(counts $((2 * n)) "$@")
+    awk -v name="$name" -v n="$n" -v a="$a" -v b="$b" -v tsv="$results" 'BEGIN {
+      split(a, x, " "); split(b, y, " ")
+      f = (y[1] - x[1]) / n; t = (y[2] - x[2]) / n; c = (y[3] - x[3]) / n
+      printf "%-44s %8.2f %8.2f %8.1f\n", name, f, t, c
+      printf "9\t%s: page faults\t%.2f\t/exec\t\n9\t%s: TLB flushes\t%.2f\t/exec\t\n9\t%s: system calls\t%.1f\t/exec\t\n", name, f, name, t, name, c >>tsv
+    }'
+  }
+  echo "9. counts per execution (runs of N and 2N, the difference / N)   page faults, TLB flushes, system calls"
+  count_row "trivial target, fork" 5000 "$b/forksrv" -n @N@ -- "$target"
+  count_row "trivial target, --reset snapshot" 20000 "$b/forksrv" --reset snapshot -n @N@ -- "$target"
+  count_row "trivial target, forksrv_loop(1000)" 50000 LOOP_N=1000 "$b/forksrv" -n @N@ -- "$b/tests/persistent"
+  count_row "256 MiB, 8 pages: fork" 200 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --start main -n @N@ -- "$heap_target"
+  count_row "256 MiB, 8 pages: snapshot" 3000 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
+  count_row "64 MiB, 10 other pages each: snapshot" 3000 BENCH_HEAP_MB=64 BENCH_WRITE_PAGES=10 BENCH_WRITE_VARY=1 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
   echo
   ;;
 esac
