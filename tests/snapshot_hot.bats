@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# Snapshot reset's hot set: pages recent executions wrote stay writable after the put-back, so that
-# the next execution writes them without a fault, and are copied back after every execution whether
-# it wrote them or not; every 32nd put-back protects them all again. Whatever pages an input writes,
+# Snapshot reset's hot set: pages two executions in a row wrote stay writable after the put-back, so
+# that the next execution writes them without a fault, and are copied back after every execution
+# whether it wrote them or not; every 32nd put-back protects them all again. Whatever pages an input writes,
 # drops or unmaps, the next input finds each page as a direct run finds it (the hot target checks
 # 1,280 pages of four kinds and prints "pristine" or what changed), under fork and under snapshot.
 load helpers
@@ -34,6 +34,10 @@ hot_run() {
     if [ $((i % 5)) -eq 0 ]; then items+=("w1 w7"); else items+=("w1"); fi
   done
   hot_run 1 "${items[@]}"
+}
+
+@test "pages written every other input, and pages each input writes only once, are the fork point's for each input" {
+  hot_run 1 w2 w3 w2 w3 w2 w3 w2 "w10 w2" "w11 w3" "w12 w2" "w13 w3" ""
 }
 
 @test "a page one input writes is the fork point's for the inputs that only read it after" {
