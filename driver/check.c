@@ -22,9 +22,10 @@ static const char *binding_text(const char *binding) {
 
 /* Starts the target (with or without the server), runs the empty input once; 0, or -1 with err set.
  * info gets the server's lines (pid, threads), lines those of where it forked, how it binds and how
- * each child is had again (*in_place: put back in place, snapshot reset). */
+ * each child is had again (*in_place: put back in place, snapshot reset), and, from a second run,
+ * whether one child ran both (*one_child: persistent or put back; -1 unknown). */
 static int once(struct drv_config cfg, int no_server, struct drv_result *r, double *start_ms, char *info, size_t cap,
-                char *lines, int *in_place, char *err, size_t errlen) {
+                char *lines, int *in_place, int *one_child, char *err, size_t errlen) {
   cfg.no_server = no_server;
   uint64_t t0 = drv_now_us();
   struct drv *d = drv_start(&cfg, err, errlen);
@@ -37,6 +38,8 @@ static int once(struct drv_config cfg, int no_server, struct drv_result *r, doub
   }
   int rc = drv_run(d, "", 0, r);
   if (rc < 0) snprintf(err, errlen, "%s", drv_error(d));
+  struct drv_result again;
+  if (one_child) *one_child = rc == 0 && r->pid > 0 && drv_run(d, "", 0, &again) == 0 ? again.pid == r->pid : -1;
   /* After the input: a snapshot child that could not record its state has turned snapshot reset off. */
   if (lines) {
     const char *at = drv_start_note(d);
@@ -111,14 +114,14 @@ int cli_check(const struct cli_opts *o) {
   printf("target        %s: %s\n", o->target[0], what);
   struct drv_result plain, served;
   double plain_ms, start_ms;
-  int in_place = 0;
-  if (once(cfg, 1, &plain, &plain_ms, NULL, 0, NULL, NULL, err, sizeof err) < 0) {
+  int in_place = 0, one_child = -1;
+  if (once(cfg, 1, &plain, &plain_ms, NULL, 0, NULL, NULL, NULL, err, sizeof err) < 0) {
     printf("plain exec    failed: %s\n", err);
     return 2;
   }
   printf("plain exec    %.1f ms from fork+exec to exit, on the empty input: %s\n", (double)plain.wall_us / 1e3,
          cli_outcome_text(&plain, a, sizeof a));
-  if (once(cfg, 0, &served, &start_ms, info, sizeof info, lines, &in_place, err, sizeof err) < 0) {
+  if (once(cfg, 0, &served, &start_ms, info, sizeof info, lines, &in_place, &one_child, err, sizeof err) < 0) {
     printf("fork server   not started: %s\n", err);
     return 2;
   }
@@ -128,6 +131,12 @@ int cli_check(const struct cli_opts *o) {
   int same = cli_same_outcome(&served, &plain);
   printf("first input   %.2f ms through the server: %s; by plain fork+exec: %s\n", (double)served.wall_us / 1e3,
          cli_outcome_text(&served, a, sizeof a), cli_outcome_text(&plain, b, sizeof b));
+  /* Speeds are like for like only where the lifecycles are: say which one this target has. */
+  if (one_child >= 0)
+    printf("lifecycle     %s\n", in_place    ? "snapshot reset: one child runs input after input, put back after each"
+                                 : one_child ? "persistent: one child runs input after input (forksrv_loop(), or the "
+                                               "harness main's 1000 per child), not put back between them"
+                                             : "fork: a fresh child for each input");
   if (same && in_place) {
     char discarded[256] = "";
     int leak = leaks(cfg, discarded, sizeof discarded, err, sizeof err);

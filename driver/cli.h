@@ -42,6 +42,12 @@ struct cli_inputs {
 struct cli_tally {
   unsigned long execs, exited, nonzero, crashed, timed_out, fork_failed, errors, verified, mismatches;
   uint64_t started_us;
+  /* Children that ran inputs, told apart by pid among the last CLI_RECENT_PIDS (one per job is
+   * enough): how many inputs a child ran says which lifecycle the target has (-v). */
+  unsigned long children;
+#define CLI_RECENT_PIDS 64
+  int recent[CLI_RECENT_PIDS];
+  unsigned nrecent;
 };
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

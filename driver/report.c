@@ -150,11 +150,20 @@ static const char *shown(const char *name, char *buf, size_t cap) {
   return buf;
 }
 
+static void count_child(struct cli_tally *t, int pid) {
+  if (pid <= 0) return;
+  for (unsigned i = 0; i < t->nrecent && i < CLI_RECENT_PIDS; i++)
+    if (t->recent[i] == pid) return;
+  t->recent[t->nrecent++ % CLI_RECENT_PIDS] = pid;
+  t->children++;
+}
+
 void cli_report(const struct cli_opts *o, struct cli_tally *t, const char *input, unsigned long run,
                 const struct drv_result *r, const struct drv_result *plain, const char *output_diff) {
   char safe[4 * 4096 + 8];
   const char *name = input ? shown(input, safe, sizeof safe) : "-";
   t->execs++;
+  count_child(t, r->pid);
   if (plain) t->verified++;
   if (plain && !cli_same_outcome(r, plain)) {
     /* Loud whatever the options: the fork server changed what the target does. */
@@ -266,4 +275,14 @@ void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
   if (o->verify) fprintf(stderr, ", %lu verified, %lu mismatches", t->verified, t->mismatches);
   if (t->errors) fprintf(stderr, ", %lu errors", t->errors);
   fputc('\n', stderr);
+  if (!o->verbose || o->no_server || !t->children) return;
+  /* Speeds are like for like only where the lifecycles are: say which one ran. */
+  if (o->reset_snapshot)
+    fprintf(stderr, "forksrv: lifecycle: snapshot reset: %lu inputs in %lu %s, put back to the fork point after each\n",
+            t->execs, t->children, t->children == 1 ? "child" : "children");
+  else if (t->children < t->execs)
+    fprintf(stderr, "forksrv: lifecycle: persistent: %lu inputs in %lu %s (forksrv_loop(), or the harness main's "
+            "1000 per child), not put back between them\n", t->execs, t->children, t->children == 1 ? "child" : "children");
+  else
+    fprintf(stderr, "forksrv: lifecycle: fork: a fresh child for each input\n");
 }

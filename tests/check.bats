@@ -10,8 +10,22 @@ load helpers
   [ "${lines[3]}" = "threads       one at the fork point" ]
   [ "${lines[4]}" = "binding       once, in the server, before the first fork (LD_BIND_NOW=1 for the server only)" ]
   [[ "${lines[5]}" =~ ^start-up\ +[0-9.]+\ ms\ to\ the\ handshake$ ]]
-  [ "${lines[7]}" = "ok: the fork server serves this target" ]
+  [ "${lines[7]}" = "lifecycle     fork: a fresh child for each input" ]
+  [ "${lines[8]}" = "ok: the fork server serves this target" ]
   assert_no_leftovers
+}
+
+@test "check and -v say which lifecycle ran: a fresh fork, persistent (a harness main's default), or snapshot reset" {
+  run -0 "$FORKSRV" check -- "$T/harness"
+  [ "${lines[7]}" = "lifecycle     persistent: one child runs input after input (forksrv_loop(), or the harness main's 1000 per child), not put back between them" ]
+  run -0 "$FORKSRV" check --reset snapshot -- "$T/harness"
+  [ "${lines[8]}" = "lifecycle     snapshot reset: one child runs input after input, put back after each" ]
+  run -0 --separate-stderr "$FORKSRV" -v -n 3 -- "$T/harness"
+  [ "${stderr_lines[-1]}" = "forksrv: lifecycle: persistent: 3 inputs in 1 child (forksrv_loop(), or the harness main's 1000 per child), not put back between them" ]
+  run -0 --separate-stderr "$FORKSRV" -v --reset snapshot -n 3 -- "$T/harness"
+  [ "${stderr_lines[-1]}" = "forksrv: lifecycle: snapshot reset: 3 inputs in 1 child, put back to the fork point after each" ]
+  run -0 --separate-stderr "$FORKSRV" -v -n 3 -- "$T/exit_code"
+  [ "${stderr_lines[-1]}" = "forksrv: lifecycle: fork: a fresh child for each input" ]
 }
 
 @test "check --start main on a target with threads says so" {
@@ -41,23 +55,24 @@ load helpers
   run -0 "$FORKSRV" check -- "$T/rigged"
   run -1 "$FORKSRV" check --start main -- "$T/rigged"
   [ "${lines[6]}" = "${lines[6]%%:*}: exited 1; by plain fork+exec: exited 0" ]
-  [ "${lines[7]}" = "MISMATCH: the outcomes differ" ]
+  [ "${lines[7]}" = "lifecycle     fork: a fresh child for each input" ]
+  [ "${lines[8]}" = "MISMATCH: the outcomes differ" ]
 }
 
 @test "check --reset snapshot runs the input twice more in one child, and calls a change a MISMATCH (the raw mprotect of a constant it cannot see)" {
   run -0 "$FORKSRV" check --reset snapshot -- "$T/exit_code"
-  [ "${lines[8]}" = "again         the input run twice more in the same child: the same outcome and output" ]
-  [ "${lines[9]}" = "ok: the fork server serves this target" ]
+  [ "${lines[9]}" = "again         the input run twice more in the same child: the same outcome and output" ]
+  [ "${lines[10]}" = "ok: the fork server serves this target" ]
   run -1 "$FORKSRV" check --reset snapshot -- "$T/rodata_patch"
-  [ "${lines[8]}" = "again         the input run again in the same child: its outcome or output changed" ]
-  [ "${lines[9]}" = "MISMATCH: under snapshot reset state leaks from one input to the next (--reset fork avoids it)" ]
+  [ "${lines[9]}" = "again         the input run again in the same child: its outcome or output changed" ]
+  [ "${lines[10]}" = "MISMATCH: under snapshot reset state leaks from one input to the next (--reset fork avoids it)" ]
   run -0 "$FORKSRV" check -- "$T/rodata_patch"
-  [ "${lines[7]}" = "ok: the fork server serves this target" ]
+  [ "${lines[8]}" = "ok: the fork server serves this target" ]
 }
 
 @test "check --reset snapshot says why a child was discarded instead of put back" {
   run -0 "$FORKSRV" check --reset snapshot -- /bin/bash -c 'sleep 30 & exit 0'
-  [ "${lines[8]}" = "again         the input run again, in a fresh child: snapshot reset discarded its child after an input that left a child process running" ]
-  [ "${lines[9]}" = "ok: the fork server serves this target" ]
+  [ "${lines[9]}" = "again         the input run again, in a fresh child: snapshot reset discarded its child after an input that left a child process running" ]
+  [ "${lines[10]}" = "ok: the fork server serves this target" ]
   assert_no_leftovers
 }
