@@ -51,6 +51,9 @@ struct cli_tally {
 };
 
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* --verify: where two captures of one input differ, or (size_t)-1 where they say the same (byte for
+ * byte, but for what a sanitizer's report carries that differs between any two runs: sanreport.c). */
+size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen);
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 

@@ -99,9 +99,8 @@ static size_t slurp(int fd, char **buf) {
 /* --verify: how one stream of the plain run differs from the server run's, or NULL. */
 static char *stream_diff(const char *what, const char *served, size_t served_len, int plain_fd) {
   char *plain = NULL, *diff = NULL;
-  size_t plain_len = slurp(plain_fd, &plain), at = 0;
-  while (at < served_len && at < plain_len && served[at] == plain[at]) at++;
-  if (at < served_len || at < plain_len)
+  size_t plain_len = slurp(plain_fd, &plain), at = cli_output_differs(served, served_len, plain, plain_len);
+  if (at != (size_t)-1)
     if (asprintf(&diff, "%s differs from byte %zu on (%zu bytes under the fork server, %zu by plain fork+exec)", what,
                  at, served_len, plain_len) < 0)
       diff = NULL;

@@ -39,3 +39,33 @@ load helpers
   same_as_plain_harness -i "$(input b segv)" -- "$T/harness_ubsan"
   [[ "$output" == *'"result":"exited","exit_code":1'* ]]
 }
+
+@test "--verify reads a sanitizer's report by what it found: the same finding in another process, with other pids and addresses, is no mismatch" {
+  local in="-i $(input a ok) -i $(input b heap-overflow) -i $(input c segv)" target
+  for target in asan_clang asan_gcc; do
+    run -1 --separate-stderr "$FORKSRV" --verify 1 $in -- "$T/$target"
+    [[ "${stderr_lines[-1]}" == *", 3 verified, 0 mismatches" ]]
+    run -1 --separate-stderr "$FORKSRV" --verify 1 --start main $in -- "$T/$target"
+    [[ "${stderr_lines[-1]}" == *", 3 verified, 0 mismatches" ]]
+  done
+  run -1 --separate-stderr "$FORKSRV" --verify 1 --reset snapshot --start main $in -- "$T/asan_clang"
+  [[ "${stderr_lines[-1]}" == *", 3 verified, 0 mismatches" ]]
+}
+
+@test "--verify still calls a report of another finding a mismatch, though the outcome is the same" {
+  # The first run of the input overflows one buffer, every later run another, at another line.
+  cat >"$BATS_TEST_TMPDIR/two.c" <<'C'
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  volatile char *p = malloc(8);
+  if (access(argv[1], F_OK) == 0) return p[8];
+  close(creat(argv[1], 0600));
+  return p[16];
+}
+C
+  clang -g -fsanitize=address -include fcntl.h -o "$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/two.c"
+  run -3 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a x)" -- "$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/flag"
+  [[ "${stderr_lines[0]}" == "forksrv: MISMATCH $BATS_TEST_TMPDIR/in/a: stderr differs from byte "* ]]
+  [[ "${stderr_lines[-1]}" == *", 1 verified, 1 mismatches" ]]
+}
