@@ -57,6 +57,7 @@ CLIENT_OBJ = \
 	$(B)/driver/capture.o
 CLI_OBJ = \
 	$(B)/driver/check.o \
+	$(B)/driver/check_modes.o \
 	$(B)/driver/crashes.o \
 	$(B)/driver/inputs.o \
 	$(B)/driver/jobs.o \

@@ -157,5 +157,6 @@ int cli_check(const struct cli_opts *o) {
     }
   }
   printf("%s\n", same ? "ok: the fork server serves this target" : "MISMATCH: the outcomes differ");
-  return same ? 0 : 1;
+  if (!same) return 1;
+  return o->ninputs ? cli_check_modes(o) : 0;
 }

@@ -119,6 +119,9 @@ size_t cli_xml_text(FILE *f, const char *s, size_t n, int attr);
 
 /* forksrv check (check.c) */
 int cli_check(const struct cli_opts *o);
+/* check -i CORPUS: every start point and reset mode on a sample, held to the direct run and timed
+ * (check_modes.c); 0 with the fastest printed, 1 when none matched, 2 on an error. */
+int cli_check_modes(const struct cli_opts *o);
 
 /* --junit (junit.c) */
 int cli_junit_open(void);

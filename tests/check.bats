@@ -76,3 +76,43 @@ load helpers
   [ "${lines[10]}" = "ok: the fork server serves this target" ]
   assert_no_leftovers
 }
+
+@test "check -i measures every start point and reset mode on a sample of the inputs, each held to the direct run, and prints the fastest as the command line to use" {
+  local dir
+  dir=$(corpus 0 3 0 7)
+  run -0 "$FORKSRV" check -i "$dir" -- "$T/exit_code"
+  [ "${lines[9]}" = "sample        4 of the 4 inputs, each run directly and then in every mode:" ]
+  [[ "${lines[10]}" =~ ^mode\ +--start\ early\ --reset\ fork\ +started\ at\ entry,\ 4\ of\ 4\ as\ run\ directly,\ [0-9]+\ us\ per\ input$ ]]
+  [[ "${lines[11]}" =~ ^mode\ +--start\ early\ --reset\ snapshot\ started\ at\ entry,\ 4\ of\ 4\ as\ run\ directly,\ [0-9]+\ us\ per\ input$ ]]
+  [[ "${lines[12]}" =~ ^mode\ +--start\ main\ +--reset\ fork\ +started\ at\ main,\ 4\ of\ 4 ]]
+  [[ "${lines[13]}" =~ ^mode\ +--start\ main\ +--reset\ snapshot\ started\ at\ main,\ 4\ of\ 4 ]]
+  [[ "${lines[14]}" =~ ^mode\ +--start\ input\ --reset\ fork\ +started\ at\ (input|entry) ]]
+  [[ "${lines[15]}" =~ ^mode\ +--start\ input\ --reset\ snapshot\ started\ at\ (input|entry) ]]
+  [[ "${lines[16]}" =~ ^fastest\ +forksrv( --start (main|input))?( --reset snapshot)?\ -i\ $dir\ --\ $T/exit_code ]]
+  [ "${#lines[@]}" -eq 17 ]
+  # The command line printed runs, and gives the direct run's outcomes.
+  local cmd=${lines[16]#fastest*forksrv}
+  cmd=${cmd%%   (*}
+  run -0 --separate-stderr "$FORKSRV" $cmd
+  [[ "${stderr_lines[-1]}" == *": 4 exited (2 non-zero), 0 crashed, 0 timed out" ]]
+}
+
+@test "check -i keeps out a mode whose outcomes or output differ from the direct run's, and says where first" {
+  local dir
+  dir=$(corpus 1 2 3)
+  run -0 "$FORKSRV" check -i "$dir" -- "$T/rodata_patch"
+  [[ "${lines[10]}" == *", 3 of 3 as run directly, "* ]]
+  [[ "${lines[11]}" == "mode          --start early --reset snapshot started at entry, 1 of 3 as run directly, "* ]]
+  [ "${lines[12]}" = "              first difference: $dir/11: its stdout differs from the direct run's" ]
+  [[ "${lines[-1]}" == "fastest       forksrv "* ]]
+  [[ "${lines[-1]}" != *"--reset snapshot"* ]]
+}
+
+@test "check -i on a harness main: one start point, its own, and a persistent lifecycle said" {
+  local dir
+  dir=$(corpus a b)
+  run -0 "$FORKSRV" check -i "$dir" -- "$T/harness"
+  [[ "${lines[10]}" == "mode          --start early --reset fork     started at deferred (persistent), 2 of 2 as run directly, "* ]]
+  [ "${lines[12]}" = "mode          --start main  --reset fork     started at deferred: as --start early above" ]
+  [ "${lines[15]}" = "mode          --start input --reset snapshot started at deferred: as --start early above" ]
+}
