@@ -19,6 +19,7 @@ struct cli_opts {
   unsigned timeout_ms;
   unsigned startup_timeout_ms;
   int json, quiet, verbose, no_server, show_output, lazy_binding, reset_snapshot;
+  int reset_auto; /* --reset auto: snapshot reset, held to the direct run on each target's first inputs */
   enum drv_start start;
   int pin;       /* 1: pin to a core (default), 0: --no-pin */
   int cpus[64];  /* --cpu LIST, or none: choose free ones */
@@ -67,6 +68,7 @@ struct cli_targets {
     char name[256];
     struct drv *d;
     unsigned long used;
+    unsigned checked; /* --reset auto: inputs held to the direct run so far */
   } t[CLI_MAX_TARGETS];
   int n;
   unsigned long clock;
@@ -78,6 +80,10 @@ void cli_input_name(const struct cli_opts *o, const char *input, char *out, size
 /* The target for input, started (warnings said when say) if none runs under its name; NULL with err. */
 struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, char *err, size_t cap);
 void cli_targets_stop(struct cli_targets *ts);
+/* --reset auto: the count of d's inputs held to the direct run, or NULL; and d started again with
+ * fork instead of snapshot reset (NULL with err set). */
+unsigned *cli_target_checked(struct cli_targets *ts, const struct drv *d);
+struct drv *cli_target_fork(struct cli_targets *ts, struct drv *d, char *err, size_t cap);
 
 int cli_collect(struct cli_inputs *in, const char *arg);
 void cli_shard(struct cli_inputs *in, unsigned i, unsigned n);

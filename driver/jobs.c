@@ -55,6 +55,8 @@ struct job {
   size_t loaded;        /* read from in->paths[loaded - 1] (0: none) */
   char *out, *err;      /* --verify: the server run's stdout and stderr */
   size_t out_len, err_len;
+  char *plain_out, *plain_err; /* --reset auto: the direct run's */
+  size_t plain_out_len, plain_err_len;
 };
 
 /* A result, or an input that could not be read, waiting until everything before it is reported. */
@@ -149,6 +151,68 @@ static void report_ready(struct run_state *s) {
   }
 }
 
+/* --reset auto: each target's first AUTO_CHECKS inputs under snapshot reset run directly first (by
+ * plain fork+exec), and then under the server; one whose outcome or output differs (compared as
+ * --verify compares) turns that target to fork, and runs again there. Said in one line, once. */
+#define AUTO_CHECKS 3
+
+static void auto_say(struct run_state *s, const char *fmt, const char *a, const char *b, const char *c) {
+  static int said[2]; /* the snapshot line, a fork line: a target that turns to fork is said once */
+  pthread_mutex_lock(&s->lock);
+  if (!said[fmt[0] != 's']++ && !s->o->quiet) {
+    cli_progress_clear();
+    fprintf(stderr, "forksrv: reset: ");
+    fprintf(stderr, fmt, a, b, c);
+    fputc('\n', stderr);
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static int auto_run(struct job *j, struct drv **d, const char *name, size_t len, struct pending *p) {
+  struct run_state *s = j->s;
+  unsigned *checked = cli_target_checked(&j->targets, *d);
+  if (!checked || *checked >= AUTO_CHECKS || strcmp(drv_reset(*d), "snapshot")) {
+    if (checked && *checked < AUTO_CHECKS) {
+      *checked = AUTO_CHECKS;
+      auto_say(s, "%s%s%s", drv_reset(*d), "", "");
+    }
+    return drv_run(*d, j->buf, len, &p->r) < 0 ? stop_reason(drv_error(*d)) : 0;
+  }
+  struct drv_result plain;
+  if (drv_run_plain(*d, j->buf, len, &plain) < 0) return stop_reason(drv_error(*d));
+  j->plain_out_len = slurp(drv_stdout_fd(*d), &j->plain_out);
+  j->plain_err_len = slurp(drv_stderr_fd(*d), &j->plain_err);
+  if (drv_run(*d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(*d));
+  /* A snapshot that could not be recorded has turned to fork already, and said why. */
+  if (strcmp(drv_reset(*d), "snapshot")) {
+    *checked = AUTO_CHECKS;
+    return 0;
+  }
+  j->out_len = slurp(drv_stdout_fd(*d), &j->out);
+  j->err_len = slurp(drv_stderr_fd(*d), &j->err);
+  char served[64], direct[64], shown[4096];
+  const char *stream = !cli_same_outcome(&p->r, &plain) ? NULL
+                       : cli_output_differs(j->out, j->out_len, j->plain_out, j->plain_out_len) != (size_t)-1 ? "stdout"
+                       : cli_output_differs(j->err, j->err_len, j->plain_err, j->plain_err_len) != (size_t)-1 ? "stderr"
+                                                                                                            : "";
+  if (stream && !*stream) {
+    if (++*checked == AUTO_CHECKS)
+      auto_say(s, "snapshot: the first %s inputs gave the direct run's outcome and output%s%s", "3", "", "");
+    return 0;
+  }
+  snprintf(shown, sizeof shown, "%s", name ? name : "the input");
+  if (stream)
+    auto_say(s, "fork: under snapshot reset, %s's %s differs from the direct run's%s", shown, stream, "");
+  else
+    auto_say(s, "fork: under snapshot reset, %s %s; run directly, %s", shown, cli_outcome_text(&p->r, served, sizeof served),
+             cli_outcome_text(&plain, direct, sizeof direct));
+  char why[1024];
+  if (!(*d = cli_target_fork(&j->targets, *d, why, sizeof why))) return stop_reason(why);
+  if ((checked = cli_target_checked(&j->targets, *d))) *checked = AUTO_CHECKS;
+  if (name) drv_input_attrs(*d, j->mode, j->mtime);
+  return drv_run(*d, j->buf, len, &p->r) < 0 ? stop_reason(drv_error(*d)) : 0;
+}
+
 /* Runs one input (execution number ticket) on j into p; 0, or why the run must stop. */
 static int run_one(struct job *j, const char *name, size_t input, unsigned long run, unsigned long ticket,
                    struct pending *p) {
@@ -168,7 +232,12 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
   struct drv *d = cli_target_for(&j->targets, name, j->first, why, sizeof why);
   if (!d) return stop_reason(why);
   if (name) drv_input_attrs(d, j->mode, j->mtime);
-  if (drv_run(d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(d));
+  if (o->reset_auto && !o->no_server) {
+    int rc = auto_run(j, &d, name, len, p);
+    if (rc) return rc;
+  } else if (drv_run(d, j->buf, len, &p->r) < 0) {
+    return stop_reason(drv_error(d));
+  }
   p->kind = 1;
   if ((p->r.warning || p->r.discarded) && !o->quiet) {
     pthread_mutex_lock(&s->lock);
@@ -315,6 +384,8 @@ static void stop_all(struct job *jobs, unsigned n) {
     free(jobs[k].buf);
     free(jobs[k].out);
     free(jobs[k].err);
+    free(jobs[k].plain_out);
+    free(jobs[k].plain_err);
   }
 }
 

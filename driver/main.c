@@ -69,7 +69,9 @@ static const char usage[] =
     "      --reset HOW           how each execution gets a fresh target: 'fork' (default), or\n"
     "                            'snapshot': the child is put back to its fork point in place, its\n"
     "                            written pages copied back (Linux 6.7+, dynamic glibc targets; what\n"
-    "                            cannot be put back gets a fresh fork)\n"
+    "                            cannot be put back gets a fresh fork); or 'auto': snapshot where\n"
+    "                            each target's first 3 inputs give the direct run's outcome and\n"
+    "                            output, else fork\n"
     "  -j, --jobs N              run N targets side by side, each with its own server and core\n"
     "                            (default 1); results still come in input order\n"
     "      --cpu LIST            cores to run on, e.g. 2 or 0,1 (default: cores no other process is\n"
@@ -185,8 +187,10 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
     case OPT_NO_PIN: o->pin = 0; break;
     case OPT_LAZY: o->lazy_binding = 1; break;
     case OPT_RESET:
-      if (strcmp(optarg, "fork") && strcmp(optarg, "snapshot")) usage_error("--reset is 'fork' or 'snapshot', not '%s'", optarg);
-      o->reset_snapshot = !strcmp(optarg, "snapshot");
+      if (strcmp(optarg, "fork") && strcmp(optarg, "snapshot") && strcmp(optarg, "auto"))
+        usage_error("--reset is 'fork', 'snapshot' or 'auto', not '%s'", optarg);
+      o->reset_auto = !strcmp(optarg, "auto");
+      o->reset_snapshot = o->reset_auto || !strcmp(optarg, "snapshot");
       break;
     case OPT_INPUT_NAME:
       if (!*optarg || strchr(optarg, '/') || !strcmp(optarg, ".") || !strcmp(optarg, "..") || strlen(optarg) > 255)

@@ -34,8 +34,8 @@ struct drv_config cli_config(const struct cli_opts *o, int cancel_fd) {
       .no_server = o->no_server,
       .show_output = o->show_output,
       /* --verify compares both streams; --crashes and --junit keep stderr. */
-      .capture_stdout = o->verify != 0,
-      .capture_stderr = o->verify || o->crashes || o->junit,
+      .capture_stdout = o->verify || o->reset_auto,
+      .capture_stderr = o->verify || o->crashes || o->junit || o->reset_auto,
       .start = o->start,
       .cancel_fd = cancel_fd,
       .lazy_binding = o->lazy_binding,

@@ -55,6 +55,7 @@ struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, c
   snprintf(ts->t[slot].name, sizeof ts->t[slot].name, "%s", name);
   ts->t[slot].d = d;
   ts->t[slot].used = ts->clock;
+  ts->t[slot].checked = 0;
   if (say && !ts->o->quiet && *drv_warnings(d)) cli_progress_clear(), fputs(drv_warnings(d), stderr);
   if (ts->o->verbose && !ts->o->no_server)
     cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));
@@ -66,4 +67,29 @@ void cli_targets_stop(struct cli_targets *ts) {
   for (int i = 0; i < ts->n; i++)
     if (ts->t[i].d && drv_stop(ts->t[i].d) < 0) cli_error("the server did not stop when asked; killed it");
   ts->n = 0;
+}
+
+unsigned *cli_target_checked(struct cli_targets *ts, const struct drv *d) {
+  for (int i = 0; i < ts->n; i++)
+    if (ts->t[i].d == d) return &ts->t[i].checked;
+  return NULL;
+}
+
+struct drv *cli_target_fork(struct cli_targets *ts, struct drv *d, char *err, size_t cap) {
+  for (int i = 0; i < ts->n; i++) {
+    if (ts->t[i].d != d) continue;
+    if (drv_stop(d) < 0) cli_error("the server did not stop when asked; killed it");
+    struct drv_config cfg = ts->cfg;
+    cfg.input_name = ts->t[i].name;
+    cfg.reset_snapshot = 0;
+    ts->t[i].d = drv_start(&cfg, err, cap);
+    if (!ts->t[i].d) {
+      ts->t[i] = ts->t[--ts->n];
+      ts->t[ts->n].d = NULL;
+      return NULL;
+    }
+    return ts->t[i].d;
+  }
+  snprintf(err, cap, "no such target");
+  return NULL;
 }

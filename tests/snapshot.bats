@@ -142,9 +142,9 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${lines[5]}" = "reset         snapshot: each child is put back to its fork point in place after an input" ]
 }
 
-@test "--reset takes fork or snapshot" {
+@test "--reset takes fork, snapshot or auto" {
   run -2 --separate-stderr "$FORKSRV" --reset none -- "$T/reset"
-  [ "$stderr" = "forksrv: --reset is 'fork' or 'snapshot', not 'none'"$'\n'"Try 'forksrv --help'." ]
+  [ "$stderr" = "forksrv: --reset is 'fork', 'snapshot' or 'auto', not 'none'"$'\n'"Try 'forksrv --help'." ]
 }
 
 @test "exit handlers registered before the preload's start (a library's constructor, .preinit_array) run at every execution's end, as run directly" {
