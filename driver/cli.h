@@ -58,6 +58,13 @@ size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 
+/* --reset auto: of a target's first inputs, how many were held to the direct run, and how many ran
+ * in the child the input before ran in (put back, not discarded). */
+struct cli_auto {
+  unsigned checked, kept;
+  int last_pid;
+};
+
 /* A job's targets, one per input file name (targets.c). */
 #define CLI_MAX_TARGETS 16
 #define CLI_MAX_EXT 32
@@ -68,7 +75,7 @@ struct cli_targets {
     char name[256];
     struct drv *d;
     unsigned long used;
-    unsigned checked; /* --reset auto: inputs held to the direct run so far */
+    struct cli_auto auto_; /* --reset auto's count of this target's inputs */
   } t[CLI_MAX_TARGETS];
   int n;
   unsigned long clock;
@@ -80,9 +87,9 @@ void cli_input_name(const struct cli_opts *o, const char *input, char *out, size
 /* The target for input, started (warnings said when say) if none runs under its name; NULL with err. */
 struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, char *err, size_t cap);
 void cli_targets_stop(struct cli_targets *ts);
-/* --reset auto: the count of d's inputs held to the direct run, or NULL; and d started again with
- * fork instead of snapshot reset (NULL with err set). */
-unsigned *cli_target_checked(struct cli_targets *ts, const struct drv *d);
+/* --reset auto: d's counts, or NULL; and d started again with fork instead of snapshot reset (NULL
+ * with err set). */
+struct cli_auto *cli_target_auto(struct cli_targets *ts, const struct drv *d);
 struct drv *cli_target_fork(struct cli_targets *ts, struct drv *d, char *err, size_t cap);
 
 int cli_collect(struct cli_inputs *in, const char *arg);

@@ -168,12 +168,21 @@ static void auto_say(struct run_state *s, const char *fmt, const char *a, const 
   pthread_mutex_unlock(&s->lock);
 }
 
+/* The target forks from now on, for the reason said. */
+static int auto_fork(struct job *j, struct drv **d) {
+  char why[1024];
+  struct cli_auto *a;
+  if (!(*d = cli_target_fork(&j->targets, *d, why, sizeof why))) return stop_reason(why);
+  if ((a = cli_target_auto(&j->targets, *d))) a->checked = AUTO_CHECKS;
+  return 0;
+}
+
 static int auto_run(struct job *j, struct drv **d, const char *name, size_t len, struct pending *p) {
   struct run_state *s = j->s;
-  unsigned *checked = cli_target_checked(&j->targets, *d);
-  if (!checked || *checked >= AUTO_CHECKS || strcmp(drv_reset(*d), "snapshot")) {
-    if (checked && *checked < AUTO_CHECKS) {
-      *checked = AUTO_CHECKS;
+  struct cli_auto *a = cli_target_auto(&j->targets, *d);
+  if (!a || a->checked >= AUTO_CHECKS || strcmp(drv_reset(*d), "snapshot")) {
+    if (a && a->checked < AUTO_CHECKS) {
+      a->checked = AUTO_CHECKS;
       auto_say(s, "%s%s%s", drv_reset(*d), "", "");
     }
     return drv_run(*d, j->buf, len, &p->r) < 0 ? stop_reason(drv_error(*d)) : 0;
@@ -185,7 +194,7 @@ static int auto_run(struct job *j, struct drv **d, const char *name, size_t len,
   if (drv_run(*d, j->buf, len, &p->r) < 0) return stop_reason(drv_error(*d));
   /* A snapshot that could not be recorded has turned to fork already, and said why. */
   if (strcmp(drv_reset(*d), "snapshot")) {
-    *checked = AUTO_CHECKS;
+    a->checked = AUTO_CHECKS;
     return 0;
   }
   j->out_len = slurp(drv_stdout_fd(*d), &j->out);
@@ -196,8 +205,16 @@ static int auto_run(struct job *j, struct drv **d, const char *name, size_t len,
                        : cli_output_differs(j->err, j->err_len, j->plain_err, j->plain_err_len) != (size_t)-1 ? "stderr"
                                                                                                             : "";
   if (stream && !*stream) {
-    if (++*checked == AUTO_CHECKS)
-      auto_say(s, "snapshot: the first %s inputs gave the direct run's outcome and output%s%s", "3", "", "");
+    a->kept += p->r.pid == a->last_pid;
+    a->last_pid = p->r.pid;
+    if (++a->checked < AUTO_CHECKS) return 0;
+    /* A child discarded after every input costs a recording each time: more than a fork. */
+    if (!a->kept) {
+      auto_say(s, "fork: snapshot reset could not keep its child past any of the first %s inputs (the warning says why)%s%s",
+               "3", "", "");
+      return auto_fork(j, d);
+    }
+    auto_say(s, "snapshot: the first %s inputs gave the direct run's outcome and output%s%s", "3", "", "");
     return 0;
   }
   snprintf(shown, sizeof shown, "%s", name ? name : "the input");
@@ -206,9 +223,8 @@ static int auto_run(struct job *j, struct drv **d, const char *name, size_t len,
   else
     auto_say(s, "fork: under snapshot reset, %s %s; run directly, %s", shown, cli_outcome_text(&p->r, served, sizeof served),
              cli_outcome_text(&plain, direct, sizeof direct));
-  char why[1024];
-  if (!(*d = cli_target_fork(&j->targets, *d, why, sizeof why))) return stop_reason(why);
-  if ((checked = cli_target_checked(&j->targets, *d))) *checked = AUTO_CHECKS;
+  int rc = auto_fork(j, d);
+  if (rc) return rc;
   if (name) drv_input_attrs(*d, j->mode, j->mtime);
   return drv_run(*d, j->buf, len, &p->r) < 0 ? stop_reason(drv_error(*d)) : 0;
 }

@@ -55,7 +55,7 @@ struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, c
   snprintf(ts->t[slot].name, sizeof ts->t[slot].name, "%s", name);
   ts->t[slot].d = d;
   ts->t[slot].used = ts->clock;
-  ts->t[slot].checked = 0;
+  ts->t[slot].auto_ = (struct cli_auto){0, 0, 0};
   if (say && !ts->o->quiet && *drv_warnings(d)) cli_progress_clear(), fputs(drv_warnings(d), stderr);
   if (ts->o->verbose && !ts->o->no_server)
     cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));
@@ -69,9 +69,9 @@ void cli_targets_stop(struct cli_targets *ts) {
   ts->n = 0;
 }
 
-unsigned *cli_target_checked(struct cli_targets *ts, const struct drv *d) {
+struct cli_auto *cli_target_auto(struct cli_targets *ts, const struct drv *d) {
   for (int i = 0; i < ts->n; i++)
-    if (ts->t[i].d == d) return &ts->t[i].checked;
+    if (ts->t[i].d == d) return &ts->t[i].auto_;
   return NULL;
 }
 

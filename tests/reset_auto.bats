@@ -36,3 +36,11 @@ load helpers
   same_as_plain --reset auto -j 2 -i "$dir" -- "$T/exit_code"
   [ "${stderr_lines[0]}" = "forksrv: reset: snapshot: the first 3 inputs gave the direct run's outcome and output" ]
 }
+
+@test "--reset auto turns to fork where snapshot reset discards its child after each of the first inputs: a recording per input costs more than a fork" {
+  local dir
+  dir=$(corpus thread thread thread thread)
+  same_as_plain --reset auto --start main -i "$dir" -- "$T/reset"
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that left a thread running; the input after it gets a fresh fork" ]
+  [ "${stderr_lines[1]}" = "forksrv: reset: fork: snapshot reset could not keep its child past any of the first 3 inputs (the warning says why)" ]
+}
