@@ -58,11 +58,12 @@ size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 
-/* --reset auto: of a target's first inputs, how many were held to the direct run, and how many ran
- * in the child the input before ran in (put back, not discarded). */
+/* --reset auto: of a target's first inputs, how many were held to the direct run; of those after one
+ * that ended normally (whose child could be kept), how many ran in that same child; and whether the
+ * target forks from its next input on. */
 struct cli_auto {
-  unsigned checked, kept;
-  int last_pid;
+  unsigned checked, could, kept;
+  int last_pid, last_exited, fork_next;
 };
 
 /* A job's targets, one per input file name (targets.c). */

@@ -173,13 +173,19 @@ static int auto_fork(struct job *j, struct drv **d) {
   char why[1024];
   struct cli_auto *a;
   if (!(*d = cli_target_fork(&j->targets, *d, why, sizeof why))) return stop_reason(why);
-  if ((a = cli_target_auto(&j->targets, *d))) a->checked = AUTO_CHECKS;
+  if ((a = cli_target_auto(&j->targets, *d))) a->checked = AUTO_CHECKS, a->fork_next = 0;
   return 0;
 }
 
 static int auto_run(struct job *j, struct drv **d, const char *name, size_t len, struct pending *p) {
   struct run_state *s = j->s;
   struct cli_auto *a = cli_target_auto(&j->targets, *d);
+  if (a && a->fork_next) {
+    int rc = auto_fork(j, d);
+    if (rc) return rc;
+    if (name) drv_input_attrs(*d, j->mode, j->mtime);
+    a = NULL;
+  }
   if (!a || a->checked >= AUTO_CHECKS || strcmp(drv_reset(*d), "snapshot")) {
     if (a && a->checked < AUTO_CHECKS) {
       a->checked = AUTO_CHECKS;
@@ -205,14 +211,19 @@ static int auto_run(struct job *j, struct drv **d, const char *name, size_t len,
                        : cli_output_differs(j->err, j->err_len, j->plain_err, j->plain_err_len) != (size_t)-1 ? "stderr"
                                                                                                             : "";
   if (stream && !*stream) {
-    a->kept += p->r.pid == a->last_pid;
+    /* A child is kept only past an input that ended normally: one that crashed is no discard. */
+    a->could += a->last_exited;
+    a->kept += a->last_exited && p->r.pid == a->last_pid;
     a->last_pid = p->r.pid;
+    a->last_exited = p->r.outcome == DRV_EXITED;
     if (++a->checked < AUTO_CHECKS) return 0;
-    /* A child discarded after every input costs a recording each time: more than a fork. */
-    if (!a->kept) {
+    /* A child discarded after every input costs a recording each time, more than a fork: the next
+     * input forks (this one's result and output stand). */
+    if (a->could && !a->kept) {
       auto_say(s, "fork: snapshot reset could not keep its child past any of the first %s inputs (the warning says why)%s%s",
                "3", "", "");
-      return auto_fork(j, d);
+      a->fork_next = 1;
+      return 0;
     }
     auto_say(s, "snapshot: the first %s inputs gave the direct run's outcome and output%s%s", "3", "", "");
     return 0;

@@ -55,7 +55,7 @@ struct drv *cli_target_for(struct cli_targets *ts, const char *input, int say, c
   snprintf(ts->t[slot].name, sizeof ts->t[slot].name, "%s", name);
   ts->t[slot].d = d;
   ts->t[slot].used = ts->clock;
-  ts->t[slot].auto_ = (struct cli_auto){0, 0, 0};
+  ts->t[slot].auto_ = (struct cli_auto){0};
   if (say && !ts->o->quiet && *drv_warnings(d)) cli_progress_clear(), fputs(drv_warnings(d), stderr);
   if (ts->o->verbose && !ts->o->no_server)
     cli_error("fork server pid %d started at %s", drv_server_pid(d), drv_start_point(d));

@@ -44,3 +44,14 @@ load helpers
   [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that left a thread running; the input after it gets a fresh fork" ]
   [ "${stderr_lines[1]}" = "forksrv: reset: fork: snapshot reset could not keep its child past any of the first 3 inputs (the warning says why)" ]
 }
+
+@test "--reset auto on inputs that crash keeps snapshot reset (a crash is no discard), and each input's report is its own" {
+  local dir f
+  dir=$(corpus heap-overflow heap-overflow heap-overflow heap-overflow)
+  run -1 --separate-stderr "$FORKSRV" --reset auto --verify 1 --crashes "$BATS_TEST_TMPDIR/crashes" -i "$dir" -- "$T/asan_clang"
+  [ "${stderr_lines[0]}" = "forksrv: reset: snapshot: the first 3 inputs gave the direct run's outcome and output" ]
+  [[ "${stderr_lines[-1]}" == *": 0 exited (0 non-zero), 4 crashed, 0 timed out, 4 verified, 0 mismatches" ]]
+  for f in 10 11 12 13; do
+    grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow' "$BATS_TEST_TMPDIR/crashes/$f.stderr"
+  done
+}
