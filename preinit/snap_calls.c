@@ -99,10 +99,11 @@ FORWARD(ptrace, FSRV_TOUCHED_FOREVER, 1)
 FORWARD(unshare, FSRV_TOUCHED_FOREVER, 1)
 FORWARD(setns, FSRV_TOUCHED_FOREVER, 1)
 
-/* madvise: dropping pages the scan sees for itself; MADV_FREE's pages stay until reclaimed, so the
- * child records them and drops them at the put-back, where they get their contents back; an advice
- * that changes how a mapping behaves (fork, dump, merging, huge pages, guards) cannot be undone. */
-#define MADV_FREE_ 8
+/* madvise: pages dropped (MADV_DONTNEED, MADV_REMOVE, MADV_FREE, whose pages stay until reclaimed)
+ * are recorded, and the put-back gives them their contents back (snap_memory.c: a private file
+ * mapping's would read the file again unseen); an advice that changes how a mapping behaves (fork,
+ * dump, merging, huge pages, guards) cannot be undone. */
+static int drops(long advice) { return advice == 4 || advice == 8 || advice == 9 || advice == 24; }
 static int harmless_advice(long advice) {
   switch (advice) {
   case 0: case 1: case 2: case 3: case 4: /* normal, random, sequential, willneed, dontneed */
@@ -118,7 +119,7 @@ static int harmless_advice(long advice) {
 static fsrv_fn real_madvise;
 EXPORT long madvise(long addr, long len, long advice, long d, long e) {
   long r = next(&real_madvise, "madvise", addr, len, advice, d, e);
-  if ((int)advice == MADV_FREE_) {
+  if (drops((int)advice)) {
     if ((int)r == 0) fsrv_snapshot_freed((unsigned long)addr, (unsigned long)len);
   } else if (!harmless_advice((int)advice)) {
     fsrv_snapshot_touched(FSRV_TOUCHED_FOREVER);

@@ -441,6 +441,8 @@ static int hot_decide(struct snap *h, unsigned long p, int may) {
  * (not for a run longer than the set holds, such as a reservation's pages dropped whole: never hot),
  * looked up in pass 1. */
 static unsigned long hot_run(struct snap *h, unsigned long a, unsigned long stop, int pass, int may, int *hot) {
+  *hot = 0;
+  if (h->hot_skip) return stop;
   if (pass) {
     const unsigned long *tab = h->hot[!h->now];
     unsigned n = h->nhot[!h->now];
@@ -449,7 +451,6 @@ static unsigned long hot_run(struct snap *h, unsigned long a, unsigned long stop
     for (a += SNAP_PAGE; a < stop && in(tab, n, &h->hot_seen, a);) a += SNAP_PAGE;
     return a;
   }
-  *hot = 0;
   if ((stop - a) / SNAP_PAGE > SNAP_HOT_MAX) return stop;
   *hot = hot_decide(h, a, may);
   for (a += SNAP_PAGE; a < stop && hot_decide(h, a, may) == *hot;) a += SNAP_PAGE;
@@ -509,6 +510,34 @@ static long restore_region(struct snap *h, unsigned *at, unsigned long *pat, con
     a = stop;
   }
   return 0;
+}
+
+/* Pages an madvise dropped, put back here rather than left to the scan: a private file mapping's go
+ * back to the file's contents and keep their write-protect marker, so no scan would see them, and a
+ * page table emptied whole may go, with what a scan would see. A read-only private mapping's pages
+ * that had contents cannot be put back (they may have differed from the file: relocations): the
+ * child ends. */
+static long restore_freed(struct snap *h, unsigned long a, unsigned long b) {
+  a &= ~(SNAP_PAGE - 1);
+  b = (b + SNAP_PAGE - 1) & ~(SNAP_PAGE - 1);
+  long rc = 0;
+  h->hot_skip = 1;
+  for (int pass = 0; pass < 2 && rc == 0; pass++) {
+    unsigned long pat = 0, until;
+    for (unsigned i = 0; i < h->nranges && rc == 0; i++) {
+      const struct range *r = &h->r[i];
+      if (r->end <= a || r->start >= b || (r->kind != RESTORED && (r->kind != WATCHED || r->shared))) continue;
+      unsigned long x = r->start > a ? r->start : a, y = r->end < b ? r->end : b;
+      if (r->kind == WATCHED) {
+        if (!pass && (had_contents(h, &pat, x, &until) || until < y)) rc = -1;
+        continue;
+      }
+      rc = restore_pages(h, r, &pat, x, y, pass);
+    }
+    if (rc == 0) rc = pass ? run_flush(h) : lend_flush(h);
+  }
+  h->hot_skip = 0;
+  return rc;
 }
 
 /* Part [start, end) of a tracked anonymous range, made anew as the fork point had it, where the
@@ -584,7 +613,7 @@ static int scanned(const struct range *r, int check) {
  * since are unmapped, and the scan runs again. */
 long snap_memory_restore(struct snap *h, int retried) {
   /* Pages an MADV_FREE let go stay until the kernel reclaims them, maybe in the next execution:
-   * dropped now, they are written as far as the scan goes, and get their contents back. Some of the
+   * dropped now, and like every page an madvise dropped, given their contents back. Some of the
    * snapshot's own memory let go (its store, its tables, itself) cannot be trusted again. */
   for (unsigned i = 0; i < h->nfreed; i++) {
     unsigned long a = h->freed[i][0], b = h->freed[i][1];
@@ -592,6 +621,7 @@ long snap_memory_restore(struct snap *h, int retried) {
         (a < h->self_end && b > h->self_start))
       return -1;
     sys_madvise(a, b - a, SYS_MADV_DONTNEED);
+    if (restore_freed(h, a, b) < 0) return -1;
   }
   h->nfreed = 0;
   h->hot_ok = !retried && ++h->puts % SNAP_HOT_PRUNE != 0;

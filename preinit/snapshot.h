@@ -25,7 +25,7 @@ struct snap_ctx {
 #define SNAP_STACK_SIZE (64 * 1024)
 #define SNAP_PAGE 4096ul
 #define SNAP_NSIG 64
-#define SNAP_FREED_MAX 64
+#define SNAP_FREED_MAX 256
 #define SNAP_NLIMITS 16
 #define SNAP_GROUPS 1024
 /* The hot set (snap_memory.c): at most this many pages stay writable between put-backs, as many are
@@ -91,12 +91,13 @@ struct snap {
   unsigned hot_at, cand_at, hot_seen; /* cursors: into the last tables (pass 0), this one's (pass 1) */
   unsigned long hot_last;             /* the page last decided, and how (hot_decide()) */
   int hot_last_was;
+  int hot_skip;                       /* pages put back outside a scan (restore_freed()): never hot */
   unsigned puts;          /* put-backs so far, for pruning the hot set */
   int hot_ok;             /* whether this put-back may leave pages writable */
   unsigned long nopen;    /* fds open at the snapshot, forksrv's own included */
   unsigned touched;       /* enum fsrv_touched: what libc's calls changed since the last put-back */
   int blocked_all; /* every signal blocked for the put-back: the target has handlers */
-  unsigned nfreed;        /* MADV_FREE'd ranges since, in freed[] (more: the child ends) */
+  unsigned nfreed;        /* ranges an madvise dropped since, in freed[] (more: the child ends) */
   unsigned long freed[SNAP_FREED_MAX][2];
   unsigned long vm_size;  /* bytes mapped, as /proc/self/stat says, when the mappings were last checked */
   /* The tables: ranges (as /proc/self/maps had them once registered), mappings the kernel would not

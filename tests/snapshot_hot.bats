@@ -54,6 +54,10 @@ hot_run() {
   hot_run 1 w5 w5 "w5 d5" "" "d5" ""
 }
 
+@test "pages the fork point had written, dropped with MADV_DONTNEED by an input that did not write them, are the fork point's again: .data does not read the file anew" {
+  hot_run 1 d5 "" d5 d6 "" "d7 w8 d8" ""
+}
+
 @test "a hot page mapped anew in place is made as the fork point had it" {
   hot_run 1 w9 w9 "u9 r9" "" w9 ""
 }
