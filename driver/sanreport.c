@@ -1,8 +1,9 @@
 /* --verify's comparison of one stream of a run under the server with the plain run's: byte for byte,
  * but for a sanitizer's report, which carries pids and addresses that differ between any two runs.
- * Where a report begins (at the same byte in both, everything before it the same), the two agree
- * when the reports found the same thing: the same kind (its SUMMARY line, else its first line) and
- * the same top frames of its first stack, pids and addresses set aside. */
+ * Where a report begins (at the same byte in both, everything before it the same), the rest must
+ * agree line by line with pids ("==123==") and addresses (hexadecimal numbers, but for a module's
+ * "+0x1f" offsets) set aside, and only each stack's top frames compared: below them, a forked child's
+ * stack may hold the server's frames where a direct run's holds libc's. */
 #define _GNU_SOURCE
 #include <string.h>
 
@@ -44,7 +45,8 @@ static size_t report_at(const char *s, size_t len) {
   return len;
 }
 
-/* A line with its pids ("==123==") and hexadecimal numbers (addresses, offsets) set aside. */
+/* A line with its pids ("==123==" first, a deadly signal's tid after the registers) and addresses
+ * (hexadecimal numbers not after a '+') set aside. */
 static size_t aside(const char *s, size_t n, char *out) {
   size_t o = 0;
   for (size_t i = 0; i < n && o + 8 < LINE_CAP;) {
@@ -52,9 +54,14 @@ static size_t aside(const char *s, size_t n, char *out) {
       size_t k = 2;
       while (k < n && digit(s[k])) k++;
       memcpy(out + o, "==PID", 5), o += 5, i = k;
-    } else if (s[i] == '0' && i + 2 < n && (s[i + 1] == 'x' || s[i + 1] == 'X') && hex(s[i + 2])) {
+    } else if (s[i] == '0' && i + 2 < n && (s[i + 1] == 'x' || s[i + 1] == 'X') && hex(s[i + 2]) &&
+               (i == 0 || s[i - 1] != '+')) {
       memcpy(out + o, "0x?", 3), o += 3, i += 2;
       while (i < n && hex(s[i])) i++;
+    } else if (s[i] == 'T' && i + 1 < n && digit(s[i + 1]) && o >= 4 && !memcmp(out + o - 4, "0x? ", 4)) {
+      /* "(pc 0x.. bp 0x.. sp 0x.. T4615)": a deadly signal's thread, by its tid */
+      memcpy(out + o, "T?", 2), o += 2, i++;
+      while (i < n && digit(s[i])) i++;
     } else {
       out[o++] = s[i++];
     }
@@ -62,30 +69,22 @@ static size_t aside(const char *s, size_t n, char *out) {
   return o;
 }
 
-/* What a report found: its kind (its SUMMARY line, else its first line) and its first stack's top
- * frames, each set aside as above. */
-struct found {
-  char kind[LINE_CAP], frame[TOP_FRAMES][LINE_CAP];
-  size_t nkind, nframe[TOP_FRAMES];
-  unsigned frames;
-};
-
-static void findings(const char *s, size_t len, struct found *f) {
+/* The next line of a report to compare, set aside: a stack's frames below the top ones are skipped.
+ * 0 at the end. */
+static int next_kept(const char *s, size_t len, size_t *at, char *out, size_t *m) {
   const char *line;
-  size_t at = 0, n;
-  int summary = 0;
-  f->nkind = 0, f->frames = 0;
-  for (int first = 1; next_line(s, len, &at, &line, &n); first = 0) {
-    size_t k = 0;
+  size_t n;
+  while (next_line(s, len, at, &line, &n)) {
+    size_t k = 0, frame = 0;
     while (k < n && line[k] == ' ') k++;
-    if (k + 1 < n && line[k] == '#' && digit(line[k + 1]) && f->frames < TOP_FRAMES) {
-      f->nframe[f->frames] = aside(line, n, f->frame[f->frames]);
-      f->frames++;
-    } else if ((first || (n > 9 && !memcmp(line, "SUMMARY: ", 9))) && !summary) {
-      f->nkind = aside(line, n, f->kind);
-      summary = !first;
+    if (k + 1 < n && line[k] == '#' && digit(line[k + 1])) {
+      for (k++; k < n && digit(line[k]); k++) frame = frame * 10 + (size_t)(line[k] - '0');
+      if (frame >= TOP_FRAMES) continue;
     }
+    *m = aside(line, n, out);
+    return 1;
   }
+  return 0;
 }
 
 size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen) {
@@ -94,11 +93,11 @@ size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen
   if (at == alen && at == blen) return (size_t)-1;
   size_t ra = report_at(a, alen), rb = report_at(b, blen);
   if (ra != rb || ra > at || ra == alen || rb == blen) return at;
-  struct found fa, fb;
-  findings(a + ra, alen - ra, &fa);
-  findings(b + rb, blen - rb, &fb);
-  if (fa.nkind != fb.nkind || memcmp(fa.kind, fb.kind, fa.nkind) || fa.frames != fb.frames) return at;
-  for (unsigned i = 0; i < fa.frames; i++)
-    if (fa.nframe[i] != fb.nframe[i] || memcmp(fa.frame[i], fb.frame[i], fa.nframe[i])) return at;
-  return (size_t)-1;
+  char la[LINE_CAP], lb[LINE_CAP];
+  size_t ia = ra, ib = rb, na, nb;
+  for (;;) {
+    int more_a = next_kept(a, alen, &ia, la, &na), more_b = next_kept(b, blen, &ib, lb, &nb);
+    if (more_a != more_b || (more_a && (na != nb || memcmp(la, lb, na)))) return at;
+    if (!more_a) return (size_t)-1;
+  }
 }

@@ -68,4 +68,31 @@ C
   run -3 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a x)" -- "$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/flag"
   [[ "${stderr_lines[0]}" == "forksrv: MISMATCH $BATS_TEST_TMPDIR/in/a: stderr differs from byte "* ]]
   [[ "${stderr_lines[-1]}" == *", 1 verified, 1 mismatches" ]]
+  # Unsymbolized, the frames differ by their offsets in the program alone.
+  rm "$BATS_TEST_TMPDIR/flag"
+  ASAN_OPTIONS=symbolize=0:abort_on_error=1 run -3 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a x)" -- "$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/flag"
+  [[ "${stderr_lines[-1]}" == *", 1 verified, 1 mismatches" ]]
+}
+
+@test "--verify compares what follows a report that does not end the run: a UBSan finding under halt_on_error=0" {
+  # The first run of the input says "first" after the finding, every later run "again".
+  cat >"$BATS_TEST_TMPDIR/ub.c" <<'C'
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  volatile int x = INT_MAX;
+  x += argc;
+  fprintf(stderr, "%s\n", access(argv[1], F_OK) == 0 ? "again" : "first");
+  close(creat(argv[1], 0600));
+  return 0;
+}
+C
+  clang -g -fsanitize=undefined -o "$BATS_TEST_TMPDIR/ub" "$BATS_TEST_TMPDIR/ub.c"
+  UBSAN_OPTIONS=halt_on_error=0 run -3 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a x)" -- "$BATS_TEST_TMPDIR/ub" "$BATS_TEST_TMPDIR/flag"
+  [[ "${stderr_lines[0]}" == "forksrv: MISMATCH $BATS_TEST_TMPDIR/in/a: stderr differs from byte "* ]]
+  # The same finding and the same words after it: no mismatch.
+  UBSAN_OPTIONS=halt_on_error=0 run -0 --separate-stderr "$FORKSRV" --verify 1 -i "$(input a x)" -- "$BATS_TEST_TMPDIR/ub" "$BATS_TEST_TMPDIR/flag"
+  [[ "${stderr_lines[-1]}" == *", 1 verified, 0 mismatches" ]]
 }
