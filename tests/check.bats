@@ -81,7 +81,7 @@ load helpers
   local dir
   dir=$(corpus 0 3 0 7)
   run -0 "$FORKSRV" check -i "$dir" -- "$T/exit_code"
-  [ "${lines[9]}" = "sample        4 of the 4 inputs, each run directly and then in every mode:" ]
+  [ "${lines[9]}" = "sample        4 of the 4 inputs, run directly and twice over in each mode:" ]
   [[ "${lines[10]}" =~ ^mode\ +--start\ early\ --reset\ fork\ +started\ at\ entry,\ 4\ of\ 4\ as\ run\ directly,\ [0-9]+\ us\ per\ input$ ]]
   [[ "${lines[11]}" =~ ^mode\ +--start\ early\ --reset\ snapshot\ started\ at\ entry,\ 4\ of\ 4\ as\ run\ directly,\ [0-9]+\ us\ per\ input$ ]]
   [[ "${lines[12]}" =~ ^mode\ +--start\ main\ +--reset\ fork\ +started\ at\ main,\ 4\ of\ 4 ]]
@@ -106,6 +106,26 @@ load helpers
   [ "${lines[12]}" = "              first difference: $dir/11: its stdout differs from the direct run's" ]
   [[ "${lines[-1]}" == "fastest       forksrv "* ]]
   [[ "${lines[-1]}" != *"--reset snapshot"* ]]
+}
+
+@test "check -i runs the sample twice over in each mode: state one run leaves for the next keeps a mode out" {
+  local dir
+  dir=$(corpus 1)
+  run -0 "$FORKSRV" check -i "$dir" -- "$T/rodata_patch"
+  [[ "${lines[11]}" == "mode          --start early --reset snapshot started at entry, 1 of 1 as run directly but not all when run again, "* ]]
+  [ "${lines[12]}" = "              first difference: $dir/10: its stdout differs from the direct run's, run again" ]
+  [[ "${lines[-1]}" != *"--reset snapshot"* ]]
+}
+
+@test "check -i holds a program that names its input file in its output to a direct run of the same file, and its command line keeps the options measured with" {
+  local dir="$BATS_TEST_TMPDIR/xml"
+  mkdir "$dir"
+  printf '<a>' >"$dir/bad.xml"
+  printf '<a/>' >"$dir/ok.xml"
+  run -0 "$FORKSRV" check -t 3000 --input-name doc.xml -i "$dir" -- xmllint --noout @@
+  [[ "${lines[10]}" == *", 2 of 2 as run directly, "* ]]
+  [[ "${lines[11]}" == *", 2 of 2 as run directly, "* ]]
+  [[ "${lines[-1]}" =~ ^fastest\ +forksrv( --start (main|input))?( --reset snapshot)?\ -t\ 3000\ --input-name\ doc.xml\ -i\ $dir\ --\ xmllint\ --noout\ @@ ]]
 }
 
 @test "check -i on a harness main: one start point, its own, and a persistent lifecycle said" {
