@@ -78,7 +78,7 @@ static const char usage[] =
     "                            pinned to, one per job)\n"
     "      --no-pin              do not pin to cores\n"
     "  -q, --quiet               no per-input lines and no summary\n"
-    "  -v, --verbose             a line for every execution\n"
+    "  -v, --verbose             a line for every execution, and the lifecycle that ran\n"
     "  -h, --help                this text\n"
     "  -V, --version             version and protocol version\n"
     "\n"

@@ -277,12 +277,14 @@ void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
   fputc('\n', stderr);
   if (!o->verbose || o->no_server || !t->children) return;
   /* Speeds are like for like only where the lifecycles are: say which one ran. */
-  if (o->reset_snapshot)
+  /* What ran, from the children: snapshot reset asked for may have turned to fork. */
+  if (o->reset_snapshot && t->children < t->execs)
     fprintf(stderr, "forksrv: lifecycle: snapshot reset: %lu inputs in %lu %s, put back to the fork point after each\n",
             t->execs, t->children, t->children == 1 ? "child" : "children");
   else if (t->children < t->execs)
     fprintf(stderr, "forksrv: lifecycle: persistent: %lu inputs in %lu %s (forksrv_loop(), or the harness main's "
             "1000 per child), not put back between them\n", t->execs, t->children, t->children == 1 ? "child" : "children");
   else
-    fprintf(stderr, "forksrv: lifecycle: fork: a fresh child for each input\n");
+    fprintf(stderr, "forksrv: lifecycle: fork: a fresh child for each input%s\n",
+            o->reset_snapshot && t->execs > 1 ? " (snapshot reset kept none)" : "");
 }

@@ -136,3 +136,8 @@ load helpers
   [ "${lines[12]}" = "mode          --start main  --reset fork     started at deferred: as --start early above" ]
   [ "${lines[15]}" = "mode          --start input --reset snapshot started at deferred: as --start early above" ]
 }
+
+@test "-v says fork where snapshot reset was asked for but kept no child" {
+  run -0 --separate-stderr "$FORKSRV" -v --reset snapshot -n 3 -- "$T/static_fsrv"
+  [ "${stderr_lines[-1]}" = "forksrv: lifecycle: fork: a fresh child for each input (snapshot reset kept none)" ]
+}
