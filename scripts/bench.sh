@@ -60,12 +60,13 @@ case $section in
   # bound now as forksrv's children are. One AFL-protocol client drives AFL++'s compiled-in server
   # and libforksrv.so's AFL mode alike.
   n=20000
-  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap="" apisnap=""
+  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap="" apisnap="" loop=""
   for i in $(seq "$samples"); do
     floor="$floor $(pinned "$target" floor "$n" | us)"
     strict="$strict $(LD_BIND_NOW=1 pinned "$target" floor-main "$n" </dev/null | us)"
     cli="$cli $(cli_us -n "$n" -- "$target")"
     snap="$snap $(cli_us --reset snapshot -n "$n" -- "$target")"
+    loop="$loop $(LOOP_N=1000 cli_us -n $((n * 2)) -- "$b/tests/persistent")"
     main="$main $(cli_us --start main -n "$n" -- "$target")"
     api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
     apisnap="$apisnap $(BENCH_RESET=snapshot pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
@@ -79,6 +80,7 @@ case $section in
   row 1 "forksrv CLI -n $n" us "$cli"
   row 1 "forksrv CLI --reset snapshot" us "$snap"
   row 1 "forksrv CLI --start main" us "$main"
+  row 1 "persistent mode, forksrv_loop(1000)" us "$loop"
   row 1 "client API, tight loop" us "$api"
   row 1 "client API, tight loop, --reset snapshot" us "$apisnap"
   row 1 "libforksrv.so AFL mode, afl_client" us "$ours"
@@ -86,11 +88,12 @@ case $section in
   row 1 "fork+exec (--no-server)" us "$plain"
   ratio 1 "CLI / floor" "$cli" "$floor" "<= 1.10"
   ratio 1 "CLI / strict floor" "$cli" "$strict"
-  ratio 1 "CLI --reset snapshot / floor" "$snap" "$floor" "<= 0.30"
+  ratio 1 "CLI --reset snapshot / floor" "$snap" "$floor" "<= 0.10"
+  ratio 1 "CLI --reset snapshot / persistent mode" "$snap" "$loop" "<= 2"
   ratio 1 "CLI --start main / floor" "$main" "$floor"
   ratio 1 "CLI --start main / strict floor" "$main" "$strict"
   ratio 1 "client API / floor" "$api" "$floor"
-  ratio 1 "client API --reset snapshot / floor" "$apisnap" "$floor" "<= 0.30"
+  ratio 1 "client API --reset snapshot / floor" "$apisnap" "$floor" "<= 0.10"
   [ "$have_afl" = 1 ] && ratio 1 "AFL++ compiled-in / libforksrv AFL mode" "$afl" "$ours" ">= 1.0"
   ratio 1 "fork+exec / CLI" "$plain" "$cli" ">= 4"
   echo
@@ -290,7 +293,7 @@ case $section in
       row 8 "$mb MiB, $pages pages: floor" us "$floor"
       row 8 "$mb MiB, $pages pages: fork" us "$fork"
       row 8 "$mb MiB, $pages pages: snapshot" us "$snap"
-      ratio 8 "$mb MiB, $pages pages: fork / snapshot" "$fork" "$snap" "$([ "$mb" = 1024 ] && echo ">= 30")"
+      ratio 8 "$mb MiB, $pages pages: fork / snapshot" "$fork" "$snap" "$(case $mb/$pages in 64/100) echo ">= 20" ;; 1024/100) echo ">= 30" ;; 1024/1) echo ">= 50" ;; esac)"
     done
   done
   corpus="$b/examples/corpus"
@@ -307,7 +310,7 @@ case $section in
   row 8 "harness main: persistent (forksrv_loop)" execs/s "$hloop"
   row 8 "harness main: snapshot" execs/s "$hsnap"
   ratio 8 "parser: snapshot / fork" "$psnap" "$pfork"
-  ratio 8 "harness main: snapshot / persistent" "$hsnap" "$hloop"
+  ratio 8 "harness main: snapshot / persistent" "$hsnap" "$hloop" ">= 0.7"
   echo
   ;;
 9)
