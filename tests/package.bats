@@ -49,6 +49,17 @@ teardown() {
   [[ "$output" == *" ./usr/lib/$MULTIARCH/pkgconfig/forksrv.pc"* ]]
 }
 
+@test "both packages carry forksrv's license, Apache-2.0, the one LICENSE holds" {
+  [ -f "${DEBS[0]}" ] || { tail -n 20 "$BATS_FILE_TMPDIR/build.log"; false; }
+  cmp "$REPO/LICENSE" /usr/share/common-licenses/Apache-2.0
+  for deb in "${DEBS[@]}"; do
+    rm -rf "$BATS_TEST_TMPDIR/x"
+    dpkg-deb -x "$deb" "$BATS_TEST_TMPDIR/x"
+    run -0 sed -n 's/^License: //p' "$BATS_TEST_TMPDIR"/x/usr/share/doc/*/copyright
+    [ "$output" = "$(printf 'Apache-2.0\nApache-2.0')" ]
+  done
+}
+
 @test "installed, the CLI serves a target through the package's preload and replays a corpus; purged, nothing is left" {
   [ "$(id -u)" -eq 0 ] || skip "installing a package needs root"
   ! dpkg -s forksrv >/dev/null 2>&1 || skip "a forksrv package is installed already: left as it is"
