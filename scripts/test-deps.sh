@@ -3,8 +3,32 @@
 # sanitizer targets are built with, afl++ (the real peer of the AFL++ tests), Debian's own programs
 # that the fidelity tests run, the tools that check the install and reports (mandoc, pkg-config,
 # xmllint, man) and what builds and lints the Debian package; and it fetches Debian 13's afl++
-# beside Debian 12's (below). Does nothing when they are already there.
+# beside Debian 12's (below), from the archive the machine's apt sources name. Does nothing when they are
+# already there. scripts/test-deps.sh --archive-uri [ETC] prints that archive (ETC: /etc/apt).
 set -eu
+# archive_uri ETC: the URI of each Debian archive (not a security one) that ETC's sources name,
+# deb822 (sources.list.d/*.sources) or one-line (sources.list, sources.list.d/*.list).
+archive_uri() {
+  local f
+  for f in "$1"/sources.list.d/*.sources; do
+    [ -f "$f" ] && awk 'tolower($1) == "enabled:" && tolower($2) == "no" { off = 1 }
+      tolower($1) == "types:" { deb = / deb( |$)/ } tolower($1) == "uris:" { uri = $2 }
+      /^[[:space:]]*$/ { if (deb && !off && uri != "" && uri !~ /security/) print uri; deb = off = 0; uri = "" }
+      END { if (deb && !off && uri != "" && uri !~ /security/) print uri }' "$f"
+  done
+  for f in "$1"/sources.list "$1"/sources.list.d/*.list; do
+    [ -f "$f" ] && awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+      if ($i !~ /security/) print $i }' "$f"
+  done
+  return 0
+}
+if [ "${1:-}" = --archive-uri ]; then
+  uri=$(archive_uri "${2:-/etc/apt}" | head -n 1)
+  [ -n "$uri" ] || { echo "test-deps: no Debian archive is named in ${2:-/etc/apt}'s sources" >&2; exit 1; }
+  echo "$uri"
+  exit 0
+fi
+
 need=()
 command -v bats >/dev/null || need+=(bats)
 command -v clang >/dev/null || need+=(clang)
@@ -43,19 +67,25 @@ fi
 # Current AFL++ (Debian 13's 4.21c, which speaks the new fork-server model) beside Debian 12's
 # 4.04c, for the AFL++ tests: fetched with apt-get download through a sources list of its own, with
 # the libraries it needs from the same release, into FORKSRV_PEERS (the Makefile's PEERS), and
-# run through that release's own loader, so that nothing is installed on the machine.
+# run through that release's own loader, so that nothing is installed on the machine. The archive is
+# the one the machine's own apt configuration names (a local mirror, where there is one).
+
 current_afl() {
-  local dest=$1/afl++-trixie work tool
+  local dest=$1/afl++-trixie work tool uri
   [ -x "$dest/bin/afl-fuzz" ] && return 0
+  uri=$(archive_uri /etc/apt | head -n 1)
+  if [ -z "$uri" ]; then
+    echo "test-deps: Debian 13's afl++ was not fetched: no Debian archive is named in /etc/apt's sources; the AFL++ tests run against afl++ $(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1) only" >&2
+    return 0
+  fi
   work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-peers.XXXXXX")
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
-    >"$work/sources.list"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" >"$work/sources.list"
   local apt=(apt-get -qq -o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)")
   if ! command -v apt-get >/dev/null || ! "${apt[@]}" update >/dev/null 2>&1 ||
     ! (cd "$work/debs" && "${apt[@]}" download afl++ libc6 libpython3.13 libexpat1 zlib1g >/dev/null 2>&1); then
-    echo "test-deps: Debian 13's afl++ could not be fetched from deb.debian.org: the AFL++ tests run against afl++ $(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1) only" >&2
+    echo "test-deps: Debian 13's afl++ was not fetched: no trixie release is reachable at $uri (the archive /etc/apt names); the AFL++ tests run against afl++ $(afl-fuzz -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1) only" >&2
     rm -rf "$work"
     return 0
   fi
