@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../fifo/protocol.h"
 #include "cli.h"
 #include "spawn.h"
 
@@ -207,8 +208,9 @@ static void quote_arg(FILE *f, const char *arg, const char *path) {
   free(out);
 }
 
-/* One line that runs the target on the saved input without forksrv, as the driver ran it: same
- * directory, same sanitizers' options, the input on stdin or in place of every '@@'. */
+/* One line that runs the target on the saved input without forksrv, as the driver's plain runs run
+ * it: same directory, same sanitizers' options and FORKSRV_PLAIN=1, the input on stdin or in place of
+ * every '@@'. */
 static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) {
   char cwd[PATH_MAX];
   FILE *f = fdopen(fd, "w");
@@ -227,6 +229,8 @@ static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) 
     shell_quote(f, entry + strlen(d->var) + 1);
     free(entry);
   }
+  /* As the driver's plain runs: a harness main then runs its one input as under the server. */
+  fputs(" " FIFO_ENV_PLAIN "=1", f);
   for (char **a = o->target; *a; a++) {
     fputc(' ', f);
     quote_arg(f, *a, saved_path);
