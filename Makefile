@@ -67,6 +67,7 @@ CLI_OBJ = \
 	$(B)/driver/pin.o \
 	$(B)/driver/report.o \
 	$(B)/driver/sanreport.o \
+	$(B)/driver/shard_auto.o \
 	$(B)/driver/targets.o \
 	$(B)/driver/text.o
 DRIVER_HDR = driver/forksrv_client.h driver/spawn.h driver/cli.h driver/pin.h driver/infile.h driver/plain.h \

@@ -25,7 +25,8 @@ struct cli_opts {
   int cpus[64];  /* --cpu LIST, or none: choose free ones */
   int ncpus;
   unsigned jobs; /* -j N: servers side by side */
-  unsigned shard, shards; /* --shard I/N, or 0 */
+  unsigned shard, shards;   /* --shard I/N, or 0 */
+  const char *shard_engine; /* --shard auto: the engine they came from */
   const char *junit;     /* --junit FILE */
   unsigned long verify;  /* --verify N: every N-th input also by plain fork+exec, or 0 */
   const char *crashes;
@@ -95,6 +96,7 @@ struct drv *cli_target_fork(struct cli_targets *ts, struct drv *d, char *err, si
 
 int cli_collect(struct cli_inputs *in, const char *arg);
 void cli_shard(struct cli_inputs *in, unsigned i, unsigned n);
+const char *cli_shard_auto(unsigned long given, unsigned *shard, unsigned *shards, const char **engine);
 /* mode and mtime: the file's, for the target's own copy of it. */
 int cli_read_input(const char *path, char **buf, size_t *len, unsigned *mode, struct timespec *mtime);
 void cli_free_inputs(struct cli_inputs *in);

@@ -47,7 +47,9 @@ static const char usage[] =
     "                            path or stdin; a target that ends before it does starts early); a\n"
     "                            target that calls forksrv_start() is found and waited for on its own\n"
     "      --shard I/N           run only the I-th of N slices of the inputs (sorted by path, dealt\n"
-    "                            in turn): N machines with I = 1..N run every input exactly once\n"
+    "                            in turn): N machines with I = 1..N run every input exactly once;\n"
+    "                            'auto' takes I and N from GitLab CI, CircleCI, Buildkite or Slurm,\n"
+    "                            'auto/N' the index from a Kubernetes Indexed Job or AWS Batch\n"
     "      --json                one JSON object per execution on stdout\n"
     "      --junit FILE          a JUnit XML report: a testcase per execution, crashes and timeouts as\n"
     "                            failures with the target's stderr\n"
@@ -133,6 +135,14 @@ static void cpu_list(char *arg, struct cli_opts *o) {
 
 static void shard(const char *arg, struct cli_opts *o) {
   unsigned long i, n;
+  if (!strncmp(arg, "auto", 4) && (!arg[4] || arg[4] == '/')) {
+    const char *end = arg[4] ? digits(arg + 5, UINT_MAX, &n) : (n = 0, arg + 4);
+    if (!end || *end || (arg[4] && n == 0)) usage_error("--shard auto/N wants 1 <= N <= 4294967295, not '%s'", arg);
+    const char *wrong = cli_shard_auto(n, &o->shard, &o->shards, &o->shard_engine);
+    if (wrong) usage_error("%s", wrong);
+    return;
+  }
+  o->shard_engine = NULL;
   const char *slash = digits(arg, UINT_MAX, &i), *end = slash && *slash == '/' ? digits(slash + 1, UINT_MAX, &n) : NULL;
   if (!end || *end || i < 1 || i > n) usage_error("--shard wants I/N with 1 <= I <= N <= 4294967295, not '%s'", arg);
   o->shard = (unsigned)i;
@@ -213,6 +223,7 @@ static void parse_args(int argc, char **argv, struct cli_opts *o) {
   if (o->runs == 0) usage_error("--runs must be at least 1%s", "");
   if (o->jobs == 0) usage_error("--jobs must be at least 1%s", "");
   if (o->shards && !o->ninputs) usage_error("--shard needs inputs (-i)%s", "");
+  if (o->verbose && o->shard_engine) fprintf(stderr, "forksrv: --shard auto: shard %u/%u, from %s\n", o->shard, o->shards, o->shard_engine);
   if (optind >= argc) usage_error("no target given: forksrv [OPTIONS] -- TARGET [ARGS...]%s", "");
   o->target = argv + optind;
   for (char **a = o->target; *a; a++) o->by_path |= strstr(*a, "@@") != NULL;
