@@ -47,10 +47,16 @@ static int spelt(const char *mode, const char *path) {
   }
   if (!strcmp(mode, "symlink") || !strcmp(mode, "hardlink")) {
     /* One link per input and directory, made by the first run that needs it (and, under the server,
-     * before the fork point: every child then opens the same link). */
-    struct stat st;
-    if (stat(dir, &st) < 0) return -1;
+     * before the fork point: every child then opens the same link). A link left by an earlier run
+     * whose directory had the same inode number (ext4 gives a deleted directory's number to the next
+     * one made) leads elsewhere: it is made again, else every input would read that run's file. */
+    struct stat st, to, at;
+    char was[2048];
+    if (stat(dir, &st) < 0 || stat(path, &to) < 0) return -1;
     snprintf(other, sizeof other, "%s/%s-%lu-%s", links ? links : ".", mode, (unsigned long)st.st_ino, name);
+    ssize_t n = readlink(other, was, sizeof was - 1);
+    if (mode[0] == 's' ? n >= 0 && (was[n] = 0, strcmp(was, path)) : stat(other, &at) == 0 && (at.st_ino != to.st_ino || at.st_dev != to.st_dev))
+      unlink(other);
     if ((mode[0] == 's' ? symlink(path, other) : link(path, other)) < 0 && errno != EEXIST) return -1;
     return open(other, O_RDONLY);
   }
