@@ -56,6 +56,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* --verify: where two captures of one input differ, or (size_t)-1 where they say the same (byte for
  * byte, but for what a sanitizer's report carries that differs between any two runs: sanreport.c). */
 size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen);
+/* What names a sanitizer's finding in stderr, pids and addresses set aside: its SUMMARY line (or its
+ * first), and with frames its first stack's top frames too; 0 (out empty) where there is no report. */
+size_t cli_crash_key(const char *s, size_t len, char *out, size_t cap, int frames);
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);
 
@@ -110,8 +113,10 @@ int cli_same_outcome(const struct drv_result *a, const struct drv_result *b);
 void cli_report_error(const struct cli_opts *o, struct cli_tally *t, const char *input, const char *why);
 /* --crashes (crashes.c): DIR checked and opened once, before any execution; -1 after saying why. */
 int cli_crashes_open(const char *dir);
-/* The input's copy, its stderr and its .repro, once per input; -1 after saying why. */
-int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd);
+/* Once per input: a new crash kept (the input, its stderr, .repro and .inputs), or the input added to
+ * the .inputs of the kept one it matches; -1 after saying why. */
+int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd,
+                   const struct drv_result *r);
 /* --show-output with a capture: what the execution wrote there, passed on to our own fd. */
 int cli_copy_capture(int capture_fd, int to_fd, const char *to_name);
 char *cli_stderr_tail(int stderr_fd, size_t cap, size_t *len);

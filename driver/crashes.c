@@ -1,5 +1,7 @@
-/* --crashes DIR: each input that crashed or timed out, copied into DIR once, with the target's stderr
- * (NAME.stderr) and a shell line that reproduces it (NAME.repro). forksrv runs as root in CI over
+/* --crashes DIR: one input per distinct crash (its signal, and a sanitizer's finding: summary and top
+ * frames) or for every timeout, copied into DIR with the target's stderr (NAME.stderr), a shell line
+ * that reproduces it (NAME.repro) and every input that ended the same way (NAME.inputs, one path a
+ * line, the kept one first), so that 141 inputs of one bug are one crash to triage, and none is lost. forksrv runs as root in CI over
  * directories others may write, so DIR must be the user's own and writable by nobody else, checked
  * once on a directory fd that every file is then made through, with O_EXCL|O_NOFOLLOW: no planted
  * link is followed and no file overwritten, this run's or an earlier one's. */
@@ -244,7 +246,8 @@ static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) 
   return r;
 }
 
-static const char *const ext[3] = {"", ".stderr", ".repro"};
+#define NEXT 4
+static const char *const ext[NEXT] = {"", ".stderr", ".repro", ".inputs"};
 
 static void unlink_stem(const char *stem, int upto) {
   for (int i = 0; i < upto; i++) {
@@ -254,10 +257,10 @@ static void unlink_stem(const char *stem, int upto) {
   }
 }
 
-/* A stem no file in DIR has: NAME, NAME.stderr and NAME.repro all made new, or NAME-2..., so that a
- * crash never meets another's files (an input called a.stderr beside one called a). The three
- * files are open on fds[] on return; NULL with errno when they cannot be made. */
-static char *claim(const char *base, int fds[3]) {
+/* A stem no file in DIR has: NAME and each NAME.EXT all made new, or NAME-2..., so that a crash
+ * never meets another's files (an input called a.stderr beside one called a). The files are open on
+ * fds[] on return; NULL with errno when they cannot be made. */
+static char *claim(const char *base, int fds[NEXT]) {
   /* NAME-2.EXT, not NAME.EXT-2: the extension stays what the target was given. A name too long
    * for DIR with the suffixes added is cut before its extension, not refused. */
   const char *dot = cli_extension(base);
@@ -268,12 +271,12 @@ static char *claim(const char *base, int fds[3]) {
     if ((k == 1 ? asprintf(&stem, "%.*s%s", keep, base, dot) : asprintf(&stem, "%.*s-%u%s", keep, base, k, dot)) < 0)
       return NULL;
     int i = 0;
-    for (; i < 3; i++) {
+    for (; i < NEXT; i++) {
       char name[NAME_MAX + 16];
       snprintf(name, sizeof name, "%s%s", stem, ext[i]);
       if ((fds[i] = create(name)) < 0) break;
     }
-    if (i == 3) return stem;
+    if (i == NEXT) return stem;
     int err = errno;
     for (int m = 0; m < i; m++) close(fds[m]);
     unlink_stem(stem, i);
@@ -288,44 +291,93 @@ static char *claim(const char *base, int fds[3]) {
   return NULL;
 }
 
-int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd) {
+/* The distinct crashes kept so far: what names each, and the stem its files have. */
+struct kept {
+  char *key, *stem;
+};
+static struct kept *kept;
+static size_t nkept, kept_cap;
+
+/* What names the crash: its outcome, and a sanitizer's finding where stderr holds one. */
+static char *crash_key(const struct drv_result *r, int stderr_fd) {
+  size_t len = 0;
+  char *err = stderr_fd >= 0 ? cli_stderr_tail(stderr_fd, DRV_CAPTURE_MAX, &len) : NULL, found[4096], *key = NULL;
+  cli_crash_key(err ? err : "", err ? len : 0, found, sizeof found, 1);
+  free(err);
+  if (asprintf(&key, "%s %s", r->outcome == DRV_SIGNALLED ? cli_signame(r->signal) : "timeout", found) < 0) return NULL;
+  return key;
+}
+
+/* One more input that ended as a kept crash did: a line of NAME.inputs, which this run made. */
+static int add_input(const char *stem, const char *input) {
+  char name[NAME_MAX + 16];
+  snprintf(name, sizeof name, "%s.inputs", stem);
+  int fd = openat(dir_fd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char *line = NULL;
+  int n = asprintf(&line, "%s\n", input);
+  if (n < 0) return finish(fd, -1);
+  int r = save_bytes(fd, line, (size_t)n);
+  free(line);
+  return r;
+}
+
+int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd,
+                   const struct drv_result *r) {
   const char *key = input ? input : "";
   int dup = seen(key);
   if (dup == 1) return 0;
-  if (dup < 0) {
+  char *what = dup < 0 ? NULL : crash_key(r, stderr_fd);
+  if (!what || (nkept == kept_cap && !(kept = realloc(kept, (kept_cap = kept_cap ? kept_cap * 2 : 16) * sizeof *kept)))) {
+    free(what);
     cli_error("save crash: %s", strerror(ENOMEM));
     return -1;
   }
+  for (size_t i = 0; i < nkept; i++)
+    if (!strcmp(kept[i].key, what)) {
+      free(what);
+      if (add_input(kept[i].stem, input ? input : "-") == 0) return 0;
+      cli_error("write %s/%s.inputs: %s", dir_path, kept[i].stem, strerror(errno));
+      return -1;
+    }
   const char *base = input ? strrchr(input, '/') : NULL;
   base = base ? base + 1 : input && *input ? input : "empty-input";
-  int fds[3];
+  int fds[NEXT];
   char *stem = claim(base, fds);
   if (!stem) {
+    free(what);
     cli_error("write %s/%s: %s", dir_path, base, strerror(errno));
     return -1;
   }
-  char *path = NULL;
+  char *path = NULL, *line = NULL;
+  int line_len = asprintf(&line, "%s\n", input ? input : "-");
   if (asprintf(&path, "%s/%s", dir_path, stem) < 0) path = NULL;
   const char *bad = NULL;
-  if (!path) {
+  if (!path || line_len < 0) {
     bad = "";
-    close(fds[0]), close(fds[1]), close(fds[2]);
+    close(fds[0]), close(fds[1]), close(fds[2]), close(fds[3]);
   } else if (save_bytes(fds[0], data, len) < 0) {
     bad = "";
-    close(fds[1]), close(fds[2]);
+    close(fds[1]), close(fds[2]), close(fds[3]);
   } else if (save_fd(fds[1], stderr_fd) < 0) {
     bad = ".stderr";
-    close(fds[2]);
+    close(fds[2]), close(fds[3]);
   } else if (save_repro(fds[2], o, path) < 0) {
     bad = ".repro";
+    close(fds[3]);
+  } else if (save_bytes(fds[3], line, (size_t)line_len) < 0) {
+    bad = ".inputs";
   }
   if (bad) {
     int err = errno;
     cli_error("write %s%s: %s", path ? path : stem, bad, strerror(err));
     /* Half a crash is worse than none: the files just made go. */
-    unlink_stem(stem, 3);
+    unlink_stem(stem, NEXT);
+    free(stem), free(what);
+  } else {
+    kept[nkept++] = (struct kept){what, stem};
   }
   free(path);
-  free(stem);
+  free(line);
   return bad ? -1 : 0;
 }

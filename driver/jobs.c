@@ -288,7 +288,7 @@ static int run_one(struct job *j, const char *name, size_t input, unsigned long 
           cli_copy_capture(drv_stderr_fd(d), 2, "standard error") < 0)
         p->write_failed = 1;
     }
-    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(d)) < 0) {
+    if (o->crashes && failed && cli_save_crash(o, name, j->buf, len, drv_stderr_fd(d), &p->r) < 0) {
       s->t->errors++;
       p->write_failed = 1;
     }

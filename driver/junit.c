@@ -88,7 +88,7 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
   struct notes n = {.len = 0};
   tests++;
   open_case(o, input, run, (double)r->wall_us / 1e6, &n);
-  char message[192];
+  char message[768];
   const char *type = NULL;
   if (plain && !cli_same_outcome(r, plain)) {
     char served_text[64], plain_text[64];
@@ -99,8 +99,13 @@ void cli_junit_case(const struct cli_opts *o, const char *input, unsigned long r
     type = "mismatch";
     snprintf(message, sizeof message, "%s", output_diff);
   } else if (r->outcome == DRV_SIGNALLED) {
+    /* The sanitizer's summary, pids and addresses set aside: a reader groups failures by message. */
+    char found[512];
     type = cli_signame(r->signal);
-    snprintf(message, sizeof message, "crashed: %s", type);
+    if (stderr_text && cli_crash_key(stderr_text, stderr_len, found, sizeof found, 0))
+      snprintf(message, sizeof message, "crashed: %s: %s", type, found);
+    else
+      snprintf(message, sizeof message, "crashed: %s", type);
   } else if (r->outcome == DRV_TIMED_OUT) {
     type = "timeout";
     snprintf(message, sizeof message, "timed out: no result within %u ms", o->timeout_ms);

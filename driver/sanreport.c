@@ -101,3 +101,48 @@ size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen
     if (!more_a) return (size_t)-1;
   }
 }
+
+/* A frame line's number ("    #2 0x... in f file.c:3"), or -1 for any other line. */
+static long frame_number(const char *line, size_t n) {
+  size_t k = 0;
+  long frame = 0;
+  while (k < n && line[k] == ' ') k++;
+  if (k + 1 >= n || line[k] != '#' || !digit(line[k + 1])) return -1;
+  for (k++; k < n && digit(line[k]) && frame < 1000; k++) frame = frame * 10 + (line[k] - '0');
+  return frame;
+}
+
+/* Appends a line, set aside and trimmed of its indent, to out (of cap bytes, NUL-terminated). */
+static void key_add(char *out, size_t cap, size_t *o, const char *sep, const char *line, size_t n) {
+  char buf[LINE_CAP];
+  while (n && *line == ' ') line++, n--;
+  size_t m = aside(line, n, buf), s = strlen(sep);
+  if (*o + s + m + 1 > cap) return;
+  memcpy(out + *o, sep, s), *o += s;
+  memcpy(out + *o, buf, m), *o += m;
+  out[*o] = 0;
+}
+
+size_t cli_crash_key(const char *s, size_t len, char *out, size_t cap, int frames) {
+  size_t start = report_at(s, len), at = start, o = 0, n;
+  const char *line, *first = NULL, *summary = NULL;
+  size_t first_n = 0, summary_n = 0;
+  out[0] = 0;
+  if (start == len || cap < 2) return 0;
+  while (next_line(s, len, &at, &line, &n)) {
+    if (!first && n) first = line, first_n = n;
+    if (n > 9 && !memcmp(line, "SUMMARY: ", 9)) summary = line, summary_n = n;
+  }
+  if (summary) key_add(out, cap, &o, "", summary, summary_n);
+  else key_add(out, cap, &o, "", first, first_n);
+  /* The first stack's top frames: the same summary line can end different paths through the code. */
+  long last = -1;
+  for (at = start; frames && next_line(s, len, &at, &line, &n);) {
+    long f = frame_number(line, n);
+    if (f < 0 && last >= 0) break;
+    if (f < 0) continue;
+    if (f < TOP_FRAMES) key_add(out, cap, &o, " | ", line, n);
+    last = f;
+  }
+  return o;
+}

@@ -100,7 +100,7 @@ load helpers
   run -1 --separate-stderr "$FORKSRV" -t 100 --crashes "$BATS_TEST_TMPDIR/crashes" \
     -i "$(input fine 0)" -i "$(input boom 'sleep 0')" -i "$(input slow hang)" -- /bin/sh -c \
     'read x; echo "said: $x" >&2; case $x in hang) while :; do :; done ;; sleep*) kill -SEGV $$ ;; esac'
-  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "boom boom.repro boom.stderr slow slow.repro slow.stderr " ]
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "boom boom.inputs boom.repro boom.stderr slow slow.inputs slow.repro slow.stderr " ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/boom")" = "sleep 0" ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/boom.stderr")" = "said: sleep 0" ]
   [ "$(cat "$BATS_TEST_TMPDIR/crashes/slow.stderr")" = "said: hang" ]

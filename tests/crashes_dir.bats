@@ -60,16 +60,16 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
   ln -s "$BATS_TEST_TMPDIR/target-of-link" "$dir/b.repro"
   run -1 --separate-stderr "$FORKSRV" -q --crashes "$dir" -i "$BATS_TEST_TMPDIR/in/b" -- "$T/crash"
   [ "$(cat "$BATS_TEST_TMPDIR/target-of-link")" = keep ]
-  [ "$(ls "$dir" | tr '\n' ' ')" = "b b-2 b-2.repro b-2.stderr b.repro b.stderr " ]
+  [ "$(ls "$dir" | tr '\n' ' ')" = "b b-2 b-2.inputs b-2.repro b-2.stderr b.inputs b.repro b.stderr " ]
   [ "$(cat "$dir/b-2")" = segv ]
 }
 
 @test "a second crash of one name is NAME-2.EXT: the extension the target saw is kept" {
   mkdir -p "$BATS_TEST_TMPDIR/c1" "$BATS_TEST_TMPDIR/c2"
   printf segv >"$BATS_TEST_TMPDIR/c1/x.tar.gz"
-  printf segv >"$BATS_TEST_TMPDIR/c2/x.tar.gz"
+  printf abort >"$BATS_TEST_TMPDIR/c2/x.tar.gz"
   run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/crashes" -i "$BATS_TEST_TMPDIR/c1" -i "$BATS_TEST_TMPDIR/c2" -- "$T/crash" @@
-  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "x-2.tar.gz x-2.tar.gz.repro x-2.tar.gz.stderr x.tar.gz x.tar.gz.repro x.tar.gz.stderr " ]
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "x-2.tar.gz x-2.tar.gz.inputs x-2.tar.gz.repro x-2.tar.gz.stderr x.tar.gz x.tar.gz.inputs x.tar.gz.repro x.tar.gz.stderr " ]
 }
 
 @test "an input called a.stderr does not overwrite crash a's stderr" {
@@ -79,7 +79,7 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
   run -1 --separate-stderr "$FORKSRV" -q --crashes "$BATS_TEST_TMPDIR/crashes" -i "$BATS_TEST_TMPDIR/c" -- \
     /bin/sh -c 'read x; echo "stderr of $x" >&2; kill -"$x" $$'
   local d="$BATS_TEST_TMPDIR/crashes"
-  [ "$(ls "$d" | tr '\n' ' ')" = "a a-2.stderr a-2.stderr.repro a-2.stderr.stderr a.repro a.stderr " ]
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a-2.stderr a-2.stderr.inputs a-2.stderr.repro a-2.stderr.stderr a.inputs a.repro a.stderr " ]
   [ "$(cat "$d/a")" = ABRT ]
   [ "$(cat "$d/a.stderr")" = "stderr of ABRT" ]
   [ "$(cat "$d/a-2.stderr")" = SEGV ]
@@ -89,7 +89,8 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 @test "an input that crashes in each of -n 3 runs is saved once" {
   run -1 --separate-stderr "$FORKSRV" -n 3 --crashes "$BATS_TEST_TMPDIR/crashes" -i "$(input b segv)" -- "$T/crash"
   [ "${#lines[@]}" -eq 3 ]
-  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "b b.repro b.stderr " ]
+  [ "$(ls "$BATS_TEST_TMPDIR/crashes" | tr '\n' ' ')" = "b b.inputs b.repro b.stderr " ]
+  [ "$(cat "$BATS_TEST_TMPDIR/crashes/b.inputs")" = "$BATS_TEST_TMPDIR/in/b" ]
 }
 
 @test "the .repro line substitutes every @@ of an argument and reproduces the crash" {
@@ -133,4 +134,30 @@ C
   wait "$swapper" || true
   run -1 pgrep -f "^$BATS_TEST_TMPDIR/swap"
   [ -z "$(ls -A "$BATS_TEST_TMPDIR/victim")" ]
+}
+
+@test "one input is kept per distinct crash, a sanitizer's finding known by its summary and top frames; NAME.inputs lists every input that hit it" {
+  local c="$BATS_TEST_TMPDIR/c" d="$BATS_TEST_TMPDIR/crashes"
+  mkdir "$c"
+  printf abort >"$c/ab"
+  printf heap-overflow >"$c/ho"
+  printf segv >"$c/s1"
+  printf segv >"$c/s2"
+  printf segv >"$c/s3"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$d" -i "$c" -- "$T/asan_clang"
+  [ "$(ls "$d" | tr '\n' ' ')" = "ab ab.inputs ab.repro ab.stderr ho ho.inputs ho.repro ho.stderr s1 s1.inputs s1.repro s1.stderr " ]
+  [ "$(cat "$d/s1.inputs")" = "$(printf '%s\n' "$c/s1" "$c/s2" "$c/s3")" ]
+  [ "$(cat "$d/ho.inputs")" = "$c/ho" ]
+  grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow' "$d/ho.stderr"
+}
+
+@test "without a sanitizer's report, crashes are told apart by their signal" {
+  local c="$BATS_TEST_TMPDIR/c" d="$BATS_TEST_TMPDIR/crashes"
+  mkdir "$c"
+  printf segv >"$c/a"
+  printf abort >"$c/b"
+  printf segv >"$c/c"
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$d" -i "$c" -- "$T/crash"
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a.inputs a.repro a.stderr b b.inputs b.repro b.stderr " ]
+  [ "$(cat "$d/a.inputs")" = "$(printf '%s\n' "$c/a" "$c/c")" ]
 }

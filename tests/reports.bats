@@ -155,3 +155,12 @@ slice() { "$FORKSRV" --json -t 300 "$@" -i "$SHARD_CORPUS" -- "$T/crash" 2>/dev/
   run bash "$dir/a.repro"
   [ "$status" -eq 139 ]
 }
+
+@test "--junit: a sanitizer's finding is in the failure's message, pids and addresses set aside, so that failures group by crash" {
+  run -1 --separate-stderr "$FORKSRV" --junit "$BATS_TEST_TMPDIR/j.xml" -i "$(input a segv)" -i "$(input b segv)" -- "$T/asan_clang"
+  run -0 xmllint --xpath 'string(//testcase[1]/failure/@message)' "$BATS_TEST_TMPDIR/j.xml"
+  [[ "$output" == "crashed: SIGABRT: SUMMARY: AddressSanitizer: SEGV "*"crash.c:"*" in main" ]]
+  local first="$output"
+  run -0 xmllint --xpath 'string(//testcase[2]/failure/@message)' "$BATS_TEST_TMPDIR/j.xml"
+  [ "$output" = "$first" ]
+}

@@ -48,10 +48,10 @@ load helpers
 @test "--reset auto on inputs that crash keeps snapshot reset (a crash is no discard), and each input's report is its own" {
   local dir f
   dir=$(corpus heap-overflow heap-overflow heap-overflow heap-overflow)
-  run -1 --separate-stderr "$FORKSRV" --reset auto --verify 1 --crashes "$BATS_TEST_TMPDIR/crashes" -i "$dir" -- "$T/asan_clang"
+  run -1 --separate-stderr "$FORKSRV" --reset auto --verify 1 --junit "$BATS_TEST_TMPDIR/j.xml" -i "$dir" -- "$T/asan_clang"
   [ "${stderr_lines[0]}" = "forksrv: reset: snapshot: the first 3 inputs gave the direct run's outcome and output" ]
   [[ "${stderr_lines[-1]}" == *": 0 exited (0 non-zero), 4 crashed, 0 timed out, 4 verified, 0 mismatches" ]]
-  for f in 10 11 12 13; do
-    grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow' "$BATS_TEST_TMPDIR/crashes/$f.stderr"
+  for f in 1 2 3 4; do
+    xmllint --xpath "string(//testcase[$f]/failure)" "$BATS_TEST_TMPDIR/j.xml" | grep -q 'ERROR: AddressSanitizer: heap-buffer-overflow'
   done
 }

@@ -30,8 +30,8 @@ load helpers
   [[ "${lines[1]}" == *'"result":"crashed","signal":"SIGABRT"'* ]]
   grep -q 'ERROR: UndefinedBehaviorSanitizer: SEGV' "$BATS_TEST_TMPDIR/crashes/b.stderr"
   run -0 cat "$BATS_TEST_TMPDIR/crashes/b.repro"
-  [[ "$output" == *" && ASAN_OPTIONS='verify_asan_link_order=0:abort_on_error=1' UBSAN_OPTIONS='halt_on_error=1:abort_on_error=1' MSAN_OPTIONS='halt_on_error=1:abort_on_error=1' LSAN_OPTIONS='abort_on_error=1' '$T/harness_ubsan' < "* ]]
-  FORKSRV_PLAIN=1 run -134 sh "$BATS_TEST_TMPDIR/crashes/b.repro"
+  [[ "$output" == *" && ASAN_OPTIONS='verify_asan_link_order=0:abort_on_error=1' UBSAN_OPTIONS='halt_on_error=1:abort_on_error=1' MSAN_OPTIONS='halt_on_error=1:abort_on_error=1' LSAN_OPTIONS='abort_on_error=1' FORKSRV_PLAIN=1 '$T/harness_ubsan' < "* ]]
+  run -134 sh "$BATS_TEST_TMPDIR/crashes/b.repro"
 }
 
 @test "the user's own abort_on_error, in any sanitizer's options, holds for all of them" {
