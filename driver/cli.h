@@ -56,8 +56,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* --verify: where two captures of one input differ, or (size_t)-1 where they say the same (byte for
  * byte, but for what a sanitizer's report carries that differs between any two runs: sanreport.c). */
 size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen);
-/* What names a sanitizer's finding in stderr, pids and addresses set aside: its SUMMARY line (or its
- * first), and with frames its first stack's top frames too; 0 (out empty) where there is no report. */
+/* What names a sanitizer's finding in stderr, pids, addresses and numbers set aside: its SUMMARY line
+ * (or its first), and with frames its first stack's top frames too. Where there is no report: with
+ * frames, the last line said; else 0, out empty. */
 size_t cli_crash_key(const char *s, size_t len, char *out, size_t cap, int frames);
 /* The client's configuration the options describe. */
 struct drv_config cli_config(const struct cli_opts *o, int cancel_fd);

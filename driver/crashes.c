@@ -1,10 +1,10 @@
-/* --crashes DIR: one input per distinct crash (its signal, and a sanitizer's finding: summary and top
- * frames) or for every timeout, copied into DIR with the target's stderr (NAME.stderr), a shell line
- * that reproduces it (NAME.repro) and every input that ended the same way (NAME.inputs, one path a
- * line, the kept one first), so that 141 inputs of one bug are one crash to triage, and none is lost. forksrv runs as root in CI over
- * directories others may write, so DIR must be the user's own and writable by nobody else, checked
- * once on a directory fd that every file is then made through, with O_EXCL|O_NOFOLLOW: no planted
- * link is followed and no file overwritten, this run's or an earlier one's. */
+/* --crashes DIR: one input per distinct crash (its signal, and a sanitizer's finding or else the last
+ * line of stderr) and each timeout, copied into DIR with the target's stderr (NAME.stderr), a shell
+ * line that reproduces it (NAME.repro) and every input that ended the same way (NAME.inputs, one path
+ * a line, the kept one first): 141 inputs of one bug are one crash to triage. forksrv runs as root
+ * in CI over directories others may write, so DIR must be the user's own and writable by nobody
+ * else, checked once on a directory fd that every file is then made through, with O_EXCL|O_NOFOLLOW:
+ * no planted link is followed and no file overwritten, this run's or an earlier one's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -328,12 +328,18 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
   int dup = seen(key);
   if (dup == 1) return 0;
   char *what = dup < 0 ? NULL : crash_key(r, stderr_fd);
-  if (!what || (nkept == kept_cap && !(kept = realloc(kept, (kept_cap = kept_cap ? kept_cap * 2 : 16) * sizeof *kept)))) {
+  if (what && nkept == kept_cap) {
+    size_t cap = kept_cap ? kept_cap * 2 : 16;
+    struct kept *more = realloc(kept, cap * sizeof *kept);
+    if (more) kept = more, kept_cap = cap;
+  }
+  if (!what || nkept == kept_cap) {
     free(what);
     cli_error("save crash: %s", strerror(ENOMEM));
     return -1;
   }
-  for (size_t i = 0; i < nkept; i++)
+  /* A timeout says nothing of where the target was: each is kept. */
+  for (size_t i = 0; r->outcome == DRV_SIGNALLED && i < nkept; i++)
     if (!strcmp(kept[i].key, what)) {
       free(what);
       if (add_input(kept[i].stem, input ? input : "-") == 0) return 0;
@@ -374,8 +380,10 @@ int cli_save_crash(const struct cli_opts *o, const char *input, const void *data
     /* Half a crash is worse than none: the files just made go. */
     unlink_stem(stem, NEXT);
     free(stem), free(what);
-  } else {
+  } else if (r->outcome == DRV_SIGNALLED) {
     kept[nkept++] = (struct kept){what, stem};
+  } else {
+    free(stem), free(what);
   }
   free(path);
   free(line);

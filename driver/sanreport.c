@@ -112,29 +112,51 @@ static long frame_number(const char *line, size_t n) {
   return frame;
 }
 
-/* Appends a line, set aside and trimmed of its indent, to out (of cap bytes, NUL-terminated). */
+/* Appends a line, set aside and trimmed of its indent, to out (of cap bytes, NUL-terminated), cut to
+ * fit. Decimal numbers are set aside too, but for a place's "file.c:12:5" and a frame's "#2": a leak's
+ * size or an out-of-bounds index is the input's, not the bug's. */
 static void key_add(char *out, size_t cap, size_t *o, const char *sep, const char *line, size_t n) {
   char buf[LINE_CAP];
   while (n && *line == ' ') line++, n--;
   size_t m = aside(line, n, buf), s = strlen(sep);
-  if (*o + s + m + 1 > cap) return;
+  if (*o + s + 1 >= cap) return;
   memcpy(out + *o, sep, s), *o += s;
-  memcpy(out + *o, buf, m), *o += m;
+  for (size_t i = 0; i < m && *o + 2 < cap;) {
+    char before = i ? buf[i - 1] : ' ';
+    if (digit(buf[i]) && before != ':' && before != '#' && before != '_' && !(before >= 'a' && before <= 'z') &&
+        !(before >= 'A' && before <= 'Z') && !digit(before)) {
+      out[(*o)++] = 'N';
+      while (i < m && digit(buf[i])) i++;
+    } else {
+      out[(*o)++] = buf[i++];
+    }
+  }
   out[*o] = 0;
 }
 
 size_t cli_crash_key(const char *s, size_t len, char *out, size_t cap, int frames) {
-  size_t start = report_at(s, len), at = start, o = 0, n;
+  size_t start = report_at(s, len), at, o = 0, n;
   const char *line, *first = NULL, *summary = NULL;
   size_t first_n = 0, summary_n = 0;
   out[0] = 0;
-  if (start == len || cap < 2) return 0;
-  while (next_line(s, len, &at, &line, &n)) {
-    if (!first && n) first = line, first_n = n;
+  if (cap < 2) return 0;
+  /* The first report's summary: searched from the start, as a cut tail may have lost the report's
+   * first lines but kept its summary. */
+  for (at = 0; !summary && next_line(s, len, &at, &line, &n);) {
+    if (at > start && !first && n) first = line, first_n = n;
     if (n > 9 && !memcmp(line, "SUMMARY: ", 9)) summary = line, summary_n = n;
   }
+  if (!summary && start == len) {
+    /* No report: with frames (grouping crashes), the last line said, an assert's message as a rule. */
+    const char *said = NULL;
+    size_t said_n = 0;
+    for (at = 0; frames && next_line(s, len, &at, &line, &n);)
+      if (n) said = line, said_n = n;
+    if (said) key_add(out, cap, &o, "", said, said_n);
+    return o;
+  }
   if (summary) key_add(out, cap, &o, "", summary, summary_n);
-  else key_add(out, cap, &o, "", first, first_n);
+  else if (first) key_add(out, cap, &o, "", first, first_n);
   /* The first stack's top frames: the same summary line can end different paths through the code. */
   long last = -1;
   for (at = start; frames && next_line(s, len, &at, &line, &n);) {

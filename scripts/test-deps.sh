@@ -6,20 +6,25 @@
 # beside Debian 12's (below), from the archive the machine's apt sources name. Does nothing when they are
 # already there. scripts/test-deps.sh --archive-uri [ETC] prints that archive (ETC: /etc/apt).
 set -eu
-# archive_uri ETC: the URI of each Debian archive (not a security one) that ETC's sources name,
-# deb822 (sources.list.d/*.sources) or one-line (sources.list, sources.list.d/*.list).
+# archive_uri ETC: the URI of each Debian archive (not a security one, nor a cdrom or local one) that
+# ETC's sources name, deb822 (sources.list.d/*.sources) or one-line (sources.list, *.list), those that
+# look like Debian's own (its keyring, or a path ending in /debian) first.
 archive_uri() {
   local f
-  for f in "$1"/sources.list.d/*.sources; do
-    [ -f "$f" ] && awk 'tolower($1) == "enabled:" && tolower($2) == "no" { off = 1 }
-      tolower($1) == "types:" { deb = / deb( |$)/ } tolower($1) == "uris:" { uri = $2 }
-      /^[[:space:]]*$/ { if (deb && !off && uri != "" && uri !~ /security/) print uri; deb = off = 0; uri = "" }
-      END { if (deb && !off && uri != "" && uri !~ /security/) print uri }' "$f"
-  done
-  for f in "$1"/sources.list "$1"/sources.list.d/*.list; do
-    [ -f "$f" ] && awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-      if ($i !~ /security/) print $i }' "$f"
-  done
+  {
+    for f in "$1"/sources.list.d/*.sources; do
+      [ -f "$f" ] && awk 'function out() { if (deb && !off && uri ~ /^(https?|ftp):/ && uri !~ /security/)
+          print (key || uri ~ /\/debian\/?$/ ? 0 : 1), uri; deb = off = key = 0; uri = "" }
+        /^[[:space:]]*$/ { out() } END { out() }
+        tolower($1) == "enabled:" && tolower($2) ~ /^(no|false|off)$/ { off = 1 }
+        tolower($1) == "types:" { deb = / deb( |$)/ } tolower($1) == "uris:" { uri = $2 }
+        tolower($1) == "signed-by:" && /debian-archive-keyring/ { key = 1 }' "$f"
+    done
+    for f in "$1"/sources.list "$1"/sources.list.d/*.list; do
+      [ -f "$f" ] && awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if (i <= NF && $i ~ /^(https?|ftp):/ && $i !~ /security/) print (/debian-archive-keyring/ || $i ~ /\/debian\/?$/ ? 0 : 1), $i }' "$f"
+    done
+  } | sort -s -n -k1,1 | cut -d' ' -f2
   return 0
 }
 if [ "${1:-}" = --archive-uri ]; then

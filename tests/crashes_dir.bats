@@ -161,3 +161,32 @@ C
   [ "$(ls "$d" | tr '\n' ' ')" = "a a.inputs a.repro a.stderr b b.inputs b.repro b.stderr " ]
   [ "$(cat "$d/a.inputs")" = "$(printf '%s\n' "$c/a" "$c/c")" ]
 }
+
+@test "a report's numbers are the input's: one place with other indexes is one crash, another place is another; same-named inputs merge" {
+  local c="$BATS_TEST_TMPDIR/c" d="$BATS_TEST_TMPDIR/crashes"
+  mkdir -p "$c/x" "$c/y"
+  printf '3:7' >"$c/a"
+  printf '3:9' >"$c/b"
+  printf '4:7' >"$c/x/z"
+  printf '3:1' >"$c/y/z"
+  # A UBSan-like line: the place (file:line:col) names the bug, the index is the input's.
+  run -1 --separate-stderr "$FORKSRV" -q --crashes "$d" -i "$c" -- /bin/sh -c \
+    'IFS=: read l i; echo "t.c:$l:5: runtime error: index $i out of bounds for type int[4]" >&2; kill -ABRT $$'
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a.inputs a.repro a.stderr z z.inputs z.repro z.stderr " ]
+  [ "$(cat "$d/a.inputs")" = "$(printf '%s\n' "$c/a" "$c/b" "$c/y/z")" ]
+  [ "$(cat "$d/z.inputs")" = "$c/x/z" ]
+}
+
+@test "without a report, an assertion's last line tells crashes of one signal apart, and each timeout is kept" {
+  local c="$BATS_TEST_TMPDIR/c" d="$BATS_TEST_TMPDIR/crashes"
+  mkdir "$c"
+  printf 'one' >"$c/a"
+  printf 'two' >"$c/b"
+  printf 'one' >"$c/c"
+  printf 'hang' >"$c/h1"
+  printf 'hang' >"$c/h2"
+  run -1 --separate-stderr "$FORKSRV" -q -t 200 --crashes "$d" -i "$c" -- /bin/sh -c \
+    'read x; [ "$x" = hang ] && while :; do :; done; echo "t: t.c:9: main: Assertion \`$x'"'"' failed." >&2; kill -ABRT $$'
+  [ "$(ls "$d" | tr '\n' ' ')" = "a a.inputs a.repro a.stderr b b.inputs b.repro b.stderr h1 h1.inputs h1.repro h1.stderr h2 h2.inputs h2.repro h2.stderr " ]
+  [ "$(cat "$d/a.inputs")" = "$(printf '%s\n' "$c/a" "$c/c")" ]
+}

@@ -74,49 +74,59 @@ corpus() {
   [ "${stderr_lines[0]}" = "forksrv: --shard needs inputs (-i)" ]
 }
 
-# The slice --shard I/N gives: what --shard auto must give from each engine's variables.
-slice() { "$FORKSRV" --json -t 300 "$@" -i "$SHARD_CORPUS" -- "$T/crash" 2>/dev/null | grep -o '"input":"[^"]*"'; }
+# The slice --shard I/N gives: what --shard auto must give from each engine's variables, whatever
+# engine runs the suite itself.
+ENGINES=(-u CI_NODE_INDEX -u CI_NODE_TOTAL -u CIRCLE_NODE_INDEX -u CIRCLE_NODE_TOTAL -u BUILDKITE_PARALLEL_JOB
+  -u BUILDKITE_PARALLEL_JOB_COUNT -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_MIN -u SLURM_ARRAY_TASK_STEP
+  -u SLURM_ARRAY_TASK_COUNT -u JOB_COMPLETION_INDEX -u AWS_BATCH_JOB_ARRAY_INDEX)
+slice() {
+  local vars=()
+  while [[ "$1" == *=* ]]; do vars+=("$1"); shift; done
+  env "${ENGINES[@]}" "${vars[@]}" "$FORKSRV" --json -t 300 "$@" -i "$SHARD_CORPUS" -- "$T/crash" 2>/dev/null | grep -o '"input":"[^"]*"'
+}
 
 @test "--shard auto takes each engine's own spelling and counting of the shard: GitLab, CircleCI, Buildkite, Slurm" {
   SHARD_CORPUS=$(corpus)
   local want
   want=$(slice --shard 2/3)
   [ -n "$want" ]
-  [ "$(CI_NODE_INDEX=2 CI_NODE_TOTAL=3 slice --shard auto)" = "$want" ]
-  [ "$(CIRCLE_NODE_INDEX=1 CIRCLE_NODE_TOTAL=3 slice --shard auto)" = "$want" ]
-  [ "$(BUILDKITE_PARALLEL_JOB=1 BUILDKITE_PARALLEL_JOB_COUNT=3 slice --shard auto)" = "$want" ]
+  [ "$(slice CI_NODE_INDEX=2 CI_NODE_TOTAL=3 --shard auto)" = "$want" ]
+  [ "$(slice CIRCLE_NODE_INDEX=1 CIRCLE_NODE_TOTAL=3 --shard auto)" = "$want" ]
+  [ "$(slice BUILDKITE_PARALLEL_JOB=1 BUILDKITE_PARALLEL_JOB_COUNT=3 --shard auto)" = "$want" ]
   # An array 10-14:2 has tasks 10, 12 and 14: 12 is its second.
-  [ "$(SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=3 slice --shard auto)" = "$want" ]
-  run --separate-stderr env CI_NODE_INDEX=3 CI_NODE_TOTAL=3 "$FORKSRV" -v --shard auto -i "$SHARD_CORPUS" -- "$T/crash"
+  [ "$(slice SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_STEP=2 SLURM_ARRAY_TASK_COUNT=3 --shard auto)" = "$want" ]
+  run --separate-stderr env "${ENGINES[@]}" CI_NODE_INDEX=3 CI_NODE_TOTAL=3 "$FORKSRV" -v --shard auto -i "$SHARD_CORPUS" -- "$T/crash"
   [ "$status" -le 1 ]
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: shard 3/3, from GitLab CI" ]
+  # A GitLab job that is not parallel has CI_NODE_TOTAL=1 and no index: the one shard, every input.
+  [ "$(slice CI_NODE_TOTAL=1 --shard auto)" = "$(slice --shard 1/1)" ]
 }
 
 @test "--shard auto/N: an engine that gives the index alone (a Kubernetes Indexed Job, AWS Batch) takes the count given" {
   SHARD_CORPUS=$(corpus)
   local want
   want=$(slice --shard 1/2)
-  [ "$(JOB_COMPLETION_INDEX=0 slice --shard auto/2)" = "$want" ]
-  [ "$(AWS_BATCH_JOB_ARRAY_INDEX=0 slice --shard auto/2)" = "$want" ]
-  run -2 --separate-stderr env JOB_COMPLETION_INDEX=0 "$FORKSRV" --shard auto -i "$SHARD_CORPUS" -- "$T/crash"
+  [ -n "$want" ]
+  [ "$(slice JOB_COMPLETION_INDEX=0 --shard auto/2)" = "$want" ]
+  [ "$(slice AWS_BATCH_JOB_ARRAY_INDEX=0 --shard auto/2)" = "$want" ]
+  run -2 --separate-stderr env "${ENGINES[@]}" JOB_COMPLETION_INDEX=0 "$FORKSRV" --shard auto -i "$SHARD_CORPUS" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: JOB_COMPLETION_INDEX gives no shard count: say it with --shard auto/N" ]
-  run -2 --separate-stderr env JOB_COMPLETION_INDEX=2 "$FORKSRV" --shard auto/2 -i "$SHARD_CORPUS" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" JOB_COMPLETION_INDEX=2 "$FORKSRV" --shard auto/2 -i "$SHARD_CORPUS" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: JOB_COMPLETION_INDEX=2 is not one of the 2 shards (auto/N)" ]
 }
 
 @test "--shard auto with no engine's shard set, or a wrong one, is a usage error naming it" {
   local c
   c=$(corpus)
-  run -2 --separate-stderr env -u CI_NODE_INDEX -u CIRCLE_NODE_INDEX -u BUILDKITE_PARALLEL_JOB -u SLURM_ARRAY_TASK_ID \
-    -u JOB_COMPLETION_INDEX -u AWS_BATCH_JOB_ARRAY_INDEX "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: no CI or batch engine's shard is set (GitLab's CI_NODE_INDEX, CircleCI's CIRCLE_NODE_INDEX, Buildkite's BUILDKITE_PARALLEL_JOB, Slurm's SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX, AWS Batch's AWS_BATCH_JOB_ARRAY_INDEX)" ]
-  run -2 --separate-stderr env CI_NODE_INDEX=x CI_NODE_TOTAL=3 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" CI_NODE_INDEX=x CI_NODE_TOTAL=3 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: CI_NODE_INDEX is 'x', not a whole number" ]
-  run -2 --separate-stderr env CI_NODE_INDEX=0 CI_NODE_TOTAL=3 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" CI_NODE_INDEX=0 CI_NODE_TOTAL=3 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: CI_NODE_INDEX=0 is not one of the 3 shards (CI_NODE_TOTAL)" ]
-  run -2 --separate-stderr env CI_NODE_INDEX=1 CI_NODE_TOTAL=3 "$FORKSRV" --shard auto/4 -i "$c" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" CI_NODE_INDEX=1 CI_NODE_TOTAL=3 "$FORKSRV" --shard auto/4 -i "$c" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto/4: CI_NODE_TOTAL says 3 shards" ]
-  run -2 --separate-stderr env CI_NODE_INDEX=1 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
+  run -2 --separate-stderr env "${ENGINES[@]}" CI_NODE_INDEX=1 "$FORKSRV" --shard auto -i "$c" -- "$T/crash"
   [ "${stderr_lines[0]}" = "forksrv: --shard auto: CI_NODE_INDEX is set but CI_NODE_TOTAL is not" ]
 }
 

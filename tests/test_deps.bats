@@ -50,3 +50,16 @@ SRC
 @test "the script names no archive host of its own" {
   run -1 grep -n 'deb\.debian\.org' "$DEPS"
 }
+
+@test "a cdrom line, a bracket never closed and a third-party archive are passed over for the Debian one" {
+  mkdir -p "$BATS_TEST_TMPDIR/apt/sources.list.d"
+  printf 'Types: deb\nURIs: https://apt.llvm.org/bookworm/\nSuites: llvm-toolchain-bookworm\nComponents: main\n' \
+    >"$BATS_TEST_TMPDIR/apt/sources.list.d/apt-llvm.sources"
+  cat >"$BATS_TEST_TMPDIR/apt/sources.list" <<'SRC'
+deb cdrom:[Debian GNU/Linux 12 _Bookworm_] bookworm main
+deb [arch=amd64 http://unclosed.example/debian bookworm main
+deb http://mirror.example/debian/ bookworm main
+SRC
+  run -0 timeout 10 "$DEPS" --archive-uri "$BATS_TEST_TMPDIR/apt"
+  [ "$output" = "http://mirror.example/debian/" ]
+}
