@@ -246,8 +246,8 @@ static int save_repro(int fd, const struct cli_opts *o, const char *saved_path) 
   return r;
 }
 
-#define NEXT 4
-static const char *const ext[NEXT] = {"", ".stderr", ".repro", ".inputs"};
+#define NFILES 4
+static const char *const ext[NFILES] = {"", ".stderr", ".repro", ".inputs"};
 
 static void unlink_stem(const char *stem, int upto) {
   for (int i = 0; i < upto; i++) {
@@ -260,7 +260,7 @@ static void unlink_stem(const char *stem, int upto) {
 /* A stem no file in DIR has: NAME and each NAME.EXT all made new, or NAME-2..., so that a crash
  * never meets another's files (an input called a.stderr beside one called a). The files are open on
  * fds[] on return; NULL with errno when they cannot be made. */
-static char *claim(const char *base, int fds[NEXT]) {
+static char *claim(const char *base, int fds[NFILES]) {
   /* NAME-2.EXT, not NAME.EXT-2: the extension stays what the target was given. A name too long
    * for DIR with the suffixes added is cut before its extension, not refused. */
   const char *dot = cli_extension(base);
@@ -271,12 +271,12 @@ static char *claim(const char *base, int fds[NEXT]) {
     if ((k == 1 ? asprintf(&stem, "%.*s%s", keep, base, dot) : asprintf(&stem, "%.*s-%u%s", keep, base, k, dot)) < 0)
       return NULL;
     int i = 0;
-    for (; i < NEXT; i++) {
+    for (; i < NFILES; i++) {
       char name[NAME_MAX + 16];
       snprintf(name, sizeof name, "%s%s", stem, ext[i]);
       if ((fds[i] = create(name)) < 0) break;
     }
-    if (i == NEXT) return stem;
+    if (i == NFILES) return stem;
     int err = errno;
     for (int m = 0; m < i; m++) close(fds[m]);
     unlink_stem(stem, i);
@@ -298,22 +298,17 @@ struct kept {
 static struct kept *kept;
 static size_t nkept, kept_cap;
 
-/* What names the crash: its outcome, and a sanitizer's finding where stderr holds one. */
+/* What names the crash: its signal, and what its stderr says (sanreport.c). */
 static char *crash_key(const struct drv_result *r, int stderr_fd) {
   size_t len = 0;
   char *err = stderr_fd >= 0 ? cli_stderr_tail(stderr_fd, DRV_CAPTURE_MAX, &len) : NULL, found[4096], *key = NULL;
   cli_crash_key(err ? err : "", err ? len : 0, found, sizeof found, 1);
   free(err);
-  if (asprintf(&key, "%s %s", r->outcome == DRV_SIGNALLED ? cli_signame(r->signal) : "timeout", found) < 0) return NULL;
-  return key;
+  return asprintf(&key, "%s %s", cli_signame(r->signal), found) < 0 ? NULL : key;
 }
 
-/* One more input that ended as a kept crash did: a line of NAME.inputs, which this run made. */
-static int add_input(const char *stem, const char *input) {
-  char name[NAME_MAX + 16];
-  snprintf(name, sizeof name, "%s.inputs", stem);
-  int fd = openat(dir_fd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return -1;
+/* input as a line of NAME.inputs, on fd, which is closed. */
+static int save_line(int fd, const char *input) {
   char *line = NULL;
   int n = asprintf(&line, "%s\n", input);
   if (n < 0) return finish(fd, -1);
@@ -322,70 +317,86 @@ static int add_input(const char *stem, const char *input) {
   return r;
 }
 
-int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd,
-                   const struct drv_result *r) {
-  const char *key = input ? input : "";
-  int dup = seen(key);
-  if (dup == 1) return 0;
-  char *what = dup < 0 ? NULL : crash_key(r, stderr_fd);
-  if (what && nkept == kept_cap) {
-    size_t cap = kept_cap ? kept_cap * 2 : 16;
-    struct kept *more = realloc(kept, cap * sizeof *kept);
-    if (more) kept = more, kept_cap = cap;
-  }
-  if (!what || nkept == kept_cap) {
-    free(what);
-    cli_error("save crash: %s", strerror(ENOMEM));
-    return -1;
-  }
-  /* A timeout says nothing of where the target was: each is kept. */
-  for (size_t i = 0; r->outcome == DRV_SIGNALLED && i < nkept; i++)
-    if (!strcmp(kept[i].key, what)) {
-      free(what);
-      if (add_input(kept[i].stem, input ? input : "-") == 0) return 0;
+/* One more input that ended as a kept crash did, added to NAME.inputs, which this run made. */
+static int add_input(const char *stem, const char *input) {
+  char name[NAME_MAX + 16];
+  snprintf(name, sizeof name, "%s.inputs", stem);
+  int fd = openat(dir_fd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  return fd < 0 ? -1 : save_line(fd, input);
+}
+
+static int no_memory(void) {
+  cli_error("save crash: %s", strerror(ENOMEM));
+  return -1;
+}
+
+/* A crash like one kept already: its input is added to that one's NAME.inputs (1); or 0, a new one,
+ * whose key goes to *what; -1 after saying why. */
+static int group(const struct drv_result *r, int stderr_fd, const char *input, char **what) {
+  if (!(*what = crash_key(r, stderr_fd))) return no_memory();
+  for (size_t i = 0; i < nkept; i++)
+    if (!strcmp(kept[i].key, *what)) {
+      free(*what);
+      *what = NULL;
+      if (add_input(kept[i].stem, input) == 0) return 1;
       cli_error("write %s/%s.inputs: %s", dir_path, kept[i].stem, strerror(errno));
       return -1;
     }
+  if (nkept == kept_cap) {
+    size_t cap = kept_cap ? kept_cap * 2 : 16;
+    struct kept *more = realloc(kept, cap * sizeof *kept);
+    if (!more) {
+      free(*what);
+      *what = NULL;
+      return no_memory();
+    }
+    kept = more, kept_cap = cap;
+  }
+  return 0;
+}
+
+int cli_save_crash(const struct cli_opts *o, const char *input, const void *data, size_t len, int stderr_fd,
+                   const struct drv_result *r) {
+  const char *key = input ? input : "", *listed = input ? input : "-";
+  int dup = seen(key);
+  if (dup == 1) return 0;
+  if (dup < 0) return no_memory();
+  /* A timeout says nothing of where the target was: each is kept on its own. */
+  char *what = NULL;
+  int grouped = r->outcome == DRV_SIGNALLED ? group(r, stderr_fd, listed, &what) : 0;
+  if (grouped != 0) return grouped < 0 ? -1 : 0;
   const char *base = input ? strrchr(input, '/') : NULL;
   base = base ? base + 1 : input && *input ? input : "empty-input";
-  int fds[NEXT];
+  int fds[NFILES];
   char *stem = claim(base, fds);
   if (!stem) {
     free(what);
     cli_error("write %s/%s: %s", dir_path, base, strerror(errno));
     return -1;
   }
-  char *path = NULL, *line = NULL;
-  int line_len = asprintf(&line, "%s\n", input ? input : "-");
+  char *path = NULL;
   if (asprintf(&path, "%s/%s", dir_path, stem) < 0) path = NULL;
+  /* Each save closes its file; those after a failed one are closed unwritten. */
   const char *bad = NULL;
-  if (!path || line_len < 0) {
-    bad = "";
-    close(fds[0]), close(fds[1]), close(fds[2]), close(fds[3]);
-  } else if (save_bytes(fds[0], data, len) < 0) {
-    bad = "";
-    close(fds[1]), close(fds[2]), close(fds[3]);
-  } else if (save_fd(fds[1], stderr_fd) < 0) {
-    bad = ".stderr";
-    close(fds[2]), close(fds[3]);
-  } else if (save_repro(fds[2], o, path) < 0) {
-    bad = ".repro";
-    close(fds[3]);
-  } else if (save_bytes(fds[3], line, (size_t)line_len) < 0) {
-    bad = ".inputs";
-  }
+  int k = 0;
+  if (!path) bad = "";
+  else if (save_bytes(fds[k++], data, len) < 0) bad = "";
+  else if (save_fd(fds[k++], stderr_fd) < 0) bad = ".stderr";
+  else if (save_repro(fds[k++], o, path) < 0) bad = ".repro";
+  else if (save_line(fds[k++], listed) < 0) bad = ".inputs";
+  int err = errno;
+  for (; k < NFILES; k++) close(fds[k]);
   if (bad) {
-    int err = errno;
     cli_error("write %s%s: %s", path ? path : stem, bad, strerror(err));
     /* Half a crash is worse than none: the files just made go. */
-    unlink_stem(stem, NEXT);
-    free(stem), free(what);
-  } else if (r->outcome == DRV_SIGNALLED) {
+    unlink_stem(stem, NFILES);
+  }
+  if (!bad && what) {
     kept[nkept++] = (struct kept){what, stem};
   } else {
-    free(stem), free(what);
+    free(stem);
+    free(what);
   }
   free(path);
-  free(line);
   return bad ? -1 : 0;
 }

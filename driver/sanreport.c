@@ -69,18 +69,23 @@ static size_t aside(const char *s, size_t n, char *out) {
   return o;
 }
 
+/* A frame line's number ("    #2 0x... in f file.c:3"), or -1 for any other line. */
+static long frame_number(const char *line, size_t n) {
+  size_t k = 0;
+  long frame = 0;
+  while (k < n && line[k] == ' ') k++;
+  if (k + 1 >= n || line[k] != '#' || !digit(line[k + 1])) return -1;
+  for (k++; k < n && digit(line[k]) && frame < 1000; k++) frame = frame * 10 + (line[k] - '0');
+  return frame;
+}
+
 /* The next line of a report to compare, set aside: a stack's frames below the top ones are skipped.
  * 0 at the end. */
 static int next_kept(const char *s, size_t len, size_t *at, char *out, size_t *m) {
   const char *line;
   size_t n;
   while (next_line(s, len, at, &line, &n)) {
-    size_t k = 0, frame = 0;
-    while (k < n && line[k] == ' ') k++;
-    if (k + 1 < n && line[k] == '#' && digit(line[k + 1])) {
-      for (k++; k < n && digit(line[k]); k++) frame = frame * 10 + (size_t)(line[k] - '0');
-      if (frame >= TOP_FRAMES) continue;
-    }
+    if (frame_number(line, n) >= TOP_FRAMES) continue;
     *m = aside(line, n, out);
     return 1;
   }
@@ -100,16 +105,6 @@ size_t cli_output_differs(const char *a, size_t alen, const char *b, size_t blen
     if (more_a != more_b || (more_a && (na != nb || memcmp(la, lb, na)))) return at;
     if (!more_a) return (size_t)-1;
   }
-}
-
-/* A frame line's number ("    #2 0x... in f file.c:3"), or -1 for any other line. */
-static long frame_number(const char *line, size_t n) {
-  size_t k = 0;
-  long frame = 0;
-  while (k < n && line[k] == ' ') k++;
-  if (k + 1 >= n || line[k] != '#' || !digit(line[k + 1])) return -1;
-  for (k++; k < n && digit(line[k]) && frame < 1000; k++) frame = frame * 10 + (line[k] - '0');
-  return frame;
 }
 
 /* Appends a line, set aside and trimmed of its indent, to out (of cap bytes, NUL-terminated), cut to
