@@ -26,38 +26,18 @@ static void say(struct drv_startup *up, enum kind kind, const char *fmt, ...) {
 }
 
 const char *drv_snapshot_off(uint32_t hello_flags) {
-  if (hello_flags & FIFO_HELLO_SNAPSHOT_NO_LIBC) return DRV_SNAPSHOT_OFF "snapshot reset needs a dynamically linked glibc target";
-  if (hello_flags & FIFO_HELLO_SNAPSHOT_NO_KERNEL)
-    return DRV_SNAPSHOT_OFF "snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN";
-  return DRV_SNAPSHOT_OFF "snapshot reset needs forksrv's own protocol";
+  static char line[160];
+  const char *why = fifo_snapshot_off_text(hello_flags);
+  snprintf(line, sizeof line, "%s%s", DRV_SNAPSHOT_OFF, why ? why : "snapshot reset needs forksrv's own protocol");
+  return line;
 }
 
 void drv_record_failure(uint32_t failure, int32_t error, char *out, size_t cap) {
-  static const char *const what[] = {
-      [FIFO_RECORD_FDS] = "no room for its fds under the fd limit (RLIMIT_NOFILE)",
-      [FIFO_RECORD_MEMORY] = "no memory for its copy of the target's state",
-      [FIFO_RECORD_MAPS] = "the target's mappings could not be tracked",
-      [FIFO_RECORD_PROC] = "/proc could not tell the target's state",
-  };
-  const char *why = failure < sizeof what / sizeof what[0] && what[failure] ? what[failure] : "unknown cause";
-  snprintf(out, cap, "snapshot reset could not record the state at the fork point: %s%s%s", why, error ? ": " : "",
-           error ? strerror(-error) : "");
+  snprintf(out, cap, "snapshot reset could not record the state at the fork point: %s%s%s", fifo_record_text(failure),
+           error ? ": " : "", error ? strerror(-error) : "");
 }
 
-const char *drv_discard_text(uint32_t discard) {
-  static const char *const what[] = {
-      [FIFO_DISCARD_THREAD] = "left a thread running",
-      [FIFO_DISCARD_CHILD] = "left a child process running",
-      [FIFO_DISCARD_IDENTITY] = "changed its uids, gids, session, process group or seccomp filter",
-      [FIFO_DISCARD_SHARED] = "wrote to shared memory, or mapped a file shared and writable",
-      [FIFO_DISCARD_CALL] = "made a call nothing puts back (chroot, unshare, setns, ptrace, an madvise on how memory forks, an unknown prctl)",
-      [FIFO_DISCARD_MEMORY] = "changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there)",
-      [FIFO_DISCARD_PROCESS] = "changed its limits, prctl attributes, CPUs, groups, capabilities or priorities beyond putting back",
-      [FIFO_DISCARD_FDS] = "closed a fd of the fork point that could not be opened again",
-      [FIFO_DISCARD_PROC] = "ended in a state /proc could not tell",
-  };
-  return discard < sizeof what / sizeof what[0] && what[discard] ? what[discard] : "ended in a state it could not put back";
-}
+const char *drv_discard_text(uint32_t discard) { return fifo_discard_text(discard); }
 
 int drv_binds_now(const struct drv_server *s, const struct drv_startup *up) {
   return !s->cfg->lazy_binding && !up->bind_fallback && !getenv("LD_BIND_NOW");

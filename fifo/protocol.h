@@ -193,6 +193,33 @@ enum fifo_discard {
 };
 #define FIFO_DISCARD_MAX 9u
 
+/* Both for people, the same words from the driver and from a server with no driver to tell (AFL++'s
+ * protocol): what a snapshot child did that could not be put back, and why none could be recorded. */
+static inline const char *fifo_discard_text(uint32_t discard) {
+  static const char *const what[] = {
+      [FIFO_DISCARD_THREAD] = "left a thread running",
+      [FIFO_DISCARD_CHILD] = "left a child process running",
+      [FIFO_DISCARD_IDENTITY] = "changed its uids, gids, session, process group or seccomp filter",
+      [FIFO_DISCARD_SHARED] = "wrote to shared memory, or mapped a file shared and writable",
+      [FIFO_DISCARD_CALL] = "made a call nothing puts back (chroot, unshare, setns, ptrace, an madvise on how memory forks, an unknown prctl)",
+      [FIFO_DISCARD_MEMORY] = "changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there)",
+      [FIFO_DISCARD_PROCESS] = "changed its limits, prctl attributes, CPUs, groups, capabilities or priorities beyond putting back",
+      [FIFO_DISCARD_FDS] = "closed a fd of the fork point that could not be opened again",
+      [FIFO_DISCARD_PROC] = "ended in a state /proc could not tell",
+  };
+  return discard < sizeof what / sizeof what[0] && what[discard] ? what[discard] : "ended in a state it could not put back";
+}
+
+static inline const char *fifo_record_text(uint32_t failure) {
+  static const char *const what[] = {
+      [FIFO_RECORD_FDS] = "no room for its fds under the fd limit (RLIMIT_NOFILE)",
+      [FIFO_RECORD_MEMORY] = "no memory for its copy of the target's state",
+      [FIFO_RECORD_MAPS] = "the target's mappings could not be tracked",
+      [FIFO_RECORD_PROC] = "/proc could not tell the target's state",
+  };
+  return failure < sizeof what / sizeof what[0] && what[failure] ? what[failure] : "unknown cause";
+}
+
 /* What the server tells at its start, for the driver to decide from and to report. */
 #define FIFO_HELLO_BIND_NOW 0x1u /* LD_BIND_NOW was set: every symbol was bound before the first fork */
 /* FORKSRV_RESET=snapshot: snapshot reset is on; or why it is not, and every input gets a fresh fork. */
@@ -200,6 +227,13 @@ enum fifo_discard {
 #define FIFO_HELLO_SNAPSHOT_NO_KERNEL 0x4u /* no userfaultfd write-protect (WP_ASYNC) or PAGEMAP_SCAN: Linux < 6.7 */
 #define FIFO_HELLO_SNAPSHOT_NO_LIBC 0x8u   /* libc's on_exit and fflush not found (a static or non-glibc target) */
 #define FIFO_HELLO_FLAGS 0xfu
+/* For people: why snapshot reset, asked for, is off (a FIFO_HELLO_SNAPSHOT_NO_* flag), or NULL. */
+static inline const char *fifo_snapshot_off_text(uint32_t flags) {
+  if (flags & FIFO_HELLO_SNAPSHOT_NO_LIBC) return "snapshot reset needs a dynamically linked glibc target";
+  if (flags & FIFO_HELLO_SNAPSHOT_NO_KERNEL)
+    return "snapshot reset needs Linux 6.7's userfaultfd write-protect (WP_ASYNC) and PAGEMAP_SCAN";
+  return 0;
+}
 #define FIFO_CALL_MAX 24         /* a libc function's name, NUL-padded (the longest hooked is 20) */
 struct fifo_hello {
   uint32_t version;

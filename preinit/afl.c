@@ -1,8 +1,10 @@
-/* AFL++'s fork-server protocol, so that afl-fuzz and its tools drive an uninstrumented target
- * (AFL_PRELOAD=libforksrv.so): the new model to AFL++ 4.20c and later, the old one to 4.04c, told
- * apart by the first word the client answers (handshake below). afl-fuzz rewrites the test case
- * through the file offset it shares with every child, so the server never reads fd 0, and kills a
- * timed-out child itself. No shared-memory test cases: they ran no faster than afl-fuzz's file. */
+/* AFL++'s fork-server protocol, so that afl-fuzz and its tools drive a target through
+ * AFL_PRELOAD=libforksrv.so, instrumented or not: the new model to AFL++ 4.20c and later, the old one
+ * to 4.04c, told apart by the first word the client answers (handshake below). afl-fuzz rewrites the
+ * test case through the file offset it shares with every child, so the server never reads fd 0, and
+ * kills a timed-out child itself. No shared-memory test cases: they ran no faster than afl-fuzz's
+ * file. FORKSRV_RESET=snapshot puts a child back in place after each input it ends by exiting. */
+#include "../fifo/protocol.h"
 #include "server.h"
 
 #define AFL_DEFAULT_MAP_SIZE 65536u
@@ -10,6 +12,10 @@
  * and the map size that follows it. */
 #define AFL_HELLO_V1 0x41464c01u
 #define AFL_OPT_MAPSIZE 0x00000001u
+/* The old model's hello with options (AFL++'s include/config.h): enabled, and the map size. */
+#define AFL_OLD_ENABLED 0x80000001u
+#define AFL_OLD_MAPSIZE 0x40000000u
+#define AFL_OLD_MAX_MAPSIZE ((0x00fffffeu >> 1) + 1)
 
 /* Outcome "coverage": one map byte per distinct outcome, so that AFL++'s tools, which compare maps,
  * tell outcomes apart. Exit code c is byte 1 + c, signal n is byte 257 + n. */
@@ -80,7 +86,18 @@ void fsrv_afl_oneshot(struct fsrv *s, const struct fsrv_afl_env *env) {
  * decides, and an old client's is kept as its first request. 1 if *first holds one, 0 if not. */
 static int handshake(struct fsrv *s, const struct fsrv_afl_env *env, uint32_t *first) {
   long size = env->map_size ? number(env->map_size) : AFL_DEFAULT_MAP_SIZE;
+  /* An instrumented program's own map, as AFL++'s server in it would tell (afl-fuzz then compares no
+   * more of the map than the edges there are). Its runtime counts from 0, and may have counted the
+   * last one in already: one more is never too few. */
+  if (env->final_loc && *env->final_loc) size = (long)*env->final_loc + 1;
   if (size <= 0) size = AFL_DEFAULT_MAP_SIZE; /* what either model's client takes when told nothing */
+  /* An afl-fuzz before 4.10c (which sets none of AFL_CUSTOM_INFO_*) knows only the old model, and
+   * without its options takes an 8 MiB map: an instrumented program's is told it the old way, as
+   * AFL++'s own server there does (4.21c's tools then warn of the old model, as with that server). */
+  if (env->final_loc && *env->final_loc && !env->custom_info && size > 1 && size <= (long)AFL_OLD_MAX_MAPSIZE) {
+    if (!write_word(s->rep, AFL_OLD_ENABLED | AFL_OLD_MAPSIZE | (uint32_t)(size - 1) << 1)) fsrv_peer_gone(s, 0);
+    return 0;
+  }
   uint32_t answer;
   if (!write_word(s->rep, AFL_HELLO_V1) || fsrv_read_full(s->req, &answer, 4) != 4) fsrv_peer_gone(s, 0);
   if (answer != ~AFL_HELLO_V1) {
@@ -92,12 +109,56 @@ static int handshake(struct fsrv *s, const struct fsrv_afl_env *env, uint32_t *f
   return 0;
 }
 
+/* For people (afl-fuzz shows the target's stderr under AFL_DEBUG_CHILD=1): why snapshot reset is off,
+ * or what a child did that could not be put back, each cause once. */
+static void say_off(const char *why) {
+  const char *parts[] = {"forksrv: warning: ", why, ": each input gets a fresh fork", 0};
+  fsrv_say_line(parts);
+}
+
+/* FORKSRV_RESET=snapshot: each fresh child records its state, and parks (persist.c's eventfds) after
+ * an input that ends by exiting, while it is put back; the server tells afl-fuzz the exit status. */
+static void snapshot_setup(struct fsrv *s) {
+  if (!fsrv_reset_snapshot()) return;
+  if (fsrv_persist_slot(s) < 0 || s->persist.loop_fd < 0) {
+    say_off(fifo_record_text(FIFO_RECORD_MEMORY));
+    return;
+  }
+  unsigned why = fsrv_snapshot_probe();
+  if (why) say_off(fifo_snapshot_off_text(why));
+  s->snapshot = !why;
+}
+
+/* A snapshot child has ended (its input's outcome, a discard, or afl-fuzz's kill): what its slot says. */
+static void snapshot_ended(struct fsrv *s) {
+  static uint32_t said;
+  struct fsrv_slot *slot = s->persist.slot;
+  if (slot->record_failure) {
+    const char *parts[] = {"forksrv: warning: snapshot reset could not record the state at the fork point: ",
+                           fifo_record_text(slot->record_failure), ": each input gets a fresh fork", 0};
+    fsrv_say_line(parts);
+    s->snapshot = 0;
+  }
+  if (slot->discard && slot->discard < 32 && !(said & 1u << slot->discard)) {
+    said |= 1u << slot->discard;
+    const char *parts[] = {"forksrv: note: a snapshot child ", fifo_discard_text(slot->discard),
+                           ": the next input gets a fresh fork (said once)", 0};
+    fsrv_say_line(parts);
+  }
+  slot->record_failure = slot->discard = 0;
+}
+
 void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   unsigned char *map = outcome_map(env);
+  long shm = number(env->shm_id);
+  if (shm >= 0) s->fuzzer_shm = shm;
   uint32_t was_killed;
   int have_request = handshake(s, env, &was_killed);
-  /* A persistent child parked after its input; afl-fuzz is told it stopped, as in AFL++'s own model. */
-  int live = 0;
+  snapshot_setup(s);
+  /* A persistent child parked after its input (afl-fuzz is told it stopped, as in AFL++'s own model),
+   * or a snapshot child put back in place (afl-fuzz is told how its input ended), and whether that one
+   * said it is ready for the next. */
+  int live = 0, ready = 0;
   for (;;) {
     if (!have_request && fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
     have_request = 0;
@@ -106,11 +167,21 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       int st;
       struct rusage ru;
       fsrv_reap(s, live, &st, &ru);
+      if (s->snapshot_child) snapshot_ended(s);
       live = 0;
     }
+    if (live && s->snapshot_child && !ready && !fsrv_parked_ready(s, live)) {
+      snapshot_ended(s);
+      live = 0;
+    }
+    /* Stored only when it changes: each store after a fork costs the server a fault. */
+    if (!live && s->snapshot_child != s->snapshot) s->snapshot_child = s->snapshot;
     long pid = fsrv_next_child(s, live);
-    if (pid == 0) return;
-    live = 0;
+    if (pid == 0) {
+      if (s->snapshot_child) fsrv_snapshot_take(s);
+      return;
+    }
+    live = ready = 0;
     /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
      * afl-fuzz then reports the fork server's end. */
     if (pid < 0) fsrv_peer_gone(s, 0);
@@ -119,13 +190,23 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     fsrv_await(s, (int)pid, 0, 0, &ex);
     /* AFL++'s protocol has no word for a child that cannot be waited for: a status would be a lie. */
     if (ex.wait_error) fsrv_peer_gone(s, 0);
-    if (ex.stopped) {
+    int status = ex.status;
+    if (s->snapshot_child) {
+      /* The input ended by exiting, with the code the child said, whether or not the child could be
+       * put back after it. */
+      uint64_t done = ex.done & FSRV_PARK_DONE_MASK;
+      if (done) status = (int)((done - FSRV_PARK_DONE) & 0xff) << 8;
+      if (ex.stopped) live = (int)pid;
+      else snapshot_ended(s);
+      ready = (ex.done & FSRV_PARK_READY) != 0;
+      mark_outcome(map, status);
+    } else if (ex.stopped) {
       live = (int)pid;
       mark_outcome(map, 0);
     } else {
       mark_outcome(map, ex.status);
     }
     /* A stopped child's status (WIFSTOPPED) tells afl-fuzz that the same child goes on. */
-    if (!write_word(s->rep, (uint32_t)ex.status)) fsrv_peer_gone(s, live);
+    if (!write_word(s->rep, (uint32_t)status)) fsrv_peer_gone(s, live);
   }
 }

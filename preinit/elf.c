@@ -130,6 +130,11 @@ static void *next(const char *name, int object) {
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
 void *fsrv_next_object(const char *name) { return next(name, 1); }
 
+void *fsrv_program_object(const char *name) {
+  const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */
+  return exe ? lookup(exe, name, 1) : 0;
+}
+
 /* Counts the executable's relocations in rela[0..size) that name `name`; -1 if one is not bound to fn. */
 static long bound_slots(const struct fsrv_link_map *exe, const struct dyn_tables *t, const Elf64_Rela *rela,
                         uint64_t size, const char *name, const void *fn) {

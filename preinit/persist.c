@@ -50,9 +50,38 @@ void fsrv_drop_unused_go(struct fsrv *s) {
 /* Direct children of forksrv's protocol talk to the driver themselves instead of parking between
  * inputs; without the shared page, they run one input each. */
 void fsrv_persist_direct(struct fsrv *s) {
+  fsrv_persist_slot(s);
+  fsrv_no_parking(s);
+}
+
+long fsrv_persist_slot(struct fsrv *s) {
   long page = sys_mmap_shared_page();
   s->persist.slot = (unsigned long)page > -4096ul ? 0 : (struct fsrv_slot *)page;
-  fsrv_no_parking(s);
+  return s->persist.slot ? 0 : page;
+}
+
+/* The ready word comes after the put-back, which runs while the fuzzer reads the last outcome: by
+ * the next request it has usually come. A child that ends instead was discarded (or killed). */
+int fsrv_parked_ready(struct fsrv *s, int pid) {
+  struct pollfd fds[3] = {{s->persist.loop_fd, POLLIN, 0}, {fsrv_child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}};
+  for (;;) {
+    long r = sys_ppoll(fds, 3, 0);
+    if (r == -EINTR) continue;
+    if (r > 0 && fds[2].revents) fsrv_peer_gone(s, pid);
+    uint64_t word = 0;
+    if (r > 0 && fds[0].revents) sys_read(s->persist.loop_fd, &word, sizeof word);
+    if (word & FSRV_PARK_READY) return 1;
+    struct fsrv_exec ex = {0};
+    if (r < 0 || (fds[1].revents && fsrv_ended(s, pid, &ex))) {
+      if (r < 0) {
+        fsrv_kill_child(pid);
+        fsrv_reap(s, pid, &ex.status, &ex.ru);
+      }
+      fsrv_sweep(s);
+      fsrv_fds_restore(s);
+      return 0;
+    }
+  }
 }
 
 /* Input seq starts now, under its timeout: as the server records it before the fork. */

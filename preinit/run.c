@@ -134,6 +134,7 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signal
   s->persist.loop_fd = s->persist.go_fd = -1;
   s->persist.went = 0;
   s->persist.slot = 0;
+  s->fuzzer_shm = -1;
   s->req = req;
   s->rep = rep;
   fsrv_fds_record(s);
@@ -299,6 +300,7 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
   ex->timed_out = 0;
   ex->stopped = 0;
   ex->wait_error = 0;
+  ex->done = 0;
   for (;;) {
     /* The kernel's ppoll writes the time left back into `left`, so a retry keeps the deadline. */
     long r = sys_ppoll(fds, s->persist.loop_fd >= 0 ? 3 : 2, timeout_ms ? &left : 0);
@@ -307,8 +309,11 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
     /* First whether the child ended: a SIGCHLD may also be another's, and then an "input done"
      * that came with it still parks the child. */
     int done = r > 0 && fds[0].revents && fsrv_ended(s, pid, ex);
-    uint64_t count;
-    if (r > 0 && fds[2].revents) sys_read(s->persist.loop_fd, &count, sizeof count);
+    uint64_t count = 0;
+    /* A snapshot child that said its input was done and then ended (it could not be put back) leaves
+     * its word behind its end: read it, so that the outcome is the one its exit gave. */
+    if ((r > 0 && fds[2].revents) || (done && s->snapshot_child)) sys_read(s->persist.loop_fd, &count, sizeof count);
+    ex->done = count;
     if (done) break;
     if (r > 0 && fds[2].revents) {
       /* A persistent child finished its input and parks on go_fd. Its status is the stop that

@@ -54,6 +54,8 @@ FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, con
 /* --- libc's functions, found without libc (elf.c) --- */
 FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
 FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's stdin */
+/* A variable the executable itself exports (AFL++'s instrumentation exports its own), or NULL. */
+FSRV_HIDDEN void *fsrv_program_object(const char *name);
 /* Whether the executable calls `name` and every one of its references to it is already bound to fn
  * (a lazily bound one, still pointing at the loader, is not). */
 FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);
@@ -129,6 +131,13 @@ struct fsrv_slot {
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
 #define FSRV_SLOT_STATE(word) ((uint32_t)(word))
 
+/* The words a parking child writes on loop_fd: its input is done (a snapshot child adds its exit
+ * code, so that the outcome is the code its exit gave), and a snapshot child is put back and waits
+ * for go_fd. An eventfd adds what is written to it, so one read may hold both. */
+#define FSRV_PARK_DONE 1ull
+#define FSRV_PARK_READY (1ull << 32)
+#define FSRV_PARK_DONE_MASK 0xffffffffull
+
 /* What the server keeps for persistent children, by mechanism: parking (AFL++'s protocol) or direct
  * (forksrv's own). */
 struct fsrv_persist {
@@ -189,6 +198,9 @@ struct fsrv {
   int snapshot_child;  /* the current child records one */
   int plain_next;      /* the next child must not: it runs again an input a snapshot child may have
                         * ended falsely (FIFO_RETRY) */
+  /* AFL++'s coverage map (its System V shm id), or -1: the fuzzer's channel, not the target's state,
+   * so a snapshot child's writes to it are neither put back nor a reason to discard it. */
+  long fuzzer_shm;
 };
 
 struct fsrv_exec {
@@ -196,6 +208,7 @@ struct fsrv_exec {
   long wait_error;  /* 0, or -errno of a wait that failed (ECHILD: something else reaped the child) */
   int timed_out;
   int stopped;      /* a persistent child finished an input and parked itself; it lives on */
+  uint64_t done;    /* what a parking child wrote on loop_fd (FSRV_PARK_*), 0 if nothing */
   uint64_t wall_us;
   struct rusage ru;
 };
@@ -242,6 +255,11 @@ FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
 FSRV_HIDDEN void fsrv_drop_unused_go(struct fsrv *s);
 /* forksrv's protocol: direct children, if the shared page can be had; input seq begins. */
 FSRV_HIDDEN void fsrv_persist_direct(struct fsrv *s);
+/* The shared page alone, for a protocol whose snapshot children park (AFL++'s): 0, or -errno. */
+FSRV_HIDDEN long fsrv_persist_slot(struct fsrv *s);
+/* A parked snapshot child that is being put back: 1 once it waits for go_fd, 0 if it ended instead
+ * (reaped; its slot says why). */
+FSRV_HIDDEN int fsrv_parked_ready(struct fsrv *s, int pid);
 FSRV_HIDDEN void fsrv_slot_begin(struct fsrv_slot *slot, uint32_t seq, uint32_t timeout_ms, uint64_t started_us);
 /* fsrv_await for a direct child, which may run many inputs: returns the slot's word at its end,
  * which names the input it ended on. */
@@ -326,6 +344,10 @@ struct fsrv_afl_env {
   const char *shm_id;      /* __AFL_SHM_ID: the coverage map, or NULL */
   const char *map_size;    /* AFL_MAP_SIZE, or NULL */
   int outcome_map;         /* FORKSRV_AFL_MAP=outcome */
+  /* An AFL++-instrumented program's last edge number (its __afl_final_loc), or NULL: its map size,
+   * as AFL++'s own server tells it. */
+  const uint32_t *final_loc;
+  int custom_info;         /* AFL_CUSTOM_INFO_PROGRAM is set: afl-fuzz 4.10c or later */
 };
 FSRV_HIDDEN int fsrv_afl_present(void);
 FSRV_HIDDEN void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env);

@@ -31,6 +31,7 @@ struct map {
   unsigned long start, end;
   char r, w, x, p;
   int file;
+  unsigned long inode;
   const char *name;
 };
 
@@ -42,6 +43,12 @@ static unsigned long hex(const char **s) {
     if (d < 0) return v;
     v = v << 4 | (unsigned long)d;
   }
+}
+
+static unsigned long decimal(const char *s, const char *end) {
+  unsigned long v = 0;
+  for (; s < end && *s >= '0' && *s <= '9'; s++) v = v * 10 + (unsigned long)(*s - '0');
+  return v;
 }
 
 static int parse_map(const char *s, struct map *m) {
@@ -56,6 +63,7 @@ static int parse_map(const char *s, struct map *m) {
     const char *begin = s;
     while (*s && *s != ' ') s++;
     if (field == 2) m->file = !(s - begin == 1 && *begin == '0');
+    if (field == 2) m->inode = decimal(begin, s);
   }
   while (*s == ' ') s++;
   m->name = s;
@@ -137,8 +145,15 @@ static int server_lends(struct snap *h, const struct fsrv *s) {
   return sys_process_vm_readv((int)ppid, &local, 1, &remote, 1) == 1 ? (int)ppid : 0;
 }
 
+/* A System V segment's mapping names it "/SYSV<key>" and gives its id as the inode. */
+static int fuzzers(const struct snap *h, const struct map *m) {
+  const char *n = m->name;
+  return h->fuzzer_shm >= 0 && m->p == 's' && n[0] == '/' && n[1] == 'S' && n[2] == 'Y' && n[3] == 'S' && n[4] == 'V' &&
+         m->inode == (unsigned long)h->fuzzer_shm;
+}
+
 static int own(const struct snap *h, const struct map *m) {
-  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end);
+  return m->start == h->slot || (m->start >= h->self_start && m->end <= h->self_end) || fuzzers(h, m);
 }
 
 /* Pass one: every mapping the snapshot may track is registered for write-protect. One the kernel

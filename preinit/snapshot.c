@@ -88,7 +88,15 @@ static unsigned map_tables(struct snap *h) {
 static unsigned open_own(struct snap *h) {
   struct fsrv *s = fsrv_current;
   int req, rep;
-  fsrv_direct_channel(s, &req, &rep);
+  h->parked = s->persist.loop_fd >= 0;
+  if (h->parked) {
+    /* Moved among the snapshot's own: no execution sees them, nor closes them. */
+    req = s->persist.go_fd;
+    rep = s->persist.loop_fd;
+    s->persist.go_fd = s->persist.loop_fd = -1;
+  } else {
+    fsrv_direct_channel(s, &req, &rep);
+  }
   h->req = snap_own_fd(h, req);
   h->rep = snap_own_fd(h, rep);
   h->uffd = snap_own_fd(h, sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | SYS_UFFD_USER_MODE_ONLY));
@@ -110,6 +118,7 @@ static unsigned open_own(struct snap *h) {
 static __attribute__((noinline)) unsigned record(struct snap *h) {
   h->pid = (int)sys_getpid();
   h->slot = (unsigned long)fsrv_current->persist.slot;
+  h->fuzzer_shm = fsrv_current->fuzzer_shm;
   unsigned r = map_tables(h);
   if (!r) r = snap_fds_place(h, h->max_own);  /* at the top, where the target's next fds are not */
   if (!r) {
@@ -183,6 +192,28 @@ void fsrv_snapshot_take(struct fsrv *s) {
 /* The child ends instead of being put back: the server tells the driver why with the next result. */
 static void discard(unsigned why) { fsrv_current->persist.slot->discard = why; }
 
+/* The input is done with exit status code: told to the driver (forksrv's protocol), or to the server,
+ * which tells the fuzzer (AFL++'s). 0 if the peer is gone. */
+static int report(struct snap *h, int code) {
+  if (!h->parked) return fsrv_direct_report(fsrv_current, h->rep, h->pid, (code & 0xff) << 8);
+  uint64_t word = FSRV_PARK_DONE + (uint64_t)(code & 0xff);
+  return sys_write(h->rep, &word, sizeof word) == sizeof word;
+}
+
+/* Put back: waits for the next input (0 if there is none). */
+static int next_input(struct snap *h) {
+  if (!h->parked) {
+    fsrv_direct_peak_reset(&h->peak);
+    return fsrv_direct_read(fsrv_current, h->req);
+  }
+  uint64_t word = FSRV_PARK_READY;
+  if (sys_write(h->rep, &word, sizeof word) != sizeof word) return 0;
+  long r;
+  do r = sys_read(h->req, &word, sizeof word);
+  while (r == -EINTR);
+  return r == sizeof word;
+}
+
 static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
   /* Anything that cannot be put back ends the child after its result went out: the server then
@@ -196,8 +227,7 @@ static __attribute__((noreturn)) void put_back(void) {
     discard(why);
     sys_exit_group(0);
   }
-  fsrv_direct_peak_reset(&h->peak);
-  if (!fsrv_direct_read(fsrv_current, h->req)) sys_exit_group(0);
+  if (!next_input(h)) sys_exit_group(0);
   /* The target's signals again, only now that it runs its next input. */
   if (h->blocked_all || h->at_end.blocked != h->mask) sys_sigprocmask(SYS_SIG_SETMASK, &h->mask, 0);
   fsrv_snap_resume(&h->ctx);
@@ -238,7 +268,7 @@ void fsrv_snapshot_end(int code, int flush) {
     uint64_t all = ~0ull;
     sys_sigprocmask(SYS_SIG_BLOCK, &all, 0);
   }
-  if (!fsrv_direct_report(fsrv_current, snap->rep, snap->pid, (code & 0xff) << 8)) sys_exit_group(0);
+  if (!report(snap, code)) sys_exit_group(0);
   fsrv_snap_on_stack(snap->stack + SNAP_STACK_SIZE, put_back);
 }
 

@@ -42,8 +42,9 @@ enum range_kind {
   UNTRACKED = 0, /* not registered (the vDSO, the store): a boundary of the scan */
   RESTORED = 1,  /* private and writable: written pages are copied back */
   WATCHED = 2,   /* registered, not restorable (read-only, shared): a write discards the child */
-  OWN = 3,       /* forksrv's own small pages (the snapshot's, the slot): registered only so that they
-                  * do not split the scan; their writes are neither put back nor protected again */
+  OWN = 3,       /* forksrv's own small pages (the snapshot's, the slot) and the fuzzer's coverage map:
+                  * registered only so that they do not split the scan; their writes are neither put
+                  * back nor protected again */
   COPIED = 4,    /* private, anonymous and writable, but not registered (MAP_DROPPABLE memory, such as
                   * glibc's getrandom state): copied back whole after every execution; a boundary of
                   * the scan */
@@ -80,6 +81,11 @@ struct saved_fd {
 struct snap {
   struct snap_ctx ctx;
   int pid, uffd, pagemap, cwd, req, rep, fds, stat, peak;
+  /* How the child tells the end of an input and learns of the next: through the driver's FIFOs
+   * itself (req, rep: forksrv's protocol), or parked, through the server's eventfds (req: go_fd,
+   * rep: loop_fd; AFL++'s protocol, whose peer only the server talks to). */
+  int parked;
+  long fuzzer_shm; /* the server's fuzzer_shm: a mapping of it is the fuzzer's, not the target's */
   int server;             /* the parent to read pristine pages from (lent()), or 0 */
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
   unsigned nlend;         /* pages to read from it, in lend[] */

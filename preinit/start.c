@@ -8,11 +8,14 @@
 
 /* forksrv's own variables (fifo/protocol.h's list) come first: those are removed for the target's
  * descendants; the others are only read. */
-enum { AFL_SHM_ID = FIFO_NVARS, AFL_MAP_SIZE, LD_AUDIT, LD_BIND_NOW, NVARS };
+enum { AFL_SHM_ID = FIFO_NVARS, AFL_MAP_SIZE, AFL_PERSISTENT, AFL_DEFER, AFL_CUSTOM_INFO, LD_AUDIT, LD_BIND_NOW, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
+    [AFL_PERSISTENT] = {.name = "__AFL_PERSISTENT"},
+    [AFL_DEFER] = {.name = "__AFL_DEFER_FORKSRV"},
+    [AFL_CUSTOM_INFO] = {.name = "AFL_CUSTOM_INFO_PROGRAM"},
     [LD_AUDIT] = {.name = "LD_AUDIT"},
     [LD_BIND_NOW] = {.name = "LD_BIND_NOW"},
 };
@@ -31,7 +34,9 @@ static struct {
   const char *call;    /* --start input: the call that touched the input */
   uint64_t shared_fds; /* --start input: the regular files open at the fork point (fifo_hello) */
   int bound_now; /* LD_BIND_NOW was set when the target started */
-} self;
+  int afl_ctl, afl_st; /* AFL++'s fork-server fds, where the server keeps them */
+  const uint32_t *afl_final_loc; /* an AFL++-instrumented program's, or NULL */
+} self = {.afl_ctl = FSRV_AFL_CTL_FD, .afl_st = FSRV_AFL_ST_FD};
 
 /* Whether this process is the one the driver started (or what it exec'd): not a descendant that
  * inherited the variables, such as a constructor's system(), before the server scrubbed them. */
@@ -56,8 +61,35 @@ static struct fsrv_afl_env afl_env(void) {
       .shm_id = vars[AFL_SHM_ID].found ? vars[AFL_SHM_ID].value : 0,
       .map_size = vars[AFL_MAP_SIZE].found ? vars[AFL_MAP_SIZE].value : 0,
       .outcome_map = has(FIFO_VAR_AFL_MAP, "outcome"),
+      .final_loc = self.afl_final_loc,
+      .custom_info = vars[AFL_CUSTOM_INFO].found,
   };
   return env;
+}
+
+/* A program built by afl-cc carries AFL++'s own fork server, started by a constructor of its own when
+ * it finds afl-fuzz's fds. forksrv takes that role: the fds are moved out of its sight before any of
+ * the program's constructors run (its hello then fails, as when no fuzzer runs it), and the server
+ * starts at main, after them, as AFL++'s does: each child starts with the coverage map attached. A
+ * program that runs AFL++'s persistent loop or defers its server (afl-fuzz says so in
+ * __AFL_PERSISTENT, __AFL_DEFER_FORKSRV) keeps its own server: it is fast already, and it parks by
+ * stopping itself. Returns the protocol to speak. */
+static enum protocol afl_instrumented(enum protocol proto, uint32_t *later) {
+  if (proto != AFL && proto != AFL_ONESHOT) return proto;
+  if (!fsrv_program_object("__afl_area_ptr")) return proto;
+  /* Its coverage is the map: no outcome bytes are written into it. */
+  if (proto == AFL_ONESHOT || vars[AFL_PERSISTENT].found || vars[AFL_DEFER].found) return NONE;
+  int ctl = fsrv_move_up(FSRV_AFL_CTL_FD, FSRV_HIGH_FD);
+  int st = ctl == FSRV_AFL_CTL_FD ? FSRV_AFL_ST_FD : fsrv_move_up(FSRV_AFL_ST_FD, ctl + 1);
+  if (st == FSRV_AFL_ST_FD) { /* not moved: AFL++'s own server takes them */
+    if (ctl != FSRV_AFL_CTL_FD && sys_dup3(ctl, FSRV_AFL_CTL_FD, 0) >= 0) sys_close(ctl);
+    return NONE;
+  }
+  self.afl_ctl = ctl;
+  self.afl_st = st;
+  self.afl_final_loc = fsrv_program_object("__afl_final_loc");
+  if (!*later) *later = FIFO_START_MAIN;
+  return AFL;
 }
 
 /* Reads the environment once and decides which protocol, if any, and which start point. */
@@ -86,6 +118,8 @@ static void look(char **envp, unsigned early) {
   }
   if (self.proto == NONE) return;
   uint32_t later = vars[FIFO_VAR_START].found ? fifo_start_named(vars[FIFO_VAR_START].value) : 0;
+  self.proto = afl_instrumented(self.proto, &later);
+  if (self.proto == NONE) return;
   self.pending = later == FIFO_START_MAIN || later == FIFO_START_DEFERRED ? later : early;
   if (self.proto == NATIVE && vars[FIFO_VAR_INPUT].found && !vars[FIFO_VAR_INPUT].too_long) {
     fsrv_copy(self.input, vars[FIFO_VAR_INPUT].value, sizeof self.input);
@@ -185,7 +219,7 @@ int fsrv_serve(unsigned start) {
   self.served = 1; /* as seen from the children */
   if (self.proto == AFL || self.proto == AFL_ONESHOT) {
     int afl = self.proto == AFL;
-    r = fsrv_setup(&s, afl ? FSRV_AFL_CTL_FD : -1, afl ? FSRV_AFL_ST_FD : -1, start, 0);
+    r = fsrv_setup(&s, afl ? self.afl_ctl : -1, afl ? self.afl_st : -1, start, 0);
     if (r < 0) return self.served = not_started(&setup, setup_object, r, -1, start);
     warn_threads(s.threads);
     struct fsrv_afl_env env = afl_env();
