@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# AFL++ with snapshot reset: FORKSRV_RESET=snapshot and AFL_PRELOAD=libforksrv.so, driven by the real
+# afl-fuzz and afl-showmap of each afl++ here (4.04c, 4.21c), on an uninstrumented target under -n
+# and on an afl-clang-fast build, where forksrv's server takes the fork-server role. The target,
+# afl_state, aborts when it sees what an earlier execution left behind (a global, the heap, a fd):
+# a SIGABRT crash means state leaked. It logs its pid per execution, to tell which shared a process.
+load helpers
+
+setup_file() {
+  command -v afl-clang-fast >/dev/null || return 0
+  afl-clang-fast -O1 -I "$BATS_TEST_DIRNAME/targets" -o "$BATS_FILE_TMPDIR/afl_state_cov" \
+    "$BATS_TEST_DIRNAME/targets/afl_state.c" >/dev/null 2>&1
+}
+
+setup() {
+  command -v afl-fuzz >/dev/null || skip "afl++ is not installed (scripts/test-deps.sh installs it)"
+  export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+  mkdir -p "$TMPDIR" "$BATS_TEST_TMPDIR/seeds"
+  export PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+  unset LD_PRELOAD ASAN_OPTIONS FORKSRV_FIFO_IN FORKSRV_FIFO_OUT FORKSRV_DEBUG AFL_PRELOAD AFL_DUMB_FORKSRV FORKSRV_RESET
+  export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
+  export AFL_STATE_PIDS="$BATS_TEST_TMPDIR/pids"
+  printf 'hello' >"$BATS_TEST_TMPDIR/seeds/a"
+  COV="$BATS_FILE_TMPDIR/afl_state_cov"
+}
+
+snapshot() {
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_RESET=snapshot "$@"
+}
+
+# Executions logged, and the processes they ran in.
+executions() { wc -l <"$AFL_STATE_PIDS"; }
+processes() { sort -u "$AFL_STATE_PIDS" | wc -l; }
+
+# What afl-fuzz found in its output directory $1: the planted SIGSEGV and hang, and no SIGABRT (no
+# state leaked).
+assert_found() {
+  ls "$1/crashes" | grep -q '^id:.*sig:11'
+  run -1 grep 'sig:06' <(ls "$1/crashes")
+  ls "$1/hangs" | grep -q '^id:'
+}
+
+# Nothing of the instrumented target outlives afl-fuzz.
+assert_cov_gone() {
+  run -1 pgrep -f "^$COV"
+}
+
+@test "afl-fuzz -n with snapshot reset puts each child back for the next input, with the fresh state, and finds the planted crash and hang" {
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -f "$AFL_STATE_PIDS"
+    run -0 snapshot env AFL_DUMB_FORKSRV=1 afl-fuzz -n -V 10 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$T/afl_state"
+    assert_found "$BATS_TEST_TMPDIR/out"
+    [ "$(executions)" -gt 100 ]
+    # Fresh forks only after the crashes and hangs: most executions shared a process.
+    [ $(( $(processes) * 5 )) -lt "$(executions)" ]
+    assert_no_leftovers
+  done
+}
+
+@test "an afl-clang-fast target is served by forksrv with snapshot reset: coverage, the planted crash and hang, and the fresh state each time" {
+  [ -x "$COV" ] || skip "afl-clang-fast could not build the target"
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -f "$AFL_STATE_PIDS"
+    run -0 snapshot afl-fuzz -V 10 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$COV"
+    [[ "$output" != *"Old fork server model"* ]]
+    assert_found "$BATS_TEST_TMPDIR/out/default"
+    # AFL++'s own server in the program would fork for every execution.
+    [ $(( $(processes) * 5 )) -lt "$(executions)" ]
+    # afl-fuzz was told the program's map, not its default of 8 MiB, and saw coverage grow.
+    total=$(awk -F': ' '/^total_edges/ { print $2 }' "$BATS_TEST_TMPDIR/out/default/fuzzer_stats")
+    [ "$total" -lt 1024 ]
+    [ "$(awk -F': ' '/^corpus_count/ { print $2 }' "$BATS_TEST_TMPDIR/out/default/fuzzer_stats")" -gt 1 ]
+    assert_cov_gone
+    assert_no_leftovers
+  done
+}
+
+@test "without forksrv the same afl-clang-fast target forks for every execution: the process count above is snapshot reset's doing" {
+  [ -x "$COV" ] || skip "afl-clang-fast could not build the target"
+  use_afl /usr/bin
+  rm -f "$AFL_STATE_PIDS"
+  run -0 afl-fuzz -V 3 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$COV"
+  [ "$(executions)" -gt 100 ]
+  [ "$(processes)" -eq "$(executions)" ]
+}
+
+@test "afl-showmap gives each input the same map with AFL++'s own server, forksrv's fork and forksrv's snapshot reset" {
+  [ -x "$COV" ] || skip "afl-clang-fast could not build the target"
+  mkdir "$BATS_TEST_TMPDIR/in"
+  for input in a b c d hello '!crash' zz 0123; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$input"; done
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -rf "$BATS_TEST_TMPDIR"/maps.*
+    run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.own" -- "$COV"
+    run -0 env AFL_PRELOAD="$B/libforksrv.so" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.fork" -- "$COV"
+    run -0 snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$COV"
+    [ "$(ls "$BATS_TEST_TMPDIR/maps.own" | wc -l)" -ge 7 ]
+    [ -s "$BATS_TEST_TMPDIR/maps.own/hello" ]
+    diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.fork"
+    diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
+    assert_cov_gone
+    assert_no_leftovers
+  done
+}
