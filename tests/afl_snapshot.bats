@@ -10,6 +10,7 @@ setup_file() {
   command -v afl-clang-fast >/dev/null || return 0
   afl-clang-fast -O1 -I "$BATS_TEST_DIRNAME/targets" -o "$BATS_FILE_TMPDIR/afl_state_cov" \
     "$BATS_TEST_DIRNAME/targets/afl_state.c" >/dev/null 2>&1
+  afl-clang-fast -O1 -o "$BATS_FILE_TMPDIR/afl_loop_cov" "$BATS_TEST_DIRNAME/targets/afl_loop.c" >/dev/null 2>&1
 }
 
 setup() {
@@ -102,5 +103,37 @@ assert_cov_gone() {
     diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
     assert_cov_gone
     assert_no_leftovers
+  done
+}
+
+@test "a snapshot child that cannot be put back is discarded: every outcome stands, and one line says why, once" {
+  mkdir "$BATS_TEST_TMPDIR/in"
+  # reset's "thread" leaves a thread running, which nothing puts back; a number exits with it.
+  for input in thread 3 thread 5 segv 7; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$RANDOM$input"; done
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -rf "$BATS_TEST_TMPDIR"/maps.*
+    export FORKSRV_AFL_MAP=outcome
+    run -0 env AFL_PRELOAD="$B/libforksrv.so" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.fork" -- "$T/reset"
+    AFL_DEBUG_CHILD=1 run -0 snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$T/reset"
+    diff -r "$BATS_TEST_TMPDIR/maps.fork" "$BATS_TEST_TMPDIR/maps.snapshot"
+    run -0 grep -c '^forksrv: ' <<<"$output"
+    [ "$output" = 1 ]
+    AFL_DEBUG_CHILD=1 run -0 snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.again" -- "$T/reset"
+    [[ "$output" == *"forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)"* ]]
+    unset FORKSRV_AFL_MAP
+    assert_no_leftovers
+  done
+}
+
+@test "a program built for AFL++'s persistent loop keeps AFL++'s own server, which forksrv would only slow" {
+  [ -x "$BATS_FILE_TMPDIR/afl_loop_cov" ] || skip "afl-clang-fast could not build the target"
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    run -0 snapshot afl-fuzz -V 5 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$BATS_FILE_TMPDIR/afl_loop_cov"
+    ls "$BATS_TEST_TMPDIR/out/default/crashes" | grep -q '^id:.*sig:11'
+    # A stopped child that nobody continues would time out on every input instead.
+    [ "$(awk -F': ' '/^saved_hangs/ { print $2 }' "$BATS_TEST_TMPDIR/out/default/fuzzer_stats")" -eq 0 ]
+    [ "$(awk -F': ' '/^execs_done/ { print $2 }' "$BATS_TEST_TMPDIR/out/default/fuzzer_stats")" -gt 1000 ]
   done
 }
