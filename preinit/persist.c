@@ -63,6 +63,9 @@ long fsrv_persist_slot(struct fsrv *s) {
 /* The ready word comes after the put-back, which runs while the fuzzer reads the last outcome: by
  * the next request it has usually come. A child that ends instead was discarded (or killed). */
 int fsrv_parked_ready(struct fsrv *s, int pid) {
+  /* loop_fd does not block: one read when the word is there already. */
+  uint64_t first = 0;
+  if (sys_read(s->persist.loop_fd, &first, sizeof first) == sizeof first && (first & FSRV_PARK_READY)) return 1;
   struct pollfd fds[3] = {{s->persist.loop_fd, POLLIN, 0}, {fsrv_child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}};
   for (;;) {
     long r = sys_ppoll(fds, 3, 0);

@@ -3,13 +3,14 @@
 # compared, so that the machine's noise falls on all of them alike; the ratios of the medians are the
 # figures to quote, and every median goes to bench/results.tsv. Sections: 1 the cost of an execution,
 # 2 parallel jobs, 3 fork against touched heap, 4 the demo, 5 start points, 6 afl-fuzz, 7 Debian's,
-# 8 snapshot reset against fork, 9 page faults, TLB flushes and system calls per execution.
+# 8 snapshot reset against fork, 9 page faults, TLB flushes and system calls per execution, 10 AFL++
+# with snapshot reset against its own compiled-in server.
 # Usage: scripts/bench.sh [BUILD_DIR] [SAMPLES] [SECTIONS]   e.g. scripts/bench.sh build 5 "1 2"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
-sections=${3:-1 2 3 4 5 6 7 8 9}
+sections=${3:-1 2 3 4 5 6 7 8 9 10}
 target="$b/bench/target" heap_target="$b/bench/heap_target"
 [ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
@@ -347,6 +348,60 @@ case $section in
   count_row "256 MiB, 8 pages: fork" 200 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --start main -n @N@ -- "$heap_target"
   count_row "256 MiB, 8 pages: snapshot" 3000 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
   count_row "64 MiB, 10 other pages each: snapshot" 3000 BENCH_HEAP_MB=64 BENCH_WRITE_PAGES=10 BENCH_WRITE_VARY=1 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
+  echo
+  ;;
+10)
+  if [ "$have_afl" = 0 ]; then
+    echo "10. AFL++ with snapshot reset: skipped (apt-get install afl++)"
+    continue
+  fi
+  # afl-clang-fast builds, served by AFL++'s own compiled-in server and by libforksrv.so through
+  # AFL_PRELOAD (fork, snapshot reset): an AFL-protocol client on the trivial target, then whole
+  # afl-fuzz runs of the same length on it and on the demo parser, under each afl-fuzz here (Debian
+  # 12's 4.04c on PATH; Debian 13's 4.21c where scripts/test-deps.sh fetched it).
+  mkdir -p "$work/seeds10"
+  printf 'name:12:abcdefghijkl;' >"$work/seeds10/a"
+  afl-clang-fast -O2 -o "$work/parser_afl" "$here/../examples/parser.c" "$here/../examples/records.c" 2>/dev/null
+  afls=(afl-fuzz)
+  current="${FORKSRV_PEERS:-$b/peers}/afl++-trixie/bin/afl-fuzz"
+  [ -x "$current" ] && afls+=("$current")
+  execs=30000
+  fuzz_rate() { # fuzz_rate AFL_FUZZ TARGET [VAR=VALUE...]: execs/s of one run of $execs executions
+    local fuzzer=$1 t=$2 t0 t1
+    shift 2
+    rm -rf "$work/out10"
+    t0=$(date +%s%N)
+    env AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "$@" "$fuzzer" -E "$execs" \
+      -i "$work/seeds10" -o "$work/out10" -- "$t" >/dev/null 2>&1 </dev/null || { echo 0; return; }
+    t1=$(date +%s%N)
+    echo $((execs * 1000000000 / (t1 - t0)))
+  }
+  n=20000 own="" fork="" snap=""
+  for i in $(seq "$samples"); do
+    own="$own $(pinned "$b/bench/afl_client" "$n" "$work/target_afl" | us)"
+    fork="$fork $(pinned "$b/bench/afl_client" "$n" env LD_PRELOAD="$b/libforksrv.so" "$work/target_afl" | us)"
+    snap="$snap $(pinned "$b/bench/afl_client" "$n" env LD_PRELOAD="$b/libforksrv.so" FORKSRV_RESET=snapshot "$work/target_afl" | us)"
+  done
+  echo "10. AFL++ with snapshot reset, afl-clang-fast builds      (median, samples)"
+  row 10 "afl_client, trivial: own server" us "$own"
+  row 10 "afl_client, trivial: libforksrv.so fork" us "$fork"
+  row 10 "afl_client, trivial: libforksrv.so snapshot" us "$snap"
+  ratio 10 "afl_client, trivial: own / snapshot" "$own" "$snap" ">= 3"
+  for fuzzer in "${afls[@]}"; do
+    v=$("$fuzzer" -h 2>&1 | grep -o '[0-9]\.[0-9]*c' | head -n 1)
+    for t in target parser; do
+      own="" snap=""
+      for i in $(seq "$samples"); do
+        own="$own $(fuzz_rate "$fuzzer" "$work/${t}_afl")"
+        snap="$snap $(fuzz_rate "$fuzzer" "$work/${t}_afl" AFL_PRELOAD="$b/libforksrv.so" FORKSRV_RESET=snapshot)"
+      done
+      name=$([ "$t" = target ] && echo trivial || echo "demo parser")
+      goal=$([ "$t" = target ] && echo ">= 3" || echo ">= 2")
+      row 10 "afl-fuzz $v, $name: own server" execs/s "$own"
+      row 10 "afl-fuzz $v, $name: snapshot" execs/s "$snap"
+      ratio 10 "afl-fuzz $v, $name: snapshot / own" "$snap" "$own" "$goal"
+    done
+  done
   echo
   ;;
 esac
