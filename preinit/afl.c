@@ -119,7 +119,7 @@ static void say_off(const char *why) {
 /* FORKSRV_RESET=snapshot: each fresh child records its state, and parks (persist.c's eventfds) after
  * an input that ends by exiting, while it is put back; the server tells afl-fuzz the exit status. */
 static void snapshot_setup(struct fsrv *s) {
-  if (!fsrv_reset_snapshot()) return;
+  if (!s->reset_snapshot) return;
   if (fsrv_persist_slot(s) < 0 || s->persist.loop_fd < 0) {
     say_off(fifo_record_text(FIFO_RECORD_MEMORY));
     return;
@@ -153,6 +153,7 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
   long shm = number(env->shm_id);
   if (shm >= 0) s->fuzzer_shm = shm;
   uint32_t was_killed;
+  fsrv_persist_setup(s);
   int have_request = handshake(s, env, &was_killed);
   snapshot_setup(s);
   /* A persistent child parked after its input (afl-fuzz is told it stopped, as in AFL++'s own model),
@@ -191,6 +192,7 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     /* AFL++'s protocol has no word for a child that cannot be waited for: a status would be a lie. */
     if (ex.wait_error) fsrv_peer_gone(s, 0);
     int status = ex.status;
+    if (!ex.stopped) fsrv_drop_unused_go(s);
     if (s->snapshot_child) {
       /* The input ended by exiting, with the code the child said, whether or not the child could be
        * put back after it. */

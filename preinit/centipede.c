@@ -5,12 +5,12 @@
 #include "server.h"
 
 void fsrv_centipede_loop(struct fsrv *s, int ack, int first) {
-  /* Centipede runs one input per process: a persistent target here runs one per child. */
-  fsrv_no_parking(s);
+  /* Centipede runs one input per process: a persistent target here runs one per child (no parking
+   * fds, no shared page: forksrv_loop() says there is no next input). */
   /* Its runner maps the engine's shared memory (inputs in, features out) in each child, after the
    * fork point, and starts a watchdog thread there: a snapshot child would be discarded after every
    * batch. docs/protocols.md says what it would take. */
-  if (fsrv_reset_snapshot()) {
+  if (s->reset_snapshot) {
     static const char *const line[] = {"forksrv: warning: snapshot reset is not offered under Centipede's protocol "
                                        "(its runner maps the engine's shared memory in each child): each batch gets a fresh fork", 0};
     fsrv_say_line(line);

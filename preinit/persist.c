@@ -21,12 +21,6 @@ void fsrv_persist_setup(struct fsrv *s) {
   s->persist.go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
 }
 
-void fsrv_no_parking(struct fsrv *s) {
-  if (s->persist.loop_fd >= 0) sys_close(s->persist.loop_fd);
-  if (s->persist.go_fd >= 0) sys_close(s->persist.go_fd);
-  s->persist.loop_fd = s->persist.go_fd = -1;
-}
-
 /* The child for the next input: the persistent one parked after the last input (live, 0 if none),
  * sent on, or else a fresh fork. Returns as fsrv_fork does. */
 long fsrv_next_child(struct fsrv *s, int live) {
@@ -49,10 +43,7 @@ void fsrv_drop_unused_go(struct fsrv *s) {
 
 /* Direct children of forksrv's protocol talk to the driver themselves instead of parking between
  * inputs; without the shared page, they run one input each. */
-void fsrv_persist_direct(struct fsrv *s) {
-  fsrv_persist_slot(s);
-  fsrv_no_parking(s);
-}
+void fsrv_persist_direct(struct fsrv *s) { fsrv_persist_slot(s); }
 
 long fsrv_persist_slot(struct fsrv *s) {
   long page = sys_mmap_shared_page();
@@ -234,30 +225,13 @@ int fsrv_native_next(struct fsrv *s) {
   return 1;
 }
 
-/* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
- * two inputs the child tells the server and parks until the server sends it the next one (fresh
- * children replace any that crashed or timed out). The last of the N inputs ends with the process
- * itself. Without a server: one input, as without forksrv. Through forksrv.h's forksrv_loop(). */
-__attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
-  static unsigned calls;
-  if (++calls == 1) return 1;
-  /* Snapshot reset: the input is done, and the child is put back to the fork point, where this
-   * counter is still 0; if it cannot be, it ends, which reports the input. */
-  if (fsrv_snapshot_child()) {
-    fsrv_snapshot_end(0, 1);
-    sys_exit_group(0);
-  }
-  if (!fsrv_served() || !fsrv_current || (n && calls > n)) return 0;
-  /* Snapshot reset asked for, in a child that records none (it could not, or it runs an input again
-   * after a retry, or the kernel has no snapshot reset): one input, as a fresh fork has. Inputs run
-   * one after another in one process would be persistent mode, which nobody asked for. */
-  if (fsrv_reset_snapshot()) return 0;
-  if (fsrv_current->persist.slot) return fsrv_native_next(fsrv_current);
-  if (fsrv_current->persist.loop_fd < 0) return 0;
-  uint64_t word = 1;
-  sys_write(fsrv_current->persist.loop_fd, &word, sizeof word);
+int fsrv_persist_next(struct fsrv *s) {
+  if (s->persist.slot) return fsrv_native_next(s);
+  if (s->persist.loop_fd < 0) return 0;
+  uint64_t word = FSRV_PARK_DONE;
+  sys_write(s->persist.loop_fd, &word, sizeof word);
   long r;
-  do r = sys_read(fsrv_current->persist.go_fd, &word, sizeof word);
+  do r = sys_read(s->persist.go_fd, &word, sizeof word);
   while (r == -EINTR);
   return r == sizeof word;
 }

@@ -179,7 +179,6 @@ long fsrv_setup(struct fsrv *s, int req, int rep, unsigned start, int all_signal
     sys_close(s->chld_fd);
     return undo_setup(s, r, 1, was_subreaper);
   }
-  fsrv_persist_setup(s);
   return 0;
 }
 
@@ -335,7 +334,6 @@ void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_u
     break;
   }
   ex->wall_us = started_us ? fsrv_now_us() - started_us : 0;
-  fsrv_drop_unused_go(s);
   fsrv_sweep(s);
   fsrv_fds_restore(s);
 }

@@ -201,6 +201,7 @@ struct fsrv {
   /* AFL++'s coverage map (its System V shm id), or -1: the fuzzer's channel, not the target's state,
    * so a snapshot child's writes to it are neither put back nor a reason to discard it. */
   long fuzzer_shm;
+  int reset_snapshot;  /* FORKSRV_RESET=snapshot was asked for (start.c reads the environment) */
 };
 
 struct fsrv_exec {
@@ -245,10 +246,9 @@ FSRV_HIDDEN void fsrv_native_loop(struct fsrv *s, int first);
 FSRV_HIDDEN void fsrv_centipede_loop(struct fsrv *s, int ack, int first);
 
 /* --- persistent mode (persist.c): set-up, and the server's side --- */
-/* Parking's eventfds, at set-up. */
+/* Parking's eventfds, for a protocol whose persistent and snapshot children park (AFL++'s). Without
+ * them, forksrv_loop() runs one input per child. */
 FSRV_HIDDEN void fsrv_persist_setup(struct fsrv *s);
-/* For protocols whose persistent children do not park between inputs (forksrv_loop then ends). */
-FSRV_HIDDEN void fsrv_no_parking(struct fsrv *s);
 /* The child for the next input: the parked one (live), sent on, or a fresh fork (live 0). */
 FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
 /* After an execution: a go word its child did not take is taken back. */
@@ -267,6 +267,9 @@ FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec
 /* In a direct child, between two inputs: reports the last, reads the next. Returns 1 to go on, 0 to
  * end the process (it then reports its last input by ending). */
 FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
+/* In a persistent child between two inputs, by whichever mechanism its protocol chose (direct,
+ * parking, or none: one input per child): 1 to run the next input, 0 to end. */
+FSRV_HIDDEN int fsrv_persist_next(struct fsrv *s);
 /* Its parts, for snapshot.c too: the FIFOs opened again in the child; input done with status
  * (0 if the driver is gone); the next request read and begun (0 if none). */
 FSRV_HIDDEN void fsrv_direct_channel(struct fsrv *s, int *req, int *rep);

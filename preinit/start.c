@@ -221,6 +221,7 @@ int fsrv_serve(unsigned start) {
     int afl = self.proto == AFL;
     r = fsrv_setup(&s, afl ? self.afl_ctl : -1, afl ? self.afl_st : -1, start, 0);
     if (r < 0) return self.served = not_started(&setup, setup_object, r, -1, start);
+    s.reset_snapshot = fsrv_reset_snapshot();
     warn_threads(s.threads);
     struct fsrv_afl_env env = afl_env();
     if (afl)
@@ -261,6 +262,7 @@ int fsrv_serve(unsigned start) {
       s.hello_flags = self.bound_now ? FIFO_HELLO_BIND_NOW : 0;
       s.call = self.call;
       s.shared_fds = self.shared_fds;
+      s.reset_snapshot = fsrv_reset_snapshot();
       if (self.proto == NATIVE)
         fsrv_native_loop(&s, first);
       else
@@ -314,4 +316,25 @@ int fsrv_serve_input(const char *call, uint64_t shared_fds) {
   self.call = call;
   self.shared_fds = shared_fds;
   return fsrv_serve(FIFO_START_INPUT);
+}
+
+/* Persistent mode: while (forksrv_loop(N)) { one input } runs up to N inputs in one child. Between
+ * two inputs the child tells the server and parks until the server sends it the next one (fresh
+ * children replace any that crashed or timed out). The last of the N inputs ends with the process
+ * itself. Without a server: one input, as without forksrv. Through forksrv.h's forksrv_loop(). */
+__attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
+  static unsigned calls;
+  if (++calls == 1) return 1;
+  /* Snapshot reset: the input is done, and the child is put back to the fork point, where this
+   * counter is still 0; if it cannot be, it ends, which reports the input. */
+  if (fsrv_snapshot_child()) {
+    fsrv_snapshot_end(0, 1);
+    sys_exit_group(0);
+  }
+  if (!fsrv_served() || !fsrv_current || (n && calls > n)) return 0;
+  /* Snapshot reset asked for, in a child that records none (it could not, or it runs an input again
+   * after a retry, or the kernel has no snapshot reset): one input, as a fresh fork has. Inputs run
+   * one after another in one process would be persistent mode, which nobody asked for. */
+  if (fsrv_reset_snapshot()) return 0;
+  return fsrv_persist_next(fsrv_current);
 }
