@@ -11,6 +11,9 @@ setup_file() {
   afl-clang-fast -O1 -I "$BATS_TEST_DIRNAME/targets" -o "$BATS_FILE_TMPDIR/afl_state_cov" \
     "$BATS_TEST_DIRNAME/targets/afl_state.c" >/dev/null 2>&1
   afl-clang-fast -O1 -o "$BATS_FILE_TMPDIR/afl_loop_cov" "$BATS_TEST_DIRNAME/targets/afl_loop.c" >/dev/null 2>&1
+  # afl-clang-lto needs lld; where it builds, its map is checked too.
+  afl-clang-lto -O1 -I "$BATS_TEST_DIRNAME/targets" -o "$BATS_FILE_TMPDIR/afl_state_lto" \
+    "$BATS_TEST_DIRNAME/targets/afl_state.c" >/dev/null 2>&1 || true
 }
 
 setup() {
@@ -91,16 +94,20 @@ assert_cov_gone() {
   [ -x "$COV" ] || skip "afl-clang-fast could not build the target"
   mkdir "$BATS_TEST_TMPDIR/in"
   for input in a b c d hello '!crash' zz 0123; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$input"; done
+  local builds=("$COV")
+  [ -x "$BATS_FILE_TMPDIR/afl_state_lto" ] && builds+=("$BATS_FILE_TMPDIR/afl_state_lto")
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
-    rm -rf "$BATS_TEST_TMPDIR"/maps.*
-    run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.own" -- "$COV"
-    run -0 env AFL_PRELOAD="$B/libforksrv.so" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.fork" -- "$COV"
-    run -0 snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$COV"
-    [ "$(ls "$BATS_TEST_TMPDIR/maps.own" | wc -l)" -ge 7 ]
-    [ -s "$BATS_TEST_TMPDIR/maps.own/hello" ]
-    diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.fork"
-    diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
+    for build in "${builds[@]}"; do
+      rm -rf "$BATS_TEST_TMPDIR"/maps.*
+      run -0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.own" -- "$build"
+      run -0 env AFL_PRELOAD="$B/libforksrv.so" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.fork" -- "$build"
+      run -0 snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$build"
+      [ "$(ls "$BATS_TEST_TMPDIR/maps.own" | wc -l)" -ge 7 ]
+      [ -s "$BATS_TEST_TMPDIR/maps.own/hello" ]
+      diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.fork"
+      diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
+    done
     assert_cov_gone
     assert_no_leftovers
   done
