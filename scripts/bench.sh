@@ -17,7 +17,7 @@ results="$here/../bench/results.tsv"
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# afl++ is optional: without it, sections 1 and 6 skip their AFL++ rows.
+# afl++ is optional: without it, sections 1, 6 and 10 skip their AFL++ rows.
 have_afl=0
 command -v afl-clang-fast >/dev/null && command -v afl-fuzz >/dev/null && have_afl=1
 
