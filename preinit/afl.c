@@ -1,6 +1,7 @@
 /* AFL++'s fork-server protocol, so that afl-fuzz and its tools drive a target through
  * AFL_PRELOAD=libforksrv.so, instrumented or not: the new model to AFL++ 4.20c and later, the old one
- * to 4.04c, told apart by the first word the client answers (handshake below). afl-fuzz rewrites the
+ * to 4.04c, told apart by the first word the client answers (handshake below; an instrumented
+ * program's hello is the old model's, which both accept, to tell its map size). afl-fuzz rewrites the
  * test case through the file offset it shares with every child, so the server never reads fd 0, and
  * kills a timed-out child itself. No shared-memory test cases: they ran no faster than afl-fuzz's
  * file. FORKSRV_RESET=snapshot puts a child back in place after each input it ends by exiting. */
@@ -91,10 +92,11 @@ static int handshake(struct fsrv *s, const struct fsrv_afl_env *env, uint32_t *f
    * last one in already: one more is never too few. */
   if (env->final_loc && *env->final_loc) size = (long)*env->final_loc + 1;
   if (size <= 0) size = AFL_DEFAULT_MAP_SIZE; /* what either model's client takes when told nothing */
-  /* An afl-fuzz before 4.10c (which sets none of AFL_CUSTOM_INFO_*) knows only the old model, and
-   * without its options takes an 8 MiB map: an instrumented program's is told it the old way, as
-   * AFL++'s own server there does (4.21c's tools then warn of the old model, as with that server). */
-  if (env->final_loc && *env->final_loc && !env->custom_info && size > 1 && size <= (long)AFL_OLD_MAX_MAPSIZE) {
+  /* An instrumented program's map size must reach every afl-fuzz: one before 4.20c knows only the old
+   * model, and without its options takes an 8 MiB map (a third of the speed), and nothing in the
+   * environment tells the two apart for certain. So it is told the old way, as AFL++'s own runtime
+   * before 4.20c does, which 4.20c and later accept, with their one line about the old model. */
+  if (env->instrumented && size > 1 && size <= (long)AFL_OLD_MAX_MAPSIZE) {
     if (!write_word(s->rep, AFL_OLD_ENABLED | AFL_OLD_MAPSIZE | (uint32_t)(size - 1) << 1)) fsrv_peer_gone(s, 0);
     return 0;
   }
@@ -120,8 +122,8 @@ static void say_off(const char *why) {
  * an input that ends by exiting, while it is put back; the server tells afl-fuzz the exit status. */
 static void snapshot_setup(struct fsrv *s) {
   if (!s->reset_snapshot) return;
-  if (fsrv_persist_slot(s) < 0 || s->persist.loop_fd < 0) {
-    say_off(fifo_record_text(FIFO_RECORD_MEMORY));
+  if (s->persist.loop_fd < 0 || fsrv_persist_slot(s) < 0) {
+    say_off("snapshot reset could not make its eventfds or its page shared with the server");
     return;
   }
   unsigned why = fsrv_snapshot_probe();
@@ -164,10 +166,15 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
     if (!have_request && fsrv_read_full(s->req, &was_killed, 4) != 4) fsrv_peer_gone(s, live);
     have_request = 0;
     if (live && was_killed) {
-      /* afl-fuzz killed the parked child at its timeout: reap it before anything else. */
+      /* afl-fuzz's timeout struck as the child said its input was done: it is killed again with
+       * SIGKILL (afl-fuzz's AFL_KILL_SIGNAL may be one a parked child blocks) and reaped, and what it
+       * wrote in between (a snapshot child's ready word) must not reach the next child's turn. */
       int st;
       struct rusage ru;
+      fsrv_kill_child(live);
       fsrv_reap(s, live, &st, &ru);
+      uint64_t stale;
+      sys_read(s->persist.loop_fd, &stale, sizeof stale);
       if (s->snapshot_child) snapshot_ended(s);
       live = 0;
     }

@@ -350,7 +350,7 @@ struct fsrv_afl_env {
   /* An AFL++-instrumented program's last edge number (its __afl_final_loc), or NULL: its map size,
    * as AFL++'s own server tells it. */
   const uint32_t *final_loc;
-  int custom_info;         /* AFL_CUSTOM_INFO_PROGRAM is set: afl-fuzz 4.10c or later */
+  int instrumented;        /* a program built by afl-cc, whose fork server forksrv's replaces */
 };
 FSRV_HIDDEN int fsrv_afl_present(void);
 FSRV_HIDDEN void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env);

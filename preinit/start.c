@@ -8,14 +8,13 @@
 
 /* forksrv's own variables (fifo/protocol.h's list) come first: those are removed for the target's
  * descendants; the others are only read. */
-enum { AFL_SHM_ID = FIFO_NVARS, AFL_MAP_SIZE, AFL_PERSISTENT, AFL_DEFER, AFL_CUSTOM_INFO, LD_AUDIT, LD_BIND_NOW, NVARS };
+enum { AFL_SHM_ID = FIFO_NVARS, AFL_MAP_SIZE, AFL_PERSISTENT, AFL_DEFER, LD_AUDIT, LD_BIND_NOW, NVARS };
 
 static struct fsrv_env_var vars[NVARS] = {
     [AFL_SHM_ID] = {.name = "__AFL_SHM_ID"},
     [AFL_MAP_SIZE] = {.name = "AFL_MAP_SIZE"},
     [AFL_PERSISTENT] = {.name = "__AFL_PERSISTENT"},
     [AFL_DEFER] = {.name = "__AFL_DEFER_FORKSRV"},
-    [AFL_CUSTOM_INFO] = {.name = "AFL_CUSTOM_INFO_PROGRAM"},
     [LD_AUDIT] = {.name = "LD_AUDIT"},
     [LD_BIND_NOW] = {.name = "LD_BIND_NOW"},
 };
@@ -35,7 +34,8 @@ static struct {
   uint64_t shared_fds; /* --start input: the regular files open at the fork point (fifo_hello) */
   int bound_now; /* LD_BIND_NOW was set when the target started */
   int afl_ctl, afl_st; /* AFL++'s fork-server fds, where the server keeps them */
-  const uint32_t *afl_final_loc; /* an AFL++-instrumented program's, or NULL */
+  int afl_instrumented;          /* a program built by afl-cc, served in place of its own server */
+  const uint32_t *afl_final_loc; /* its last edge number, or NULL */
 } self = {.afl_ctl = FSRV_AFL_CTL_FD, .afl_st = FSRV_AFL_ST_FD};
 
 /* Whether this process is the one the driver started (or what it exec'd): not a descendant that
@@ -60,9 +60,10 @@ static struct fsrv_afl_env afl_env(void) {
   struct fsrv_afl_env env = {
       .shm_id = vars[AFL_SHM_ID].found ? vars[AFL_SHM_ID].value : 0,
       .map_size = vars[AFL_MAP_SIZE].found ? vars[AFL_MAP_SIZE].value : 0,
-      .outcome_map = has(FIFO_VAR_AFL_MAP, "outcome"),
+      /* An instrumented program's coverage is the map: no outcome bytes go into it. */
+      .outcome_map = has(FIFO_VAR_AFL_MAP, "outcome") && !self.afl_instrumented,
       .final_loc = self.afl_final_loc,
-      .custom_info = vars[AFL_CUSTOM_INFO].found,
+      .instrumented = self.afl_instrumented,
   };
   return env;
 }
@@ -78,17 +79,31 @@ static enum protocol afl_instrumented(enum protocol proto, uint32_t *later) {
   if (proto != AFL && proto != AFL_ONESHOT) return proto;
   if (!fsrv_program_object("__afl_area_ptr")) return proto;
   /* Its coverage is the map: no outcome bytes are written into it. */
-  if (proto == AFL_ONESHOT || vars[AFL_PERSISTENT].found || vars[AFL_DEFER].found) return NONE;
-  int ctl = fsrv_move_up(FSRV_AFL_CTL_FD, FSRV_HIGH_FD);
+  if (proto == AFL_ONESHOT) return NONE;
+  const char *kept = vars[AFL_PERSISTENT].found ? "built for AFL++'s persistent loop"
+                     : vars[AFL_DEFER].found    ? "built for AFL++'s deferred start"
+                                                : 0;
+  int ctl = kept ? FSRV_AFL_CTL_FD : fsrv_move_up(FSRV_AFL_CTL_FD, FSRV_HIGH_FD);
   int st = ctl == FSRV_AFL_CTL_FD ? FSRV_AFL_ST_FD : fsrv_move_up(FSRV_AFL_ST_FD, ctl + 1);
-  if (st == FSRV_AFL_ST_FD) { /* not moved: AFL++'s own server takes them */
+  if (!kept && st == FSRV_AFL_ST_FD) { /* not moved: AFL++'s own server takes them */
     if (ctl != FSRV_AFL_CTL_FD && sys_dup3(ctl, FSRV_AFL_CTL_FD, 0) >= 0) sys_close(ctl);
+    kept = "whose fork-server fds could not be moved (RLIMIT_NOFILE)";
+  }
+  if (kept) {
+    if (fsrv_reset_snapshot()) {
+      const char *parts[] = {"forksrv: warning: a program ", kept,
+                             " keeps AFL++'s own fork server: FORKSRV_RESET=snapshot does not apply", 0};
+      fsrv_say_line(parts);
+    }
     return NONE;
   }
   self.afl_ctl = ctl;
   self.afl_st = st;
+  self.afl_instrumented = 1;
   self.afl_final_loc = fsrv_program_object("__afl_final_loc");
-  if (!*later) *later = FIFO_START_MAIN;
+  /* After the program's constructors, where the map is attached and counted, whatever start point
+   * was asked for, unless the program calls forksrv_start() itself. */
+  if (*later != FIFO_START_DEFERRED) *later = FIFO_START_MAIN;
   return AFL;
 }
 

@@ -36,7 +36,7 @@ expected() {
   printf 'segv\nok\nabort\n' >"$BATS_TEST_TMPDIR/lines"
   FORKSRV_RESET=snapshot run -0 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/crash" "$BATS_TEST_TMPDIR/input" \
     <"$BATS_TEST_TMPDIR/lines"
-  [ "${lines[0]}" = "forksrv: warning: snapshot reset is not offered under Centipede's protocol (its runner maps the engine's shared memory in each child): each batch gets a fresh fork" ]
+  [ "${lines[0]}" = "$(said "forksrv: warning: snapshot reset is not offered under Centipede's protocol (its runner maps the engine's shared memory in each child): each batch gets a fresh fork")" ]
   [ "$(sed -n 2,4p <<<"$output")" = "$(expected <"$BATS_TEST_TMPDIR/lines")" ]
   [ "${lines[4]}" = "server: exit 0" ]
   assert_no_leftovers
