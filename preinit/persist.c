@@ -225,13 +225,19 @@ int fsrv_native_next(struct fsrv *s) {
   return 1;
 }
 
+int fsrv_park_tell(int loop_fd, uint64_t word) { return sys_write(loop_fd, &word, sizeof word) == sizeof word; }
+
+int fsrv_park_wait(int go_fd) {
+  uint64_t word;
+  long r;
+  do r = sys_read(go_fd, &word, sizeof word);
+  while (r == -EINTR);
+  return r == sizeof word;
+}
+
 int fsrv_persist_next(struct fsrv *s) {
   if (s->persist.slot) return fsrv_native_next(s);
   if (s->persist.loop_fd < 0) return 0;
-  uint64_t word = FSRV_PARK_DONE;
-  sys_write(s->persist.loop_fd, &word, sizeof word);
-  long r;
-  do r = sys_read(s->persist.go_fd, &word, sizeof word);
-  while (r == -EINTR);
-  return r == sizeof word;
+  fsrv_park_tell(s->persist.loop_fd, FSRV_PARK_DONE);
+  return fsrv_park_wait(s->persist.go_fd);
 }

@@ -267,6 +267,10 @@ FSRV_HIDDEN uint64_t fsrv_await_direct(struct fsrv *s, int pid, struct fsrv_exec
 /* In a direct child, between two inputs: reports the last, reads the next. Returns 1 to go on, 0 to
  * end the process (it then reports its last input by ending). */
 FSRV_HIDDEN int fsrv_native_next(struct fsrv *s);
+/* A parking child's side (persistent or snapshot): a word to the server on loop_fd; the wait on go_fd
+ * for the next input. Each 1 if done, 0 if the server is gone. */
+FSRV_HIDDEN int fsrv_park_tell(int loop_fd, uint64_t word);
+FSRV_HIDDEN int fsrv_park_wait(int go_fd);
 /* In a persistent child between two inputs, by whichever mechanism its protocol chose (direct,
  * parking, or none: one input per child): 1 to run the next input, 0 to end. */
 FSRV_HIDDEN int fsrv_persist_next(struct fsrv *s);

@@ -196,8 +196,7 @@ static void discard(unsigned why) { fsrv_current->persist.slot->discard = why; }
  * which tells the fuzzer (AFL++'s). 0 if the peer is gone. */
 static int report(struct snap *h, int code) {
   if (!h->parked) return fsrv_direct_report(fsrv_current, h->rep, h->pid, (code & 0xff) << 8);
-  uint64_t word = FSRV_PARK_DONE + (uint64_t)(code & 0xff);
-  return sys_write(h->rep, &word, sizeof word) == sizeof word;
+  return fsrv_park_tell(h->rep, FSRV_PARK_DONE + (uint64_t)(code & 0xff));
 }
 
 /* Put back: waits for the next input (0 if there is none). */
@@ -206,12 +205,7 @@ static int next_input(struct snap *h) {
     fsrv_direct_peak_reset(&h->peak);
     return fsrv_direct_read(fsrv_current, h->req);
   }
-  uint64_t word = FSRV_PARK_READY;
-  if (sys_write(h->rep, &word, sizeof word) != sizeof word) return 0;
-  long r;
-  do r = sys_read(h->req, &word, sizeof word);
-  while (r == -EINTR);
-  return r == sizeof word;
+  return fsrv_park_tell(h->rep, FSRV_PARK_READY) && fsrv_park_wait(h->req);
 }
 
 static __attribute__((noreturn)) void put_back(void) {
