@@ -42,6 +42,18 @@ static long number(const char *s) {
 
 static int write_word(int fd, uint32_t w) { return fsrv_write_full(fd, &w, 4) == 4; }
 
+/* A parked snapshot child sent on, on one CPU: the server lets it run first, and where its input
+ * has ended (with its put-back) by the time the server runs again, afl-fuzz, which waits for the pid,
+ * gets the pid and the status in one write and wakes once. 1 if the pid was told now, 0 if later. */
+static int tell_pid(struct fsrv *s, int pid, int parked) {
+  if (parked && s->snapshot_child && s->persist.one_cpu) {
+    sys0(__NR_sched_yield);
+    if (fsrv_child_spoke(s)) return 0;
+  }
+  if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, pid);
+  return 1;
+}
+
 static unsigned char *outcome_map(const struct fsrv_afl_env *env) {
   long map_size = env->map_size ? number(env->map_size) : AFL_DEFAULT_MAP_SIZE;
   long id = number(env->shm_id);
@@ -189,11 +201,12 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       if (s->snapshot_child) fsrv_snapshot_take(s);
       return;
     }
+    int parked = live != 0;
     live = ready = 0;
     /* AFL++'s protocol has no word for a failed fork: its own server gives up, and so does this one;
      * afl-fuzz then reports the fork server's end. */
     if (pid < 0) fsrv_peer_gone(s, 0);
-    if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, (int)pid);
+    int told = tell_pid(s, (int)pid, parked);
     struct fsrv_exec ex;
     fsrv_await(s, (int)pid, 0, 0, &ex);
     /* AFL++'s protocol has no word for a child that cannot be waited for: a status would be a lie. */
@@ -216,6 +229,8 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       mark_outcome(map, ex.status);
     }
     /* A stopped child's status (WIFSTOPPED) tells afl-fuzz that the same child goes on. */
-    if (!write_word(s->rep, (uint32_t)status)) fsrv_peer_gone(s, live);
+    uint32_t words[2] = {(uint32_t)pid, (uint32_t)status};
+    long n = told ? 4 : 8;
+    if (fsrv_write_full(s->rep, words + (told ? 1 : 0), (size_t)n) != n) fsrv_peer_gone(s, live);
   }
 }

@@ -19,6 +19,12 @@ void fsrv_persist_setup(struct fsrv *s) {
   }
   s->persist.loop_fd = fsrv_move_up((int)loop, FSRV_HIGH_FD);
   s->persist.go_fd = fsrv_move_up((int)go, FSRV_HIGH_FD);
+  unsigned char cpus[128];
+  long n = sys3(__NR_sched_getaffinity, 0, sizeof cpus, cpus);
+  unsigned count = 0;
+  for (long i = 0; i < n; i++)
+    for (unsigned bits = cpus[i]; bits; bits &= bits - 1) count++;
+  s->persist.one_cpu = count == 1;
 }
 
 /* The child for the next input: the persistent one parked after the last input (live, 0 if none),

@@ -144,6 +144,9 @@ struct fsrv_persist {
   int loop_fd; /* parking: an eventfd a child writes when its input is done, or -1 */
   int go_fd;   /* parking: an eventfd the parked child blocks on until the server sends the next input */
   int went;    /* parking: this execution's child was a parked one, sent on with go_fd */
+  /* parking: the server may run on one CPU only (afl-fuzz binds itself and its children to one), so
+   * nothing overlaps the put-back: a snapshot child says "done" only after it, with "ready". */
+  int one_cpu;
   struct fsrv_slot *slot; /* direct: the page shared with the children, or 0 */
 };
 
@@ -231,6 +234,8 @@ FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64
 FSRV_HIDDEN void fsrv_sweep(struct fsrv *s);
 FSRV_HIDDEN void fsrv_kill_child(int pid);
 FSRV_HIDDEN int fsrv_child_end_fd(const struct fsrv *s);
+/* Whether the child ended or wrote on loop_fd (or the peer left) already: fsrv_await would not wait. */
+FSRV_HIDDEN int fsrv_child_spoke(struct fsrv *s);
 FSRV_HIDDEN int fsrv_ended(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
 /* Reaps the server's child pid (blocking); its pidfd, if any, is closed. 0, or -errno of the wait. */

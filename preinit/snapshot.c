@@ -89,6 +89,7 @@ static unsigned open_own(struct snap *h) {
   struct fsrv *s = fsrv_current;
   int req, rep;
   h->parked = s->persist.loop_fd >= 0;
+  h->tell_late = h->parked && s->persist.one_cpu;
   if (h->parked) {
     /* Moved among the snapshot's own: no execution sees them, nor closes them. */
     req = s->persist.go_fd;
@@ -193,10 +194,17 @@ void fsrv_snapshot_take(struct fsrv *s) {
 static void discard(unsigned why) { fsrv_current->persist.slot->discard = why; }
 
 /* The input is done with exit status code: told to the driver (forksrv's protocol), or to the server,
- * which tells the fuzzer (AFL++'s). 0 if the peer is gone. */
+ * which tells the fuzzer (AFL++'s): at once where the put-back can overlap the fuzzer's own work, or
+ * on one CPU, where nothing overlaps, with the ready word after it (one wake-up of the server fewer).
+ * 0 if the peer is gone. */
 static int report(struct snap *h, int code) {
   if (!h->parked) return fsrv_direct_report(fsrv_current, h->rep, h->pid, (code & 0xff) << 8);
-  return fsrv_park_tell(h->rep, FSRV_PARK_DONE + (uint64_t)(code & 0xff));
+  uint64_t done = FSRV_PARK_DONE + (uint64_t)(code & 0xff);
+  if (h->tell_late) {
+    h->done = done;
+    return 1;
+  }
+  return fsrv_park_tell(h->rep, done);
 }
 
 /* Put back: waits for the next input (0 if there is none). */
@@ -205,7 +213,9 @@ static int next_input(struct snap *h) {
     fsrv_direct_peak_reset(&h->peak);
     return fsrv_direct_read(fsrv_current, h->req);
   }
-  return fsrv_park_tell(h->rep, FSRV_PARK_READY) && fsrv_park_wait(h->req);
+  uint64_t word = h->done + FSRV_PARK_READY;
+  h->done = 0;
+  return fsrv_park_tell(h->rep, word) && fsrv_park_wait(h->req);
 }
 
 static __attribute__((noreturn)) void put_back(void) {
@@ -219,6 +229,7 @@ static __attribute__((noreturn)) void put_back(void) {
                                                : 0;
   if (why) {
     discard(why);
+    if (h->done) fsrv_park_tell(h->rep, h->done); /* the outcome still stands */
     sys_exit_group(0);
   }
   if (!next_input(h)) sys_exit_group(0);

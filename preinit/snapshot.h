@@ -85,6 +85,9 @@ struct snap {
    * itself (req, rep: forksrv's protocol), or parked, through the server's eventfds (req: go_fd,
    * rep: loop_fd; AFL++'s protocol, whose peer only the server talks to). */
   int parked;
+  /* Parked on one CPU (persist.c's one_cpu): the outcome to tell with the ready word, or 0. */
+  int tell_late;
+  uint64_t done;
   long fuzzer_shm; /* the server's fuzzer_shm: a mapping of it is the fuzzer's, not the target's */
   int server;             /* the parent to read pristine pages from (lent()), or 0 */
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */

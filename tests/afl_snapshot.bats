@@ -116,24 +116,59 @@ assert_cov_gone() {
   done
 }
 
-@test "a snapshot child that cannot be put back is discarded: every outcome stands, and one line says why, once" {
-  mkdir "$BATS_TEST_TMPDIR/in"
-  # reset's "thread" leaves a thread running, which nothing puts back; a number exits with it.
-  for input in thread 3 thread 5 segv 7; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$RANDOM$input"; done
-  local note
-  note=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
+@test "a snapshot child that cannot be put back is discarded: each outcome is the direct run's, on all CPUs and on one, and one line says why, once" {
+  mkdir "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/direct"
+  # At main, reset's early mapping is one of the fork point's: "unmap N" removes it, which no put-back
+  # undoes, and exits N (told before the child ends); "thread" leaves a thread running.
+  local i=0
+  for input in thread 3 'unmap 3' thread 5 segv 7 'unmap 4'; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
+  # The reference: each input run directly, as afl-showmap's outcome map writes it (FORKSRV_AFL_MAP).
+  for f in "$BATS_TEST_TMPDIR"/in/*; do
+    status=0
+    "$T/reset" <"$f" >/dev/null 2>&1 || status=$?
+    printf '%06d:1\n' $((status > 128 ? 257 + status - 128 : 1 + status)) >"$BATS_TEST_TMPDIR/direct/${f##*/}"
+  done
+  grep -qx '000004:1' "$BATS_TEST_TMPDIR/direct/2"
+  local thread memory
+  thread=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
+  memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
+  export FORKSRV_AFL_MAP=outcome FORKSRV_START=main
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
-    rm -rf "$BATS_TEST_TMPDIR"/maps.*
-    export FORKSRV_AFL_MAP=outcome
-    # afl-showmap -i exits with the last input's outcome (2 if it crashed): its maps are checked.
-    AFL_PRELOAD="$B/libforksrv.so" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.fork" -- "$T/reset" >/dev/null 2>&1 || true
-    AFL_DEBUG_CHILD=1 run snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$T/reset"
-    [ "$(ls "$BATS_TEST_TMPDIR/maps.fork" | wc -l)" -eq 6 ]
-    diff -r "$BATS_TEST_TMPDIR/maps.fork" "$BATS_TEST_TMPDIR/maps.snapshot"
-    run -0 grep -c -F "$note" <<<"$output"
-    [ "$output" = 1 ]
-    unset FORKSRV_AFL_MAP
+    # On one CPU (as afl-fuzz binds itself), the child tells its outcome after its put-back.
+    for cpus in all 0; do
+      rm -rf "$BATS_TEST_TMPDIR/maps"
+      local pin=()
+      if [ "$cpus" != all ]; then pin=(taskset -c "$cpus"); fi
+      # afl-showmap -i exits with the last input's outcome: its maps are checked.
+      AFL_DEBUG_CHILD=1 run snapshot "${pin[@]}" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
+      diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
+      local said_by_server=$output
+      run -0 grep -c -F "$thread" <<<"$said_by_server"
+      [ "$output" = 1 ]
+      run -0 grep -c -F "$memory" <<<"$said_by_server"
+      [ "$output" = 1 ]
+    done
+    assert_no_leftovers
+  done
+  unset FORKSRV_AFL_MAP FORKSRV_START
+}
+
+@test "on one CPU, where afl-fuzz binds itself and its children, the planted crash and hang are found with the fresh state each time, and afl-showmap's maps are those of AFL++'s own server" {
+  [ -x "$COV" ] || skip "afl-clang-fast could not build the target"
+  mkdir "$BATS_TEST_TMPDIR/in"
+  for input in a b hello '!crash' zz 0123; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$input"; done
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -rf "$AFL_STATE_PIDS" "$BATS_TEST_TMPDIR"/maps.*
+    run -0 snapshot taskset -c 0 afl-fuzz -V 10 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$COV"
+    assert_found "$BATS_TEST_TMPDIR/out/default"
+    [ $(( $(processes) * 5 )) -lt "$(executions)" ]
+    afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.own" -- "$COV" >/dev/null 2>&1 || true
+    snapshot taskset -c 0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$COV" >/dev/null 2>&1 || true
+    [ "$(ls "$BATS_TEST_TMPDIR/maps.own" | wc -l)" -eq 6 ]
+    diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
+    assert_cov_gone
     assert_no_leftovers
   done
 }

@@ -2,7 +2,7 @@
  * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
- * it leaves that cannot be put back: "thread", "child", "exec", "unmap", "protect", "patch" (writes a
+ * it leaves that cannot be put back: "thread", "child", "exec", "unmap" ("unmap N" exits N), "protect", "patch" (writes a
  * read-only mapping, made writable for it; "rawpatch" through the system call), "shared", "leak", "nnp", "segv", "hang",
  * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
  * made at the fork point), "fds" (close each of $FDS fds opened there), "vmpte" (print the size of
@@ -115,7 +115,7 @@ static void one(const char *in) {
   if (!strcmp(in, "thread")) pthread_create(&t, 0, sleeper, 0);
   if (!strcmp(in, "child") && fork() == 0) pause();
   if (!strcmp(in, "exec")) fflush(stdout), execl("/bin/echo", "echo", "exec'd", (char *)0);
-  if (!strcmp(in, "unmap")) munmap(mapped_early + 1024, 4096);
+  if (!strncmp(in, "unmap", 5)) munmap(mapped_early + 1024, 4096);
   if (!strcmp(in, "protect")) mprotect(mapped_early, 4096, PROT_READ); /* the next input writes it */
   if (!strcmp(in, "leak")) memset(malloc(1 << 20), 1, 1 << 20); /* an mmap of its own, left mapped */
   if (!strcmp(in, "shared")) ++*shared;
@@ -167,6 +167,7 @@ static void one(const char *in) {
     if (f) fclose(f);
   }
   if (atoi(in)) exit(atoi(in));
+  if (!strncmp(in, "unmap ", 6)) exit(atoi(in + 6));
 }
 
 int main(int argc, char **argv) {
