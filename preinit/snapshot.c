@@ -298,10 +298,14 @@ unsigned fsrv_snapshot_probe(void) {
   fsrv_snapshot_hook_exit();
   if (!libc_fflush || !libc_on_exit) return FIFO_HELLO_SNAPSHOT_NO_LIBC;
   long uffd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | SYS_UFFD_USER_MODE_ONLY);
+  /* No fd to ask with, under a low fd limit: the recording then fails and says so, where "no kernel"
+   * would misname the cause. */
+  if (uffd == -EMFILE || uffd == -ENFILE) return 0;
   unsigned why = FIFO_HELLO_SNAPSHOT_NO_KERNEL;
   if (uffd >= 0) {
     struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
     long pm = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pm == -EMFILE || pm == -ENFILE) why = 0;
     struct sys_pm_scan_arg a = {.size = sizeof a, .start = 0, .end = 0};
     if (sys_ioctl((int)uffd, SYS_UFFDIO_API, &api) == 0 && pm >= 0 && sys_ioctl((int)pm, SYS_PAGEMAP_SCAN, &a) >= 0) why = 0;
     if (pm >= 0) sys_close((int)pm);

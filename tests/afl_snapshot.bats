@@ -44,6 +44,17 @@ assert_found() {
   ls "$1/hangs" | grep -q '^id:'
 }
 
+# The reference for afl-showmap's outcome maps (FORKSRV_AFL_MAP=outcome): each input of
+# $BATS_TEST_TMPDIR/in run directly by program $1, its map written to $BATS_TEST_TMPDIR/direct.
+direct_maps() {
+  mkdir -p "$BATS_TEST_TMPDIR/direct"
+  for f in "$BATS_TEST_TMPDIR"/in/*; do
+    status=0
+    { "$1" <"$f" >/dev/null 2>&1; } 2>/dev/null || status=$? # the shell's own line on a signal, too
+    printf '%06d:1\n' $((status > 128 ? 257 + status - 128 : 1 + status)) >"$BATS_TEST_TMPDIR/direct/${f##*/}"
+  done
+}
+
 # Nothing of the instrumented target outlives afl-fuzz.
 assert_cov_gone() {
   run -1 pgrep -f "^$COV"
@@ -117,17 +128,12 @@ assert_cov_gone() {
 }
 
 @test "a snapshot child that cannot be put back is discarded: each outcome is the direct run's, on all CPUs and on one, and one line says why, once" {
-  mkdir "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/direct"
+  mkdir "$BATS_TEST_TMPDIR/in"
   # At main, reset's early mapping is one of the fork point's: "unmap N" removes it, which no put-back
   # undoes, and exits N (told before the child ends); "thread" leaves a thread running.
   local i=0
   for input in thread 3 'unmap 3' thread 5 segv 7 'unmap 4'; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
-  # The reference: each input run directly, as afl-showmap's outcome map writes it (FORKSRV_AFL_MAP).
-  for f in "$BATS_TEST_TMPDIR"/in/*; do
-    status=0
-    "$T/reset" <"$f" >/dev/null 2>&1 || status=$?
-    printf '%06d:1\n' $((status > 128 ? 257 + status - 128 : 1 + status)) >"$BATS_TEST_TMPDIR/direct/${f##*/}"
-  done
+  direct_maps "$T/reset"
   grep -qx '000004:1' "$BATS_TEST_TMPDIR/direct/2"
   local thread memory
   thread=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
@@ -152,6 +158,30 @@ assert_cov_gone() {
     assert_no_leftovers
   done
   unset FORKSRV_AFL_MAP FORKSRV_START
+}
+
+@test "a snapshot that cannot be recorded (no room for its fds under the fd limit): one warning, and each input's outcome is the direct run's" {
+  mkdir "$BATS_TEST_TMPDIR/in"
+  local i=0
+  for input in 0 3 segv 5 thread 7; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
+  # reset's constructor sets both fd limits to $NOFILE, before the fork point at main.
+  export NOFILE=12 FORKSRV_AFL_MAP=outcome FORKSRV_START=main
+  direct_maps "$T/reset"
+  local warning
+  warning=$(said "forksrv: warning: snapshot reset could not record the state at the fork point: no room for its fds under the fd limit (RLIMIT_NOFILE): each input gets a fresh fork")
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -rf "$BATS_TEST_TMPDIR/maps"
+    AFL_DEBUG_CHILD=1 run snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
+    diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
+    local said_by_server=$output
+    run -0 grep -c -F "$warning" <<<"$said_by_server"
+    [ "$output" = 1 ]
+    run -0 grep -c -F "forksrv: " <<<"$said_by_server"
+    [ "$output" = 1 ]
+    assert_no_leftovers
+  done
+  unset NOFILE FORKSRV_AFL_MAP FORKSRV_START
 }
 
 @test "on one CPU, where afl-fuzz binds itself and its children, the planted crash and hang are found with the fresh state each time, and afl-showmap's maps are those of AFL++'s own server" {
