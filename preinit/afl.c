@@ -125,8 +125,8 @@ static int handshake(struct fsrv *s, const struct fsrv_afl_env *env, uint32_t *f
 
 /* For people (afl-fuzz shows the target's stderr under AFL_DEBUG_CHILD=1): why snapshot reset is off,
  * or what a child did that could not be put back, each cause once. */
-static void say_off(const char *why) {
-  const char *parts[] = {"forksrv: warning: ", why, ": each input gets a fresh fork", 0};
+static void say_off(const char *what, const char *why) {
+  const char *parts[] = {"forksrv: warning: ", what, why ? ": " : "", why ? why : "", ": each input gets a fresh fork", 0};
   fsrv_say_line(parts);
 }
 
@@ -135,11 +135,11 @@ static void say_off(const char *why) {
 static void snapshot_setup(struct fsrv *s) {
   if (!s->reset_snapshot) return;
   if (s->persist.loop_fd < 0 || fsrv_persist_slot(s) < 0) {
-    say_off("snapshot reset could not make its eventfds or its page shared with the server");
+    say_off("snapshot reset could not make its eventfds or its page shared with the server", 0);
     return;
   }
   unsigned why = fsrv_snapshot_probe();
-  if (why) say_off(fifo_snapshot_off_text(why));
+  if (why) say_off(fifo_snapshot_off_text(why), 0);
   s->snapshot = !why;
 }
 
@@ -148,9 +148,7 @@ static void snapshot_ended(struct fsrv *s) {
   static uint32_t said;
   struct fsrv_slot *slot = s->persist.slot;
   if (slot->record_failure) {
-    const char *parts[] = {"forksrv: warning: snapshot reset could not record the state at the fork point: ",
-                           fifo_record_text(slot->record_failure), ": each input gets a fresh fork", 0};
-    fsrv_say_line(parts);
+    say_off("snapshot reset could not record the state at the fork point", fifo_record_text(slot->record_failure));
     s->snapshot = 0;
   }
   if (slot->discard && slot->discard < 32 && !(said & 1u << slot->discard)) {

@@ -86,7 +86,7 @@ void fsrv_native_loop(struct fsrv *s, int first) {
   };
   for (unsigned i = 0; s->call && s->call[i] && i + 1 < FIFO_CALL_MAX; i++) hello.call[i] = s->call[i];
   /* Snapshot children are direct ones: they report and read requests themselves between inputs. */
-  fsrv_persist_direct(s);
+  fsrv_persist_slot(s);
   if (s->reset_snapshot) {
     unsigned why = s->persist.slot ? fsrv_snapshot_probe() : FIFO_HELLO_SNAPSHOT_NO_KERNEL;
     s->snapshot = !why;

@@ -47,10 +47,6 @@ void fsrv_drop_unused_go(struct fsrv *s) {
   if (sys_ppoll(&go, 1, &now) == 1) sys_read(s->persist.go_fd, &count, sizeof count);
 }
 
-/* Direct children of forksrv's protocol talk to the driver themselves instead of parking between
- * inputs; without the shared page, they run one input each. */
-void fsrv_persist_direct(struct fsrv *s) { fsrv_persist_slot(s); }
-
 long fsrv_persist_slot(struct fsrv *s) {
   long page = sys_mmap_shared_page();
   s->persist.slot = (unsigned long)page > -4096ul ? 0 : (struct fsrv_slot *)page;

@@ -258,9 +258,9 @@ FSRV_HIDDEN void fsrv_persist_setup(struct fsrv *s);
 FSRV_HIDDEN long fsrv_next_child(struct fsrv *s, int live);
 /* After an execution: a go word its child did not take is taken back. */
 FSRV_HIDDEN void fsrv_drop_unused_go(struct fsrv *s);
-/* forksrv's protocol: direct children, if the shared page can be had; input seq begins. */
-FSRV_HIDDEN void fsrv_persist_direct(struct fsrv *s);
-/* The shared page alone, for a protocol whose snapshot children park (AFL++'s): 0, or -errno. */
+/* The page shared with the children: forksrv's protocol's direct children record in it which input
+ * they run (without it, they run one input each); AFL++'s snapshot children, what they recorded or
+ * discarded. 0, or -errno. */
 FSRV_HIDDEN long fsrv_persist_slot(struct fsrv *s);
 /* A parked snapshot child that is being put back: 1 once it waits for go_fd, 0 if it ended instead
  * (reaped; its slot says why). */

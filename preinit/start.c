@@ -228,6 +228,7 @@ int fsrv_serve(unsigned start) {
   if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(self.envp, &bind_now, 1);
   fsrv_resolve_before_forking();
   static struct fsrv s;
+  s.reset_snapshot = fsrv_reset_snapshot(); /* each protocol decides what it can offer of it */
   long r;
   struct fsrv_why setup = {FIFO_CAUSE_SETUP, 0};
   const char *setup_object = "(needs glibc and Linux 5.3 or later)";
@@ -236,7 +237,6 @@ int fsrv_serve(unsigned start) {
     int afl = self.proto == AFL;
     r = fsrv_setup(&s, afl ? self.afl_ctl : -1, afl ? self.afl_st : -1, start, 0);
     if (r < 0) return self.served = not_started(&setup, setup_object, r, -1, start);
-    s.reset_snapshot = fsrv_reset_snapshot();
     warn_threads(s.threads);
     struct fsrv_afl_env env = afl_env();
     if (afl)
@@ -277,7 +277,6 @@ int fsrv_serve(unsigned start) {
       s.hello_flags = self.bound_now ? FIFO_HELLO_BIND_NOW : 0;
       s.call = self.call;
       s.shared_fds = self.shared_fds;
-      s.reset_snapshot = fsrv_reset_snapshot();
       if (self.proto == NATIVE)
         fsrv_native_loop(&s, first);
       else
