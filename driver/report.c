@@ -268,8 +268,8 @@ int cli_copy_capture(int capture_fd, int to_fd, const char *to_name) {
 void cli_summary(const struct cli_opts *o, const struct cli_tally *t) {
   if (o->quiet) return;
   double secs = (double)(drv_now_us() - t->started_us) / 1e6;
-  fprintf(stderr, "forksrv: %lu executions in %.3f s (%.0f execs/s%s): %lu exited (%lu non-zero), %lu crashed, %lu timed out",
-          t->execs, secs, secs > 0 ? (double)t->execs / secs : 0.0, o->no_server ? ", no server" : "", t->exited,
+  fprintf(stderr, "forksrv: %lu execution%s in %.3f s (%.0f execs/s%s): %lu exited (%lu non-zero), %lu crashed, %lu timed out",
+          t->execs, t->execs == 1 ? "" : "s", secs, secs > 0 ? (double)t->execs / secs : 0.0, o->no_server ? ", no server" : "", t->exited,
           t->nonzero, t->crashed, t->timed_out);
   if (t->fork_failed) fprintf(stderr, ", %lu fork failures", t->fork_failed);
   if (o->verify) fprintf(stderr, ", %lu verified, %lu mismatches", t->verified, t->mismatches);

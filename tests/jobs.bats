@@ -93,7 +93,7 @@ mixed_corpus() { corpus 0 3 segv 0 abort 7 hang 0 0 255 segv 0 1 2; }
   local rc=0
   wait "$driver" || rc=$?
   [ "$rc" -eq 130 ]
-  grep -q '^forksrv: 1 executions in ' "$BATS_TEST_TMPDIR/out"
+  grep -q '^forksrv: 1 execution in ' "$BATS_TEST_TMPDIR/out"
   assert_no_leftovers
 }
 

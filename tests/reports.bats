@@ -159,7 +159,7 @@ slice() {
 @test "--crashes: a harness main's .repro ends as forksrv reported, by the signal, not libFuzzer's exit 77" {
   local dir="$BATS_TEST_TMPDIR/crashes"
   run -1 --separate-stderr "$FORKSRV" --crashes "$dir" -i "$(input a segv)" -- "$T/harness"
-  [[ "${stderr_lines[-1]}" == "forksrv: 1 executions in "*": 0 exited (0 non-zero), 1 crashed, 0 timed out" ]]
+  [[ "${stderr_lines[-1]}" == "forksrv: 1 execution in "*": 0 exited (0 non-zero), 1 crashed, 0 timed out" ]]
   grep -q ' FORKSRV_PLAIN=1 ' "$dir/a.repro"
   cd /
   run bash "$dir/a.repro"

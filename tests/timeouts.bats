@@ -54,5 +54,5 @@ load helpers
 @test "a timeout is counted in the summary and makes the exit status 1" {
   run -1 --separate-stderr "$FORKSRV" -t 100 -i "$(input a hang)" -- "$T/hang"
   [ "$output" = "timeout $BATS_TEST_TMPDIR/in/a: no result within 100 ms" ]
-  [[ "$stderr" == *'1 executions in '*': 0 exited (0 non-zero), 0 crashed, 1 timed out' ]]
+  [[ "$stderr" == *'1 execution in '*': 0 exited (0 non-zero), 0 crashed, 1 timed out' ]]
 }
