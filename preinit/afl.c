@@ -215,6 +215,8 @@ void fsrv_afl_loop(struct fsrv *s, const struct fsrv_afl_env *env) {
       /* The input ended by exiting, with the code the child said, whether or not the child could be
        * put back after it. */
       uint64_t done = ex.done & FSRV_PARK_DONE_MASK;
+      if (!done && !ex.stopped) done = s->persist.slot->park_done; /* it ended during its put-back */
+      s->persist.slot->park_done = 0;
       if (done) status = (int)((done - FSRV_PARK_DONE) & 0xff) << 8;
       if (ex.stopped) live = (int)pid;
       else snapshot_ended(s);

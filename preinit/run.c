@@ -292,12 +292,13 @@ uint64_t fsrv_now_us(void) {
 }
 
 int fsrv_child_spoke(struct fsrv *s) {
-  struct pollfd fds[3] = {{fsrv_child_end_fd(s), POLLIN, 0}, {s->req, 0, 0}, {s->persist.loop_fd, POLLIN, 0}};
+  if (s->persist.loop_fd < 0) return 0;
+  struct pollfd fds[2] = {{s->persist.loop_fd, POLLIN, 0}, {s->req, 0, 0}};
   struct timespec now = {0, 0}; /* no timer armed: a guest's timer costs it an exit to the host */
   long r;
-  do r = sys_ppoll(fds, s->persist.loop_fd >= 0 ? 3 : 2, &now);
+  do r = sys_ppoll(fds, 2, &now);
   while (r == -EINTR);
-  return r != 0;
+  return r > 0;
 }
 
 void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_us, struct fsrv_exec *ex) {

@@ -126,6 +126,9 @@ struct fsrv_slot {
    * (a snapshot's store): each result says what that input alone used, as wait4 says of a fork. */
   uint64_t utime_base, stime_base, rss_extra_kb;
   uint64_t peak_kb, last_peak_kb; /* the peak the last report read, and the one before */
+  /* Parking: a snapshot child's "done" word (FSRV_PARK_DONE + exit code), stored before its put-back
+   * whenever it is told: the outcome stands if the child dies during the put-back. The server clears it. */
+  uint64_t park_done;
 };
 #define FSRV_SLOT_WORD(seq, state) ((uint64_t)(seq) << 32 | (state))
 #define FSRV_SLOT_SEQ(word) ((uint32_t)((word) >> 32))
@@ -234,7 +237,8 @@ FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64
 FSRV_HIDDEN void fsrv_sweep(struct fsrv *s);
 FSRV_HIDDEN void fsrv_kill_child(int pid);
 FSRV_HIDDEN int fsrv_child_end_fd(const struct fsrv *s);
-/* Whether the child ended or wrote on loop_fd (or the peer left) already: fsrv_await would not wait. */
+/* Whether the child wrote on loop_fd (or the peer left) already, without waiting. Not whether it
+ * ended: a SIGCHLD may be another process's (one the server reaps as subreaper). */
 FSRV_HIDDEN int fsrv_child_spoke(struct fsrv *s);
 FSRV_HIDDEN int fsrv_ended(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);

@@ -196,10 +196,11 @@ static void discard(unsigned why) { fsrv_current->persist.slot->discard = why; }
 /* The input is done with exit status code: told to the driver (forksrv's protocol), or to the server,
  * which tells the fuzzer (AFL++'s): at once where the put-back can overlap the fuzzer's own work, or
  * on one CPU, where nothing overlaps, with the ready word after it (one wake-up of the server fewer).
- * 0 if the peer is gone. */
+ * Either way it is in the slot first, for a child that ends before it tells it. 0 if the peer is gone. */
 static int report(struct snap *h, int code) {
   if (!h->parked) return fsrv_direct_report(fsrv_current, h->rep, h->pid, (code & 0xff) << 8);
   uint64_t done = FSRV_PARK_DONE + (uint64_t)(code & 0xff);
+  fsrv_current->persist.slot->park_done = done;
   if (h->tell_late) {
     h->done = done;
     return 1;
@@ -229,7 +230,6 @@ static __attribute__((noreturn)) void put_back(void) {
                                                : 0;
   if (why) {
     discard(why);
-    if (h->done) fsrv_park_tell(h->rep, h->done); /* the outcome still stands */
     sys_exit_group(0);
   }
   if (!next_input(h)) sys_exit_group(0);
@@ -304,10 +304,9 @@ unsigned fsrv_snapshot_probe(void) {
   unsigned why = FIFO_HELLO_SNAPSHOT_NO_KERNEL;
   if (uffd >= 0) {
     struct sys_uffdio_api api = {SYS_UFFD_API, SYS_UFFD_FEATURE_WP_ASYNC | SYS_UFFD_FEATURE_WP_UNPOPULATED, 0};
-    long pm = sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (pm == -EMFILE || pm == -ENFILE) why = 0;
+    long pm = sys_ioctl((int)uffd, SYS_UFFDIO_API, &api) == 0 ? sys_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -ENOSYS;
     struct sys_pm_scan_arg a = {.size = sizeof a, .start = 0, .end = 0};
-    if (sys_ioctl((int)uffd, SYS_UFFDIO_API, &api) == 0 && pm >= 0 && sys_ioctl((int)pm, SYS_PAGEMAP_SCAN, &a) >= 0) why = 0;
+    if (pm == -EMFILE || pm == -ENFILE || (pm >= 0 && sys_ioctl((int)pm, SYS_PAGEMAP_SCAN, &a) >= 0)) why = 0;
     if (pm >= 0) sys_close((int)pm);
     sys_close((int)uffd);
   }

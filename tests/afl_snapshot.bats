@@ -28,8 +28,18 @@ setup() {
   COV="$BATS_FILE_TMPDIR/afl_state_cov"
 }
 
+# Bounded: a server that never answers would hang afl-fuzz and its tools for good.
 snapshot() {
-  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_RESET=snapshot "$@"
+  AFL_PRELOAD="$B/libforksrv.so" FORKSRV_RESET=snapshot timeout 120 "$@"
+}
+
+# The first CPU this test may use, to run on one as afl-fuzz binds itself and its children unless
+# AFL_NO_AFFINITY is set.
+first_cpu() {
+  local cpus
+  cpus=$(taskset -pc $$)
+  cpus=${cpus##*: }
+  echo "${cpus%%[-,]*}"
 }
 
 # Executions logged, and the processes they ran in.
@@ -130,11 +140,16 @@ assert_cov_gone() {
 @test "a snapshot child that cannot be put back is discarded: each outcome is the direct run's, on all CPUs and on one, and one line says why, once" {
   mkdir "$BATS_TEST_TMPDIR/in"
   # At main, reset's early mapping is one of the fork point's: "unmap N" removes it, which no put-back
-  # undoes, and exits N (told before the child ends); "thread" leaves a thread running.
+  # undoes, and exits N (told before the child ends); "thread" leaves a thread running; "late N"
+  # writes the 64 MiB heap and exits N, and a helper kills the child during the put-back.
   local i=0
-  for input in thread 3 'unmap 3' thread 5 segv 7 'unmap 4'; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
+  for input in thread 3 'unmap 3' thread 5 segv 7 'unmap 4' 0 'late 5' 2 'late 6'; do
+    printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"
+  done
+  export HEAP_MB=64
   direct_maps "$T/reset"
   grep -qx '000004:1' "$BATS_TEST_TMPDIR/direct/2"
+  grep -qx '000006:1' "$BATS_TEST_TMPDIR/direct/9"
   local thread memory
   thread=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
   memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
@@ -142,10 +157,10 @@ assert_cov_gone() {
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
     # On one CPU (as afl-fuzz binds itself), the child tells its outcome after its put-back.
-    for cpus in all 0; do
+    for cpus in all one; do
       rm -rf "$BATS_TEST_TMPDIR/maps"
       local pin=()
-      if [ "$cpus" != all ]; then pin=(taskset -c "$cpus"); fi
+      if [ "$cpus" != all ]; then pin=(taskset -c "$(first_cpu)"); fi
       # afl-showmap -i exits with the last input's outcome: its maps are checked.
       AFL_DEBUG_CHILD=1 run snapshot "${pin[@]}" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
       diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
@@ -157,7 +172,7 @@ assert_cov_gone() {
     done
     assert_no_leftovers
   done
-  unset FORKSRV_AFL_MAP FORKSRV_START
+  unset FORKSRV_AFL_MAP FORKSRV_START HEAP_MB
 }
 
 @test "a snapshot that cannot be recorded (no room for its fds under the fd limit): one warning, and each input's outcome is the direct run's" {
@@ -191,16 +206,51 @@ assert_cov_gone() {
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
     rm -rf "$AFL_STATE_PIDS" "$BATS_TEST_TMPDIR"/maps.*
-    run -0 snapshot taskset -c 0 afl-fuzz -V 10 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$COV"
+    run -0 snapshot taskset -c "$(first_cpu)" afl-fuzz -V 10 -t 100 -i "$BATS_TEST_TMPDIR/seeds" -o "$BATS_TEST_TMPDIR/out" -- "$COV"
     assert_found "$BATS_TEST_TMPDIR/out/default"
     [ $(( $(processes) * 5 )) -lt "$(executions)" ]
     afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.own" -- "$COV" >/dev/null 2>&1 || true
-    snapshot taskset -c 0 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$COV" >/dev/null 2>&1 || true
+    snapshot taskset -c "$(first_cpu)" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps.snapshot" -- "$COV" >/dev/null 2>&1 || true
     [ "$(ls "$BATS_TEST_TMPDIR/maps.own" | wc -l)" -eq 6 ]
     diff -r "$BATS_TEST_TMPDIR/maps.own" "$BATS_TEST_TMPDIR/maps.snapshot"
+    # A helper left in the background ends, and the server reaps it, while the input hangs: afl-showmap
+    # still learns the pid, so that its timeout strikes (a SIGCHLD is not the input's end).
+    mkdir -p "$BATS_TEST_TMPDIR/orphans"
+    printf '&~' >"$BATS_TEST_TMPDIR/orphans/1"
+    printf '&1' >"$BATS_TEST_TMPDIR/orphans/2"
+    printf '&~' >"$BATS_TEST_TMPDIR/orphans/3"
+    rm -rf "$BATS_TEST_TMPDIR/maps.orphans"
+    run snapshot taskset -c "$(first_cpu)" afl-showmap -t 200 -i "$BATS_TEST_TMPDIR/orphans" -o "$BATS_TEST_TMPDIR/maps.orphans" -- "$COV"
+    [ "$status" -ne 124 ]
+    [ "$(ls "$BATS_TEST_TMPDIR/maps.orphans" | wc -l)" -eq 3 ]
     assert_cov_gone
     assert_no_leftovers
   done
+}
+
+# How many of the parking words in $1 (an strace -xx log) said "done" (FSRV_PARK_DONE plus the exit
+# code, the low half) and "ready" (the high half) at once.
+done_and_ready() {
+  grep -cE 'write\([0-9]+, "\\x(0[1-9a-f]|[1-9a-f][0-9a-f])\\x00\\x00\\x00\\x01\\x00\\x00\\x00", 8\) = 8$' "$1" || true
+}
+
+@test "on one CPU a parked child says its input is done only after its put-back, with ready; on all CPUs, before it" {
+  command -v strace >/dev/null || skip "strace is not installed (scripts/test-deps.sh installs it)"
+  mkdir "$BATS_TEST_TMPDIR/in"
+  for input in 1 2 3 0 1 2; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$RANDOM$input"; done
+  export FORKSRV_AFL_MAP=outcome
+  rm -rf "$BATS_TEST_TMPDIR/maps"
+  snapshot strace -f -qq -xx -e trace=write -o "$BATS_TEST_TMPDIR/one" taskset -c "$(first_cpu)" \
+    afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset" >/dev/null 2>&1 || true
+  # Every input after the first ran in the parked child.
+  [ "$(done_and_ready "$BATS_TEST_TMPDIR/one")" -ge 5 ]
+  rm -rf "$BATS_TEST_TMPDIR/maps"
+  snapshot strace -f -qq -xx -e trace=write -o "$BATS_TEST_TMPDIR/all" \
+    afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset" >/dev/null 2>&1 || true
+  [ "$(done_and_ready "$BATS_TEST_TMPDIR/all")" -eq 0 ]
+  # There the ready words came on their own.
+  [ "$(grep -cE 'write\([0-9]+, "\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00", 8\) = 8$' "$BATS_TEST_TMPDIR/all")" -ge 5 ]
+  unset FORKSRV_AFL_MAP
 }
 
 @test "a program built for AFL++'s persistent loop keeps AFL++'s own server, which forksrv would only slow, and says so" {

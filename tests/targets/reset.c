@@ -8,7 +8,9 @@
  * made at the fork point), "fds" (close each of $FDS fds opened there), "vmpte" (print the size of
  * its page tables), "zap" (drop with MADV_DONTNEED a written page of .data, of a private mapping of
  * its own file, of the first of $MAPS and of the $HEAP_MB heap, and print what each held before and
- * after), "fresh N" (write 1 MiB at N MiB into the writable reservation, and print VmRSS); a number exits with it. With $LOOP set, inputs run in a forksrv_loop() body
+ * after), "fresh N" (write 1 MiB at N MiB into the writable reservation, and print VmRSS), "late N"
+ * (write all of the $HEAP_MB heap, leave a helper that sends SIGKILL once the process blocks every
+ * signal, and exit N: the kill strikes during a put-back, after the exit); a number exits with it. With $LOOP set, inputs run in a forksrv_loop() body
  * (persistent mode); $NOFILE sets both fd limits in a constructor, before the fork point of --start
  * main; $RESERVE_GB reserves that much address space there, writable and not, as sanitizers and
  * runtimes do, with a page written in each GiB of the writable one. */
@@ -80,6 +82,29 @@ __attribute__((constructor)) static void early(void) {
 }
 
 static void handler(int sig) { (void)sig; }
+
+/* "late N"'s helper: once process pid has blocked every signal, which a snapshot child does once
+ * its exit is done and before it is put back (this target has a handler), SIGKILL 1 ms later; through
+ * its pidfd, which reaches no other process once it is gone. At most 10 s. */
+static void late_kill(pid_t pid, int pidfd) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  for (int tries = 0; tries < 100000; tries++, usleep(100)) {
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    unsigned long long blocked = 0;
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "SigBlk:", 7)) blocked = strtoull(line + 7, 0, 16);
+    fclose(f);
+    if ((blocked | 1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1)) == ~0ull) {
+      usleep(1000);
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+      break;
+    }
+    if (syscall(SYS_pidfd_send_signal, pidfd, 0, 0, 0) < 0) break; /* gone */
+  }
+  _exit(0);
+}
 static void *sleeper(void *arg) {
   (void)arg;
   pause();
@@ -168,6 +193,17 @@ static void one(const char *in) {
   }
   if (atoi(in)) exit(atoi(in));
   if (!strncmp(in, "unmap ", 6)) exit(atoi(in + 6));
+  if (!strncmp(in, "late ", 5)) {
+    for (size_t i = 0; big && i < big_size; i += 4096) big[i]++;
+    pid_t me = getpid();
+    int self = (int)syscall(SYS_pidfd_open, me, 0);
+    if (fork() == 0) {
+      if (fork() == 0) late_kill(me, self);
+      _exit(0);
+    }
+    wait(0);
+    exit(atoi(in + 5));
+  }
 }
 
 int main(int argc, char **argv) {
