@@ -65,6 +65,29 @@ direct_maps() {
   done
 }
 
+# Each argument an input of $BATS_TEST_TMPDIR/in, named by its place.
+inputs() {
+  mkdir -p "$BATS_TEST_TMPDIR/in"
+  local i=0
+  for input in "$@"; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
+}
+
+# afl-showmap's outcome maps of reset's inputs with snapshot reset, run under the command prefix given
+# (taskset, or none), are the direct run's; what the server said is in $server_said. (afl-showmap -i
+# exits with the last input's outcome: its maps are what is checked.)
+maps_are_direct() {
+  rm -rf "$BATS_TEST_TMPDIR/maps"
+  AFL_DEBUG_CHILD=1 run snapshot "$@" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
+  diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
+  server_said=$output
+}
+
+# Line $1 is in $server_said exactly once.
+said_once() {
+  run -0 grep -c -F "$1" <<<"$server_said"
+  [ "$output" = 1 ]
+}
+
 # Nothing of the instrumented target outlives afl-fuzz.
 assert_cov_gone() {
   run -1 pgrep -f "^$COV"
@@ -138,14 +161,10 @@ assert_cov_gone() {
 }
 
 @test "a snapshot child that cannot be put back is discarded: each outcome is the direct run's, on all CPUs and on one, and one line says why, once" {
-  mkdir "$BATS_TEST_TMPDIR/in"
   # At main, reset's early mapping is one of the fork point's: "unmap N" removes it, which no put-back
   # undoes, and exits N (told before the child ends); "thread" leaves a thread running; "late N"
   # writes the 64 MiB heap and exits N, and a helper kills the child during the put-back.
-  local i=0
-  for input in thread 3 'unmap 3' thread 5 segv 7 'unmap 4' 0 'late 5' 2 'late 6'; do
-    printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"
-  done
+  inputs thread 3 'unmap 3' thread 5 segv 7 'unmap 4' 0 'late 5' 2 'late 6'
   export HEAP_MB=64
   direct_maps "$T/reset"
   grep -qx '000004:1' "$BATS_TEST_TMPDIR/direct/2"
@@ -156,29 +175,20 @@ assert_cov_gone() {
   export FORKSRV_AFL_MAP=outcome FORKSRV_START=main
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
+    maps_are_direct
+    said_once "$thread"
+    said_once "$memory"
     # On one CPU (as afl-fuzz binds itself), the child tells its outcome after its put-back.
-    for cpus in all one; do
-      rm -rf "$BATS_TEST_TMPDIR/maps"
-      local pin=()
-      if [ "$cpus" != all ]; then pin=(taskset -c "$(first_cpu)"); fi
-      # afl-showmap -i exits with the last input's outcome: its maps are checked.
-      AFL_DEBUG_CHILD=1 run snapshot "${pin[@]}" afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
-      diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
-      local said_by_server=$output
-      run -0 grep -c -F "$thread" <<<"$said_by_server"
-      [ "$output" = 1 ]
-      run -0 grep -c -F "$memory" <<<"$said_by_server"
-      [ "$output" = 1 ]
-    done
+    maps_are_direct taskset -c "$(first_cpu)"
+    said_once "$thread"
+    said_once "$memory"
     assert_no_leftovers
   done
   unset FORKSRV_AFL_MAP FORKSRV_START HEAP_MB
 }
 
 @test "a snapshot that cannot be recorded (no room for its fds under the fd limit): one warning, and each input's outcome is the direct run's" {
-  mkdir "$BATS_TEST_TMPDIR/in"
-  local i=0
-  for input in 0 3 segv 5 thread 7; do printf '%s' "$input" >"$BATS_TEST_TMPDIR/in/$((i++))"; done
+  inputs 0 3 segv 5 thread 7
   # reset's constructor sets both fd limits to $NOFILE, before the fork point at main.
   export NOFILE=12 FORKSRV_AFL_MAP=outcome FORKSRV_START=main
   direct_maps "$T/reset"
@@ -186,14 +196,9 @@ assert_cov_gone() {
   warning=$(said "forksrv: warning: snapshot reset could not record the state at the fork point: no room for its fds under the fd limit (RLIMIT_NOFILE): each input gets a fresh fork")
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"
-    rm -rf "$BATS_TEST_TMPDIR/maps"
-    AFL_DEBUG_CHILD=1 run snapshot afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/reset"
-    diff -r "$BATS_TEST_TMPDIR/direct" "$BATS_TEST_TMPDIR/maps"
-    local said_by_server=$output
-    run -0 grep -c -F "$warning" <<<"$said_by_server"
-    [ "$output" = 1 ]
-    run -0 grep -c -F "forksrv: " <<<"$said_by_server"
-    [ "$output" = 1 ]
+    maps_are_direct
+    said_once "$warning"
+    said_once "forksrv: "
     assert_no_leftovers
   done
   unset NOFILE FORKSRV_AFL_MAP FORKSRV_START
