@@ -85,9 +85,8 @@ struct snap {
    * itself (req, rep: forksrv's protocol), or parked, through the server's eventfds (req: go_fd,
    * rep: loop_fd; AFL++'s protocol, whose peer only the server talks to). */
   int parked;
-  /* Parked on one CPU (persist.c's one_cpu): the outcome to tell with the ready word, or 0. */
-  int tell_late;
-  uint64_t done;
+  int tell_late; /* parked on one CPU (persist.c's one_cpu): "done" goes with "ready", after the put-back */
+  uint64_t done;  /* that "done" word meanwhile, or 0 */
   long fuzzer_shm; /* the server's fuzzer_shm: a mapping of it is the fuzzer's, not the target's */
   int server;             /* the parent to read pristine pages from (lent()), or 0 */
   unsigned record_error;  /* with a FIFO_RECORD_* code: the errno that caused it, or 0 */
