@@ -198,7 +198,7 @@ assert_cov_gone() {
     use_afl "$afl"
     maps_are_direct
     said_once "$warning"
-    said_once "forksrv: "
+    said_once "$(said "forksrv: ")"
     assert_no_leftovers
   done
   unset NOFILE FORKSRV_AFL_MAP FORKSRV_START
