@@ -48,7 +48,7 @@ static int write_word(int fd, uint32_t w) { return fsrv_write_full(fd, &w, 4) ==
 static int tell_pid(struct fsrv *s, int pid, int parked) {
   if (parked && s->snapshot_child && s->persist.one_cpu) {
     sys0(__NR_sched_yield);
-    if (fsrv_child_spoke(s)) return 0;
+    if (fsrv_parked_spoke(s)) return 0;
   }
   if (!write_word(s->rep, (uint32_t)pid)) fsrv_peer_gone(s, pid);
   return 1;

@@ -80,6 +80,16 @@ int fsrv_parked_ready(struct fsrv *s, int pid) {
   }
 }
 
+int fsrv_parked_spoke(struct fsrv *s) {
+  if (s->persist.loop_fd < 0) return 0;
+  struct pollfd fds[2] = {{s->persist.loop_fd, POLLIN, 0}, {s->req, 0, 0}};
+  struct timespec now = {0, 0}; /* no timer armed: a guest's timer costs it an exit to the host */
+  long r;
+  do r = sys_ppoll(fds, 2, &now);
+  while (r == -EINTR);
+  return r > 0;
+}
+
 /* Input seq starts now, under its timeout: as the server records it before the fork. */
 void fsrv_slot_begin(struct fsrv_slot *slot, uint32_t seq, uint32_t timeout_ms, uint64_t started_us) {
   slot->start_us = started_us;

@@ -291,16 +291,6 @@ uint64_t fsrv_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int fsrv_child_spoke(struct fsrv *s) {
-  if (s->persist.loop_fd < 0) return 0;
-  struct pollfd fds[2] = {{s->persist.loop_fd, POLLIN, 0}, {s->req, 0, 0}};
-  struct timespec now = {0, 0}; /* no timer armed: a guest's timer costs it an exit to the host */
-  long r;
-  do r = sys_ppoll(fds, 2, &now);
-  while (r == -EINTR);
-  return r > 0;
-}
-
 void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64_t started_us, struct fsrv_exec *ex) {
   struct timespec left = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
   /* events 0 on the request FIFO: only its hang-up (the driver is gone) wakes us, never a request

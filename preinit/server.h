@@ -237,9 +237,6 @@ FSRV_HIDDEN void fsrv_await(struct fsrv *s, int pid, uint32_t timeout_ms, uint64
 FSRV_HIDDEN void fsrv_sweep(struct fsrv *s);
 FSRV_HIDDEN void fsrv_kill_child(int pid);
 FSRV_HIDDEN int fsrv_child_end_fd(const struct fsrv *s);
-/* Whether the child wrote on loop_fd (or the peer left) already, without waiting. Not whether it
- * ended: a SIGCHLD may be another process's (one the server reaps as subreaper). */
-FSRV_HIDDEN int fsrv_child_spoke(struct fsrv *s);
 FSRV_HIDDEN int fsrv_ended(struct fsrv *s, int pid, struct fsrv_exec *ex);
 FSRV_HIDDEN __attribute__((noreturn)) void fsrv_peer_gone(struct fsrv *s, int pid);
 /* Reaps the server's child pid (blocking); its pidfd, if any, is closed. 0, or -errno of the wait. */
@@ -266,6 +263,9 @@ FSRV_HIDDEN void fsrv_drop_unused_go(struct fsrv *s);
  * they run (without it, they run one input each); AFL++'s snapshot children, what they recorded or
  * discarded. 0, or -errno. */
 FSRV_HIDDEN long fsrv_persist_slot(struct fsrv *s);
+/* Whether the child sent on wrote on loop_fd (or the peer left) already, without waiting or reading.
+ * Not whether it ended: a SIGCHLD may be another process's (one the server reaps as subreaper). */
+FSRV_HIDDEN int fsrv_parked_spoke(struct fsrv *s);
 /* A parked snapshot child that is being put back: 1 once it waits for go_fd, 0 if it ended instead
  * (reaped; its slot says why). */
 FSRV_HIDDEN int fsrv_parked_ready(struct fsrv *s, int pid);

@@ -349,6 +349,6 @@ __attribute__((visibility("default"))) int forksrv_loop_server(unsigned n) {
   /* Snapshot reset asked for, in a child that records none (it could not, or it runs an input again
    * after a retry, or the kernel has no snapshot reset): one input, as a fresh fork has. Inputs run
    * one after another in one process would be persistent mode, which nobody asked for. */
-  if (fsrv_reset_snapshot()) return 0;
+  if (fsrv_current->reset_snapshot) return 0;
   return fsrv_persist_next(fsrv_current);
 }
