@@ -185,6 +185,14 @@ static int names_var(const char *entry, const char *name) {
   return *name == '\0' && *entry == '=';
 }
 
+/* Whether the environment array still names the variable (1 where there is no array to tell). */
+int fsrv_env_has(char **envp, const char *name) {
+  if (!envp) return 1;
+  for (char **e = envp; *e; e++)
+    if (names_var(*e, name)) return 1;
+  return 0;
+}
+
 /* Removes forksrv's variables from the environment array, so that a program the target execs does not
  * see them, and spoils their names in the strings themselves, so that another copy of the server
  * (the static library and the preload both in one target) reading /proc/self/environ does not either. */

@@ -215,6 +215,12 @@ int fsrv_serve(unsigned start) {
   if (self.served) return 1;
   if (self.proto == NONE || self.pending != start) return 0;
   self.pending = 0;
+  /* libforksrv.a linked in and libforksrv.so preloaded too, both waiting for main: the copy that
+   * started first has scrubbed the driver's variables from the environment, and serves; this one,
+   * which read them before, stands down. */
+  if ((self.proto == NATIVE || self.proto == CENTIPEDE) &&
+      !fsrv_env_has(self.envp, vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN].name))
+    return 0;
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
                            ", where the server would fork; starting it at its entry instead", 0};

@@ -35,7 +35,14 @@ load helpers
   [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
 }
 
+@test "a dynamic target with libforksrv.a linked in and preloaded too runs one server at --start main too: each copy has read the driver's variables, the first to start serves" {
+  run -0 --separate-stderr "$FORKSRV" -v --json --start main -n 3 -i "$(input a 0)" -- "$T/dynamic_fsrv"
+  [ "$(grep -c "forksrv: fork server pid .* started at main" <<<"$stderr")" -eq 1 ]
+  [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
+}
+
 @test "the static target without a driver runs like any program" {
   run -7 --separate-stderr "$T/static_fsrv" < <(printf 7)
   [ "$output" = "input '7'" ]
 }
+
