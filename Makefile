@@ -38,7 +38,6 @@ PREINIT_OBJ = \
 	$(B)/preinit/persist.o \
 	$(B)/preinit/run.o \
 	$(B)/preinit/say.o \
-	$(B)/preinit/snap_calls.o \
 	$(B)/preinit/snap_fds.o \
 	$(B)/preinit/snap_memory.o \
 	$(B)/preinit/snap_process.o \
@@ -86,7 +85,7 @@ $(B)/preinit/%.o: preinit/%.c $(PREINIT_HDR)
 	$(CC) $(PREINIT_CFLAGS) -c -o $@ $<
 
 # --no-undefined with -nostdlib: the preload must not need a single symbol from libc.
-$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o $(B)/preinit/snap_calls_libc.o
+$(B)/libforksrv.so: $(PREINIT_OBJ) $(B)/preinit/start_preload.o $(B)/preinit/snap_calls.o
 	$(CC) $(LDFLAGS) -shared -nostdlib -Wl,--no-undefined -Wl,-z,now -Wl,-soname,libforksrv.so.$(SOVERSION) -o $@ $^
 
 # The input start point's hooks: libc-free too, and tied to the server in libforksrv.so (its soname).
@@ -138,7 +137,6 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/exit_handlers_fsrv \
-	$(B)/tests/state_fsrv $(B)/tests/state_static $(B)/tests/state_own_prctl \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 # The suite's reference: a command run as the shell runs it, with none of forksrv's plumbing.
@@ -218,15 +216,6 @@ $(B)/tests/static_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
 
 $(B)/tests/dynamic_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
-
-# The state target with the server linked in, dynamic and static, and with a prctl of its own that
-# wins over the server's wrapper (snap_calls.c), so that the put-back must compare what it changes.
-$(B)/tests/state_fsrv: tests/targets/state.c tests/targets/input.h $(B)/libforksrv.a
-	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive -lm
-$(B)/tests/state_static: tests/targets/state.c tests/targets/input.h $(B)/libforksrv.a
-	$(CC) $(ALL_CFLAGS) -pthread -static -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive -lm
-$(B)/tests/state_own_prctl: tests/targets/state.c tests/targets/input.h $(B)/libforksrv.a
-	$(CC) $(ALL_CFLAGS) -DOWN_PRCTL -pthread -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive -lm
 
 $(B)/tests/asan_gcc: tests/targets/crash.c
 	gcc $(ALL_CFLAGS) -fsanitize=address,undefined -o $@ $<

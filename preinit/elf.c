@@ -134,11 +134,6 @@ void *fsrv_program_object(const char *name) {
   const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */
   return exe ? lookup(exe, name, 1) : 0;
 }
-void *fsrv_program_function(const char *name) {
-  const struct fsrv_link_map *exe = loaded_objects();
-  return exe ? lookup(exe, name, 0) : 0;
-}
-int fsrv_dynamic_program(void) { return loaded_objects() != 0; }
 
 /* Counts the executable's relocations in rela[0..size) that name `name`; -1 if one is not bound to fn. */
 static long bound_slots(const struct fsrv_link_map *exe, const struct dyn_tables *t, const Elf64_Rela *rela,

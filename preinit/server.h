@@ -57,9 +57,6 @@ FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
 FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's stdin */
 /* A variable the executable itself exports (AFL++'s instrumentation exports its own), or NULL. */
 FSRV_HIDDEN void *fsrv_program_object(const char *name);
-/* A function the executable exports, and whether there is a dynamic loader's list of objects at all. */
-FSRV_HIDDEN void *fsrv_program_function(const char *name);
-FSRV_HIDDEN int fsrv_dynamic_program(void);
 /* Whether the executable calls `name` and every one of its references to it is already bound to fn
  * (a lazily bound one, still pointing at the loader, is not). */
 FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);
@@ -310,8 +307,8 @@ FSRV_HIDDEN void fsrv_snapshot_take(struct fsrv *s);
  * fork path would. */
 FSRV_HIDDEN int fsrv_snapshot_child(void);
 FSRV_HIDDEN void fsrv_snapshot_end(int code, int flush);
-/* What a call of libc's touched (snap_calls.c): the put-back compares it with the snapshot, and puts
- * it back or ends the child. */
+/* What a call of libc's touched (snap_calls.c, in libforksrv.so only): the put-back compares it with
+ * the snapshot, and puts it back or ends the child. */
 enum fsrv_touched {
   FSRV_TOUCHED_MAPS = 1,        /* mprotect: every mapping is checked, not only the count of pages */
   FSRV_TOUCHED_LIMITS = 2,      /* resource limits */
@@ -328,20 +325,9 @@ enum fsrv_touched {
 FSRV_HIDDEN void fsrv_snapshot_touched(unsigned touched);
 /* MADV_FREE over [addr, addr + len): those pages are dropped at the put-back, and get their contents. */
 FSRV_HIDDEN void fsrv_snapshot_freed(unsigned long addr, unsigned long len);
-/* What the target's calls may change without a call above saying so (enum fsrv_touched): compared
- * at every put-back. Until the library's start file says, everything. */
-FSRV_HIDDEN void fsrv_snapshot_unseen(unsigned touched);
-/* The interposed calls (snap_calls.c; snap_calls_libc.c in libforksrv.so only): libc's own, found
- * once (FSRV_CALL_NONE where there is none), errno set as libc's would, and what the program's calls
- * may change unseen (fsrv_calls_check, in a program that links the server in), which the put-back
- * compares after every execution. */
-typedef long (*fsrv_fn)(long, long, long, long, long);
-#define FSRV_CALL_NONE ((fsrv_fn)1)
-FSRV_HIDDEN fsrv_fn fsrv_calls_find(fsrv_fn *fn, const char *name);
-FSRV_HIDDEN int fsrv_calls_set_errno(long r);
+/* Whether the library interposes those calls (libforksrv.so), or the put-back must compare all. */
+FSRV_HIDDEN extern const int fsrv_sees_calls;
 FSRV_HIDDEN void fsrv_calls_resolve(void);
-FSRV_HIDDEN void fsrv_calls_libc_resolve(void);
-FSRV_HIDDEN unsigned fsrv_calls_check(void);
 /* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
 FSRV_HIDDEN int fsrv_reset_snapshot(void);
 /* The same, or 1 while the environment has not been read (before the library's constructor). */
@@ -367,8 +353,6 @@ FSRV_HIDDEN int fsrv_serve_input(const char *call, uint64_t shared_fds);
 FSRV_HIDDEN extern const unsigned fsrv_early_start;
 FSRV_HIDDEN void fsrv_resolve_before_forking(void);
 FSRV_HIDDEN int fsrv_program_enters_here(void);
-/* A static program's errno (libc.a's), which no dynamic loader can find; 0 in libforksrv.so. */
-FSRV_HIDDEN int *fsrv_static_errno(void);
 
 /* AFL++'s protocol (afl.c): the fds it hands its targets, and what the environment asks of us. */
 #define FSRV_AFL_CTL_FD 198

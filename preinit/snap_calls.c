@@ -1,82 +1,52 @@
-/* libc's calls that change what a snapshot child must put back, interposed in every build: each tells
- * the child what it touched (fsrv_snapshot_touched), then does what libc's does: libc's own, found as
- * RTLD_NEXT finds it, or in a static program the system call, which is all libc's does. Only what was
- * touched is compared at the put-back. Linked into a program (libforksrv.a), the program's own
- * definitions bind its calls and, exported, every library's; fsrv_calls_check() says which do. */
+/* libc's calls that change what a snapshot child must put back, interposed by libforksrv.so: each
+ * tells the child what it touched (fsrv_snapshot_touched) and does what libc's does (libc's own, found
+ * as RTLD_NEXT finds it, or the kernel's call). Only what was touched is compared at the put-back, so
+ * that a target that changes none of it pays nothing. A raw system call, or a call from inside libc,
+ * is not seen: docs/design.md's table says what that leaves. Outside a snapshot child each is libc's. */
 #include "../fifo/protocol.h"
 #include "server.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
-/* libc's errno: looked up (libforksrv.so has no libc of its own), or a static program's. */
+/* libc's errno, for the calls made here without libc (found before the first fork). */
 static int *(*errno_location)(void);
-int fsrv_calls_set_errno(long r) {
+static int set_errno(long r) {
   if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
-  if (!errno_location) errno_location = fsrv_static_errno;
-  int *e = errno_location();
-  if (e) *e = (int)-r;
+  if (errno_location) *errno_location() = (int)-r;
   return -1;
 }
-static long done(long r) { return (unsigned long)r > -4096ul ? fsrv_calls_set_errno(r) : r; }
 
-/* libc's own, looked up once (before the first fork: fsrv_calls_resolve), or NONE where there is
- * none (a static program): then the wrapper makes the system call. */
-fsrv_fn fsrv_calls_find(fsrv_fn *fn, const char *name) {
-  if (!*fn) *fn = (fsrv_fn)fsrv_next_symbol(name);
-  if (!*fn) *fn = FSRV_CALL_NONE;
-  return *fn;
-}
-#define NONE FSRV_CALL_NONE
-
-/* Each wrapper is a weak alias, so that another definition (a sanitizer's interceptor, libc.a's own)
- * wins over it rather than clash; fsrv_calls_check() then finds the program's calls go elsewhere. */
-#define WRAP(name, fn) EXPORT long name(long, long, long, long, long) __attribute__((weak, alias(#fn)));
-#define FORWARD(name, touched, when, raw)                                                                    \
-  static fsrv_fn real_##name;                                                                                \
-  static long call_##name(long a, long b, long c, long d, long e) {                                          \
-    if (when) fsrv_snapshot_touched(touched);                                                                \
-    fsrv_fn f = fsrv_calls_find(&real_##name, #name);                                                        \
-    return f != NONE ? f(a, b, c, d, e) : done(raw);                                                         \
-  }                                                                                                          \
-  WRAP(name, call_##name)
+#define EXPORT __attribute__((visibility("default")))
 
 /* mprotect and pkey_mprotect: protections may differ from the snapshot's. */
-static long call_mprotect(long addr, long len, long prot, long d, long e) {
-  (void)d, (void)e;
+EXPORT int mprotect(void *addr, size_t len, int prot) {
   fsrv_snapshot_touched(FSRV_TOUCHED_MAPS);
-  return done(sys3(__NR_mprotect, addr, len, prot));
+  long r = sys3(__NR_mprotect, addr, len, prot);
+  return r < 0 ? set_errno(r) : 0;
 }
-WRAP(mprotect, call_mprotect)
-static long call_pkey_mprotect(long addr, long len, long prot, long pkey, long e) {
-  (void)e;
+EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
   fsrv_snapshot_touched(FSRV_TOUCHED_MAPS);
-  return done(sys4(__NR_pkey_mprotect, addr, len, prot, pkey));
+  long r = sys4(__NR_pkey_mprotect, addr, len, prot, pkey);
+  return r < 0 ? set_errno(r) : 0;
 }
-WRAP(pkey_mprotect, call_pkey_mprotect)
 
-/* glibc's ulimit, for a static program: the file size limit in 512-byte blocks (UL_GETFSIZE, 1;
- * UL_SETFSIZE, 2, which sets both limits), the fd limit (__UL_GETOPENMAX, 4). */
-static long raw_ulimit(long cmd, long blocks) {
-  struct rlimit64 r;
-  if ((int)cmd == 1 || (int)cmd == 4) {
-    long e = sys4(__NR_prlimit64, 0, (int)cmd == 1 ? 1 /* RLIMIT_FSIZE */ : 7 /* RLIMIT_NOFILE */, 0, &r);
-    if (e < 0) return e;
-    if ((int)cmd == 4) return (long)r.rlim_cur;
-    return r.rlim_cur == ~0ull ? 0x7fffffffffffffffl : (long)(r.rlim_cur / 512);
-  }
-  if ((int)cmd != 2) return -EINVAL;
-  int infinite = (unsigned long)blocks > ~0ull / 512;
-  r.rlim_cur = r.rlim_max = infinite ? ~0ull : (unsigned long)blocks * 512;
-  long e = sys4(__NR_prlimit64, 0, 1, &r, 0);
-  return e < 0 ? e : infinite ? 0x7fffffffffffffffl : blocks;
+/* The rest go on to libc's own, looked up once (before the first fork: fsrv_calls_resolve()). */
+typedef long (*fsrv_fn)(long, long, long, long, long);
+static long next(fsrv_fn *fn, const char *name, long a, long b, long c, long d, long e) {
+  if (!*fn) *fn = (fsrv_fn)fsrv_next_symbol(name);
+  return *fn ? (*fn)(a, b, c, d, e) : set_errno(-ENOSYS);
 }
+#define FORWARD(name, touched, when, ...)                                                                    \
+  static fsrv_fn real_##name;                                                                                \
+  EXPORT long name(long a, long b, long c, long d, long e) {                                                 \
+    if (when) fsrv_snapshot_touched(touched);                                                                \
+    return next(&real_##name, #name, a, b, c, d, e);                                                         \
+  }
 
 /* Resource limits: setrlimit, prlimit with a new limit, ulimit's UL_SETFSIZE (2). */
-FORWARD(setrlimit, FSRV_TOUCHED_LIMITS, 1, sys4(__NR_prlimit64, 0, a, b, 0))
-FORWARD(setrlimit64, FSRV_TOUCHED_LIMITS, 1, sys4(__NR_prlimit64, 0, a, b, 0))
-FORWARD(prlimit, FSRV_TOUCHED_LIMITS, c != 0, sys4(__NR_prlimit64, a, b, c, d))
-FORWARD(prlimit64, FSRV_TOUCHED_LIMITS, c != 0, sys4(__NR_prlimit64, a, b, c, d))
-FORWARD(ulimit, FSRV_TOUCHED_LIMITS, (int)a == 2, raw_ulimit(a, b))
+FORWARD(setrlimit, FSRV_TOUCHED_LIMITS, 1)
+FORWARD(setrlimit64, FSRV_TOUCHED_LIMITS, 1)
+FORWARD(prlimit, FSRV_TOUCHED_LIMITS, c != 0)
+FORWARD(prlimit64, FSRV_TOUCHED_LIMITS, c != 0)
+FORWARD(ulimit, FSRV_TOUCHED_LIMITS, (int)a == 2)
 /* Every prctl that sets something: what snap_process.c sets back (or, for the name, the stat line
  * tells), what the put-back always compares (seccomp, no_new_privs), or, for anything else (the
  * capability bounding and ambient sets, the mm's fields, mappings' names, speculation control, a
@@ -100,21 +70,34 @@ static unsigned prctl_touches(long option, long arg2) {
     return FSRV_TOUCHED_FOREVER;
   }
 }
-FORWARD(prctl, prctl_touches(a, b), prctl_touches(a, b), sys5(__NR_prctl, (int)a, b, c, d, e))
-FORWARD(sched_setaffinity, FSRV_TOUCHED_AFFINITY, 1, sys3(__NR_sched_setaffinity, (int)a, b, c))
+static fsrv_fn real_prctl;
+EXPORT long prctl(long option, long b, long c, long d, long e) {
+  unsigned touched = prctl_touches(option, b);
+  if (touched) fsrv_snapshot_touched(touched);
+  return next(&real_prctl, "prctl", option, b, c, d, e);
+}
+FORWARD(sched_setaffinity, FSRV_TOUCHED_AFFINITY, 1)
+FORWARD(pthread_setaffinity_np, FSRV_TOUCHED_AFFINITY, 1)
 /* Identity beyond the ids the put-back always compares. */
-FORWARD(setfsuid, FSRV_TOUCHED_IDENTITY, 1, sys1(__NR_setfsuid, (unsigned)a))
-FORWARD(setfsgid, FSRV_TOUCHED_IDENTITY, 1, sys1(__NR_setfsgid, (unsigned)a))
-FORWARD(capset, FSRV_TOUCHED_IDENTITY, 1, sys2(__NR_capset, a, b))
+FORWARD(setgroups, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(initgroups, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(setfsuid, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(setfsgid, FSRV_TOUCHED_IDENTITY, 1)
+FORWARD(capset, FSRV_TOUCHED_IDENTITY, 1)
 /* personality(0xffffffff) only asks. */
-FORWARD(personality, FSRV_TOUCHED_PERSONALITY, (unsigned)a != 0xffffffffu, sys1(__NR_personality, (unsigned)a))
-FORWARD(mlock, FSRV_TOUCHED_MLOCK, 1, sys2(__NR_mlock, a, b))
-FORWARD(mlock2, FSRV_TOUCHED_MLOCK, 1, sys3(__NR_mlock2, a, b, (unsigned)c))
-FORWARD(mlockall, FSRV_TOUCHED_MLOCK, 1, sys1(__NR_mlockall, (int)a))
-/* What cannot be undone: another root, other namespaces. */
-FORWARD(chroot, FSRV_TOUCHED_FOREVER, 1, sys1(__NR_chroot, a))
-FORWARD(unshare, FSRV_TOUCHED_FOREVER, 1, sys1(__NR_unshare, (int)a))
-FORWARD(setns, FSRV_TOUCHED_FOREVER, 1, sys2(__NR_setns, (int)a, (int)b))
+FORWARD(personality, FSRV_TOUCHED_PERSONALITY, (unsigned)a != 0xffffffffu)
+FORWARD(mlock, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(mlock2, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(mlockall, FSRV_TOUCHED_MLOCK, 1)
+FORWARD(timer_create, FSRV_TOUCHED_TIMERS, 1)
+/* Any semop may carry SEM_UNDO: the undo a process's end would apply is applied at the put-back. */
+FORWARD(semop, FSRV_TOUCHED_SEMUNDO, 1)
+FORWARD(semtimedop, FSRV_TOUCHED_SEMUNDO, 1)
+/* What cannot be undone: another root, other namespaces, being traced (PTRACE_TRACEME, by the server). */
+FORWARD(chroot, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(ptrace, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(unshare, FSRV_TOUCHED_FOREVER, 1)
+FORWARD(setns, FSRV_TOUCHED_FOREVER, 1)
 
 /* madvise: pages dropped (MADV_DONTNEED, MADV_REMOVE, MADV_FREE, whose pages stay until reclaimed)
  * are recorded, and the put-back gives them their contents back (snap_memory.c: a private file
@@ -134,9 +117,8 @@ static int harmless_advice(long advice) {
   }
 }
 static fsrv_fn real_madvise;
-static long call_madvise(long addr, long len, long advice, long d, long e) {
-  fsrv_fn f = fsrv_calls_find(&real_madvise, "madvise");
-  long r = f != NONE ? f(addr, len, advice, d, e) : done(sys3(__NR_madvise, addr, len, (int)advice));
+EXPORT long madvise(long addr, long len, long advice, long d, long e) {
+  long r = next(&real_madvise, "madvise", addr, len, advice, d, e);
   if (drops((int)advice)) {
     if ((int)r == 0) fsrv_snapshot_freed((unsigned long)addr, (unsigned long)len);
   } else if (!harmless_advice((int)advice)) {
@@ -144,50 +126,39 @@ static long call_madvise(long addr, long len, long advice, long d, long e) {
   }
   return r;
 }
-WRAP(madvise, call_madvise)
 
-/* Each wrapper above: its name, what it touches, itself, and the function the program's own calls
- * reach (this one, unless another definition won). */
-static const struct {
-  const char *name;
-  unsigned touched;
-  fsrv_fn *real;
-  void *ours, *linked;
-} calls[] = {
-#define CALL(name, touched) {#name, touched, &real_##name, (void *)call_##name, (void *)name}
-    {"mprotect", FSRV_TOUCHED_MAPS, 0, (void *)call_mprotect, (void *)mprotect},
-    {"pkey_mprotect", FSRV_TOUCHED_MAPS, 0, (void *)call_pkey_mprotect, (void *)pkey_mprotect},
-    CALL(setrlimit, FSRV_TOUCHED_LIMITS), CALL(setrlimit64, FSRV_TOUCHED_LIMITS),
-    CALL(prlimit, FSRV_TOUCHED_LIMITS), CALL(prlimit64, FSRV_TOUCHED_LIMITS), CALL(ulimit, FSRV_TOUCHED_LIMITS),
-    CALL(prctl, FSRV_TOUCHED_PRCTL), CALL(sched_setaffinity, FSRV_TOUCHED_AFFINITY),
-    CALL(setfsuid, FSRV_TOUCHED_IDENTITY), CALL(setfsgid, FSRV_TOUCHED_IDENTITY), CALL(capset, FSRV_TOUCHED_IDENTITY),
-    CALL(personality, FSRV_TOUCHED_PERSONALITY), CALL(mlock, FSRV_TOUCHED_MLOCK), CALL(mlock2, FSRV_TOUCHED_MLOCK),
-    CALL(mlockall, FSRV_TOUCHED_MLOCK), CALL(madvise, FSRV_TOUCHED_MAPS),
-    /* another root or namespace is compared after every execution anyway */
-    CALL(chroot, 0), CALL(unshare, 0), CALL(setns, 0),
-#undef CALL
-};
-
-/* Every libc function above, found now, so that no child looks one up. */
-void fsrv_calls_resolve(void) {
-  for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
-    if (calls[i].real) fsrv_calls_find(calls[i].real, calls[i].name);
-  if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
-  if (!errno_location) errno_location = fsrv_static_errno;
+/* Exit handlers: a snapshot child's execution ends in one of its own, which must run after every
+ * other, so it must be registered first (handlers run last-registered first). A library's
+ * constructor, or the program's .preinit_array, can register one before the preload's own start is
+ * reached, and before the environment says whether snapshot reset is wanted: the first registration
+ * of anyone's registers the snapshot's before it, unless it is known not to be wanted. */
+static fsrv_fn real___cxa_atexit, real_on_exit;
+EXPORT long __cxa_atexit(long fn, long arg, long dso, long d, long e) {
+  if (fsrv_reset_snapshot_maybe()) fsrv_snapshot_hook_exit();
+  return next(&real___cxa_atexit, "__cxa_atexit", fn, arg, dso, d, e);
+}
+EXPORT long on_exit(long fn, long arg, long c, long d, long e) {
+  if (fsrv_reset_snapshot_maybe()) fsrv_snapshot_hook_exit();
+  return next(&real_on_exit, "on_exit", fn, arg, c, d, e);
 }
 
-/* In a program that links the server in: what the program's calls may change unseen. A wrapper sees
- * the program's calls where the link bound them to it and, in a dynamic program, where the program
- * exports it, so that every library's calls reach it too; a version script that hides it, or another
- * definition that won (a sanitizer's interceptor), leaves its state to be compared after every
- * execution. So do the calls only libforksrv.so interposes (snap_calls_libc.c). */
-unsigned fsrv_calls_check(void) {
-  unsigned unseen = FSRV_TOUCHED_AFFINITY | FSRV_TOUCHED_IDENTITY | FSRV_TOUCHED_TIMERS | FSRV_TOUCHED_SEMUNDO;
-  int dynamic = fsrv_dynamic_program();
-  for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    void *const volatile linked = calls[i].linked;
-    if (linked != calls[i].ours || (dynamic && fsrv_program_function(calls[i].name) != calls[i].ours))
-      unseen |= calls[i].touched;
-  }
-  return unseen;
+/* Every function above, found now, so that no child looks one up. */
+void fsrv_calls_resolve(void) {
+  static const struct {
+    fsrv_fn *fn;
+    const char *name;
+  } calls[] = {
+      {&real_setrlimit, "setrlimit"}, {&real_setrlimit64, "setrlimit64"}, {&real_prlimit, "prlimit"},
+      {&real_prlimit64, "prlimit64"}, {&real_ulimit, "ulimit"}, {&real_prctl, "prctl"},
+      {&real_sched_setaffinity, "sched_setaffinity"}, {&real_pthread_setaffinity_np, "pthread_setaffinity_np"},
+      {&real_setgroups, "setgroups"}, {&real_initgroups, "initgroups"}, {&real_setfsuid, "setfsuid"},
+      {&real_setfsgid, "setfsgid"}, {&real_capset, "capset"}, {&real_personality, "personality"},
+      {&real_mlock, "mlock"}, {&real_mlock2, "mlock2"}, {&real_mlockall, "mlockall"},
+      {&real_timer_create, "timer_create"}, {&real_semop, "semop"}, {&real_semtimedop, "semtimedop"},
+      {&real_chroot, "chroot"}, {&real_unshare, "unshare"}, {&real_setns, "setns"}, {&real_madvise, "madvise"},
+      {&real___cxa_atexit, "__cxa_atexit"}, {&real_on_exit, "on_exit"}, {&real_ptrace, "ptrace"},
+  };
+  for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
+    if (!*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);
+  if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
 }

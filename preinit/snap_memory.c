@@ -645,9 +645,9 @@ long snap_memory_restore(struct snap *h, int retried) {
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
    * since are put back, so that the copies below can be written. Only when something may have changed:
-   * an mprotect through a wrapper (snap_calls.c), fewer or more pages mapped, a mapping made since. */
+   * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
   unsigned long size = h->at_end.vsize;
-  int check = retried || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size;
+  int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
     if (!protected_kind(h->r[i].kind)) continue;

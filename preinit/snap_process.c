@@ -219,7 +219,7 @@ static long restore_touched(struct snap *h, unsigned touched) {
  * policy and I/O priority if they changed; and what libc's calls touched. The mask comes back when
  * the next input begins (snapshot.c). -1 when something cannot be put back: the child must end. */
 long snap_process_restore(struct snap *h) {
-  unsigned touched = h->touched;
+  unsigned touched = fsrv_sees_calls ? h->touched : FSRV_TOUCHED_ALL & ~(unsigned)FSRV_TOUCHED_FOREVER;
   h->touched = 0;
   unsigned long zero[4] = {0, 0, 0, 0};
   for (int which = 0; which < 3; which++) sys_setitimer(which, zero);

@@ -6,7 +6,6 @@
 #include "server.h"
 
 const unsigned fsrv_early_start = FIFO_START_CONSTRUCTOR;
-int *fsrv_static_errno(void) { return 0; }
 
 /* For libforksrv_input.so: the path of the input file the target is waiting to touch, and whether it
  * is its stdin too; NULL when no server waits for that start point. */
@@ -42,9 +41,10 @@ static fsrv_start_main_fn real_start_main;
 void fsrv_resolve_before_forking(void) {
   if (!real_start_main) real_start_main = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
   fsrv_calls_resolve();
-  fsrv_calls_libc_resolve();
-  fsrv_snapshot_unseen(0); /* the preload interposes every call snap_calls*.c name */
 }
+
+/* snap_calls.c interposes the calls that change what a snapshot child puts back. */
+const int fsrv_sees_calls = 1;
 
 static int fsrv_main(int argc, char **argv, char **envp) {
   fsrv_serve(FIFO_START_MAIN);

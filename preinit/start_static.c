@@ -5,15 +5,10 @@
 #include "server.h"
 
 const unsigned fsrv_early_start = FIFO_START_PREINIT;
-/* libc.a's errno, for snap_calls.c's wrappers: every program that links libforksrv.a links a libc. */
-extern int *__errno_location(void);
-int *fsrv_static_errno(void) { return __errno_location(); }
-/* snap_calls.c's wrappers are the program's own definitions here: those its calls reach tell a
- * snapshot child what they touched; the put-back compares the rest after every execution. */
-void fsrv_resolve_before_forking(void) {
-  fsrv_calls_resolve();
-  fsrv_snapshot_unseen(fsrv_calls_check());
-}
+void fsrv_resolve_before_forking(void) {}
+/* No call of libc's is interposed here (a static program's would be its own): a snapshot child
+ * compares everything snap_calls.c would have told it was touched, after every execution. */
+const int fsrv_sees_calls = 0;
 int fsrv_program_enters_here(void) { return 0; }
 
 static void fsrv_preinit_entry(int argc, char **argv, char **envp) {

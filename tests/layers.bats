@@ -7,7 +7,7 @@
 load helpers
 
 LAYERS=(
-  "start start_preload start_static snap_calls snap_calls_libc input harness_main harness_report"
+  "start start_preload start_static snap_calls input harness_main harness_report"
   "native afl centipede"
   "snapshot"
   "snap_memory snap_fds snap_process"

@@ -7,12 +7,12 @@
 # with the server (the open file descriptions of the fds open at the fork point) is set back for it.
 load helpers
 
-# state_row PIECE KEPT [FORKSRV OPTIONS...]: the state target ($STATE, else tests/targets/state.c
-# built plain) changes PIECE in each of the inputs PIECE PIECE 0, and prints what each execution found
-# of it. KEPT 1: one snapshot child ran all three, and nothing was said; else each had a fresh one,
-# and one warning said why in KEPT's words ("left a thread running").
+# state_row PIECE KEPT [FORKSRV OPTIONS...]: the state target changes PIECE in each of the inputs
+# PIECE PIECE 0, and prints what each execution found of it. KEPT 1: one snapshot child ran all
+# three, and nothing was said; else each had a fresh one, and one warning said why in KEPT's words
+# ("left a thread running").
 state_row() {
-  local piece=$1 kept=$2 start dir="$BATS_TEST_TMPDIR/$1" expected children target=${STATE:-$T/state}
+  local piece=$1 kept=$2 start dir="$BATS_TEST_TMPDIR/$1" expected children
   shift 2
   mkdir -p "$dir"
   printf '%s' "$piece" >"$dir/1"
@@ -20,14 +20,14 @@ state_row() {
   printf 0 >"$dir/3"
   export PIECES=$piece
   # Each run directly with a stdout of its own, as a fresh start has it.
-  expected=$(for in in "$dir"/*; do echo "$("$target" <"$in")"; done)
+  expected=$(for in in "$dir"/*; do echo "$("$T/state" <"$in")"; done)
   [ "$(wc -l <<<"$expected")" -eq 3 ]
   for start in early main; do
-    run -0 --separate-stderr "$FORKSRV" "$@" --start "$start" --show-output -i "$dir" -- "$target"
+    run -0 --separate-stderr "$FORKSRV" "$@" --start "$start" --show-output -i "$dir" -- "$T/state"
     [ "$output" = "$expected" ]
-    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --show-output -i "$dir" -- "$target"
+    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --show-output -i "$dir" -- "$T/state"
     [ "$output" = "$expected" ]
-    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --json -i "$dir" -- "$target"
+    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --json -i "$dir" -- "$T/state"
     children=$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)
     if [ "$kept" = 1 ]; then
       [ "$children" -eq 1 ]
@@ -71,14 +71,8 @@ teardown() {
   [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGKILL"'* ]]
 }
 
-# fsize_row [FORKSRV OPTIONS...]: ulimit(UL_SETFSIZE), which lowers both file size limits, as a row.
-fsize_row() {
-  if bash -c 'ulimit -Hf 4096 && ulimit -Hf unlimited' 2>/dev/null; then state_row fsize 1 "$@"; else state_row fsize "$DISCARD_PROCESS" "$@"; fi
-}
-
-@test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded: the fd limit, ulimit's file size" {
+@test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded" {
   if bash -c 'ulimit -Hn 64 && ulimit -Hn 65' 2>/dev/null; then state_row nofile-hard 1; else state_row nofile-hard "$DISCARD_PROCESS"; fi
-  fsize_row
 }
 
 @test "the nice value, the scheduling policy and the I/O priority an execution changes are put back" {
@@ -239,28 +233,4 @@ fsize_row() {
 
 @test "an madvise that changes how a mapping forks cannot be put back: the child is discarded" {
   state_row wipeonfork "$DISCARD_CALL"
-}
-
-@test "with the server linked in (libforksrv.a), the program's calls tell the put-back what they changed: that is put back, and no other limit is compared" {
-  export STATE=$T/state_fsrv
-  state_row nofile 1
-  fsize_row
-  state_row dumpable 1
-  state_row timerslack 1
-  state_row personality 1
-  state_row locked-kb 1
-  state_row cpus 1 --no-pin
-  # The harness main (libforksrv_main.a) compares no resource limit after an input that set none:
-  # 30 inputs more, not one prlimit64 more.
-  local n
-  for n in 10 40; do
-    run -0 strace -f -qq -e trace=prlimit64 -o "$BATS_TEST_TMPDIR/trace.$n" timeout 60 "$FORKSRV" --reset snapshot -n "$n" -- "$T/harness"
-  done
-  [ "$(wc -l <"$BATS_TEST_TMPDIR/trace.40")" -eq "$(wc -l <"$BATS_TEST_TMPDIR/trace.10")" ]
-}
-
-@test "a call the program defines itself, which wins over the server's wrapper, is compared after every execution: what it changed is put back" {
-  export STATE=$T/state_own_prctl
-  state_row dumpable 1
-  state_row timerslack 1
 }

@@ -15,15 +15,11 @@ load helpers
   # forksrv_loop_server, for forksrv.h's forksrv_start() and forksrv_loop(); forksrv_input_spec and
   # forksrv_input_server and forksrv_input_refuse, for libforksrv_input.so (--start input); _exit and
   # _Exit, where a snapshot child's execution ends (--reset snapshot), and the calls that tell it what
-  # an execution changed of the process (preinit/snap_calls.c, snap_calls_libc.c): each does as libc's
-  # does otherwise.
+  # an execution changed of the process (preinit/snap_calls.c): each does as libc's does otherwise.
   run -0 --separate-stderr nm -D --defined-only "$B/libforksrv.so"
   [ "$(awk '{ print $3 }' <<<"$output" | sort | tr '\n' ' ')" = "_Exit __cxa_atexit __libc_start_main _exit capset chroot forksrv_input_refuse forksrv_input_server forksrv_input_spec forksrv_loop_server forksrv_start_server initgroups madvise mlock mlock2 mlockall mprotect on_exit personality pkey_mprotect prctl prlimit prlimit64 pthread_setaffinity_np ptrace sched_setaffinity semop semtimedop setfsgid setfsuid setgroups setns setrlimit setrlimit64 timer_create ulimit unshare " ]
-  # libforksrv.a: the same calls but those that need libc's own (preinit/snap_calls_libc.c), weak, so
-  # that any other definition wins over them.
   run -0 nm -g --defined-only "$B/libforksrv.a"
   [ "$(grep ' [TDBR] ' <<<"$output" | awk '{ print $3 }' | sort | tr '\n' ' ')" = "forksrv_loop_server forksrv_start_server " ]
-  [ "$(grep ' W ' <<<"$output" | awk '{ print $3 }' | sort | tr '\n' ' ')" = "capset chroot madvise mlock mlock2 mlockall mprotect personality pkey_mprotect prctl prlimit prlimit64 sched_setaffinity setfsgid setfsuid setns setrlimit setrlimit64 ulimit unshare " ]
 }
 
 @test "a static target linked with libforksrv.a is served from .preinit_array, outcomes as plain" {
@@ -50,15 +46,3 @@ load helpers
   [ "$output" = "input '7'" ]
 }
 
-@test "the calls libforksrv.a's server takes from a program do what libc's do, in a static program and a dynamic one" {
-  local piece target expected
-  for piece in nofile fsize cpu-limit dumpable timerslack keepcaps personality locked-kb; do
-    expected=$(AGAIN=1 PIECES=$piece "$T/state" < <(printf %s "$piece"))
-    # the change shows: the state printed after it is not the state before it
-    [ "${expected%%$'\n'*}" != "${expected#*$'\n'}" ]
-    for target in state_static state_fsrv; do
-      run -0 env AGAIN=1 PIECES=$piece "$T/$target" < <(printf %s "$piece")
-      [ "$output" = "$expected" ]
-    done
-  done
-}

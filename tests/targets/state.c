@@ -4,8 +4,7 @@
  * however it is had again. $SEMID names a System V semaphore set, $SHARED a file to map shared (for a
  * robust mutex), both made by the test; $PIECES limits the lines printed to those named. "sleep"
  * changes nothing and takes half a second, "burn" 0.6 s of CPU time, "burn-long" 1.5 s; $CPULIMIT sets the CPU time
- * limits in a constructor, $CPULIMIT_SOFT the soft one alone. $AGAIN prints the state once more after
- * the change: what the call did. */
+ * limits in a constructor, $CPULIMIT_SOFT the soft one alone. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,23 +29,9 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <ulimit.h>
 #include <unistd.h>
 
 #include "input.h"
-
-#ifdef OWN_PRCTL
-#include <stdarg.h>
-/* A prctl of the program's own: linked before libforksrv.a, it wins over the server's (Makefile). */
-int prctl(int option, ...) {
-  va_list ap;
-  va_start(ap, option);
-  unsigned long b = va_arg(ap, unsigned long), c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long),
-                e = va_arg(ap, unsigned long);
-  va_end(ap);
-  return (int)syscall(SYS_prctl, option, b, c, d, e);
-}
-#endif
 
 static pthread_mutex_t *robust;
 static char *page; /* an anonymous page written before the fork point */
@@ -127,7 +112,6 @@ static void found(void) {
   SAY("nofile-hard", "%ld/%ld", (long)l.rlim_cur, (long)l.rlim_max);
   getrlimit(RLIMIT_CPU, &l);
   SAY("cpu-limit", "%ld", (long)l.rlim_cur);
-  SAY("fsize", "%ld", ulimit(UL_GETFSIZE));
   errno = 0;
   SAY("nice", "%d", getpriority(PRIO_PROCESS, 0));
   SAY("policy", "%d", sched_getscheduler(0));
@@ -206,7 +190,6 @@ static void change(const char *in) {
   struct rlimit l;
   if (!strcmp(in, "nofile")) getrlimit(RLIMIT_NOFILE, &l), l.rlim_cur = 64, setrlimit(RLIMIT_NOFILE, &l);
   if (!strcmp(in, "nofile-hard")) l.rlim_cur = l.rlim_max = 64, setrlimit(RLIMIT_NOFILE, &l);
-  if (!strcmp(in, "fsize")) ulimit(UL_SETFSIZE, 4096l);
   if (!strcmp(in, "cpu-limit")) getrlimit(RLIMIT_CPU, &l), l.rlim_cur = 100, setrlimit(RLIMIT_CPU, &l);
   if (!strcmp(in, "nice")) errno = 0, nice(5);
   if (!strcmp(in, "policy")) sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){0});
@@ -273,6 +256,5 @@ int main(int argc, char **argv) {
   read_input(argc, argv, buf, sizeof buf);
   found();
   change(buf);
-  if (getenv("AGAIN")) found(); /* what the change did */
   return 0;
 }
