@@ -71,8 +71,10 @@ teardown() {
   [[ "${lines[3]}" == *'"result":"crashed","signal":"SIGKILL"'* ]]
 }
 
-@test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded" {
+@test "a hard limit an execution lowers is put back where the child may raise it again, else the child is discarded: the fd limit, ulimit's file size" {
   if bash -c 'ulimit -Hn 64 && ulimit -Hn 65' 2>/dev/null; then state_row nofile-hard 1; else state_row nofile-hard "$DISCARD_PROCESS"; fi
+  # ulimit(UL_SETFSIZE) lowers both file size limits
+  if bash -c 'ulimit -Hf 4096 && ulimit -Hf unlimited' 2>/dev/null; then state_row fsize 1; else state_row fsize "$DISCARD_PROCESS"; fi
 }
 
 @test "the nice value, the scheduling policy and the I/O priority an execution changes are put back" {

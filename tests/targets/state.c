@@ -29,6 +29,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ulimit.h>
 #include <unistd.h>
 
 #include "input.h"
@@ -112,6 +113,7 @@ static void found(void) {
   SAY("nofile-hard", "%ld/%ld", (long)l.rlim_cur, (long)l.rlim_max);
   getrlimit(RLIMIT_CPU, &l);
   SAY("cpu-limit", "%ld", (long)l.rlim_cur);
+  SAY("fsize", "%ld", ulimit(UL_GETFSIZE));
   errno = 0;
   SAY("nice", "%d", getpriority(PRIO_PROCESS, 0));
   SAY("policy", "%d", sched_getscheduler(0));
@@ -190,6 +192,7 @@ static void change(const char *in) {
   struct rlimit l;
   if (!strcmp(in, "nofile")) getrlimit(RLIMIT_NOFILE, &l), l.rlim_cur = 64, setrlimit(RLIMIT_NOFILE, &l);
   if (!strcmp(in, "nofile-hard")) l.rlim_cur = l.rlim_max = 64, setrlimit(RLIMIT_NOFILE, &l);
+  if (!strcmp(in, "fsize")) ulimit(UL_SETFSIZE, 4096l);
   if (!strcmp(in, "cpu-limit")) getrlimit(RLIMIT_CPU, &l), l.rlim_cur = 100, setrlimit(RLIMIT_CPU, &l);
   if (!strcmp(in, "nice")) errno = 0, nice(5);
   if (!strcmp(in, "policy")) sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){0});
