@@ -185,13 +185,15 @@ static int names_var(const char *entry, const char *name) {
   return *name == '\0' && *entry == '=';
 }
 
-/* Whether the environment array still names the variable (1 where there is no array to tell). */
-int fsrv_env_has(char **envp, const char *name) {
-  if (!envp) return 1;
-  for (char **e = envp; *e; e++)
-    if (names_var(*e, name)) return 1;
+/* The environment's entry for the variable, or NULL; and whether fsrv_env_scrub() has spoiled it since
+ * (another copy of the server started). A program that rewrites its environment strings (to retitle
+ * itself) leaves an entry that is neither. */
+const char *fsrv_env_entry(char **envp, const char *name) {
+  for (char **e = envp; e && *e; e++)
+    if (names_var(*e, name)) return *e;
   return 0;
 }
+int fsrv_env_spoiled(const char *entry, const char *name) { return entry[0] == '_' && names_var(entry + 1, name + 1); }
 
 /* Removes forksrv's variables from the environment array, so that a program the target execs does not
  * see them, and spoils their names in the strings themselves, so that another copy of the server

@@ -36,7 +36,8 @@ FSRV_HIDDEN void fsrv_env_feed(struct fsrv_env_parser *p, const char *buf, size_
 FSRV_HIDDEN void fsrv_env_finish(struct fsrv_env_parser *p);
 FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
 FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
-FSRV_HIDDEN int fsrv_env_has(char **envp, const char *name);
+FSRV_HIDDEN const char *fsrv_env_entry(char **envp, const char *name);
+FSRV_HIDDEN int fsrv_env_spoiled(const char *entry, const char *name);
 struct fsrv_auxv {
   long secure;                /* AT_SECURE, or -1 if absent */
   unsigned long phdr, phnum;  /* the executable's program headers (AT_PHDR, AT_PHNUM) */

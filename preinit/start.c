@@ -27,6 +27,7 @@ static struct {
   unsigned pending;    /* the later start point that still has to come, or 0 */
   int served;          /* this process is a child of a server that started */
   char **envp;
+  const char *request_entry; /* the environment's entry naming the request FIFO, as look() found it */
   char input[FSRV_PATH_MAX]; /* FORKSRV_INPUT, kept when the environment is scrubbed, or "" */
   int input_is_stdin;
   int debug;     /* FORKSRV_DEBUG=1: say why a server did not start */
@@ -108,6 +109,11 @@ static enum protocol afl_instrumented(enum protocol proto, uint32_t *later) {
 }
 
 /* Reads the environment once and decides which protocol, if any, and which start point. */
+/* The variable naming the FIFO requests come on, in forksrv's own protocol or Centipede's. */
+static const struct fsrv_env_var *request_var(void) {
+  return &vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN];
+}
+
 static void look(char **envp, unsigned early) {
   if (self.looked) return;
   self.looked = 1;
@@ -142,6 +148,7 @@ static void look(char **envp, unsigned early) {
   }
   /* The input start point needs its hooks (libforksrv_input.so) and forksrv's own protocol. */
   if (later == FIFO_START_INPUT && self.input[0]) self.pending = FIFO_START_INPUT;
+  if (self.proto == NATIVE || self.proto == CENTIPEDE) self.request_entry = fsrv_env_entry(envp, request_var()->name);
 }
 
 /* A fork taken with threads alive keeps only the forking thread in the child: say so, once. The
@@ -216,11 +223,9 @@ int fsrv_serve(unsigned start) {
   if (self.proto == NONE || self.pending != start) return 0;
   self.pending = 0;
   /* libforksrv.a linked in and libforksrv.so preloaded too, both waiting for main: the copy that
-   * started first has scrubbed the driver's variables from the environment, and serves; this one,
+   * started first has scrubbed the driver's variables, spoiling their names, and serves; this one,
    * which read them before, stands down. */
-  if ((self.proto == NATIVE || self.proto == CENTIPEDE) &&
-      !fsrv_env_has(self.envp, vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN].name))
-    return 0;
+  if (self.request_entry && fsrv_env_spoiled(self.request_entry, request_var()->name)) return 0;
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
                            ", where the server would fork; starting it at its entry instead", 0};
@@ -252,7 +257,7 @@ int fsrv_serve(unsigned start) {
     return 1;
   }
 
-  const struct fsrv_env_var *in = &vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN];
+  const struct fsrv_env_var *in = request_var();
   const struct fsrv_env_var *out = &vars[self.proto == NATIVE ? FIFO_VAR_REPLY : FIFO_VAR_CENTIPEDE_OUT];
   struct fsrv_why why = {FIFO_CAUSE_TOO_LONG, 0};
   if (in->too_long) return self.served = not_started(&why, in->name, 0, -1, start);

@@ -68,6 +68,13 @@ codes() {
   [[ "$output" == *'"exit_code":255'* ]]
 }
 
+@test "started at main, a program that retitles itself in a constructor, writing over its environment's strings, is served, outcomes as plain" {
+  run -0 --separate-stderr "$FORKSRV" -v --start main -n 2 -- "$T/retitle"
+  [[ "$stderr" == *"started at main"* ]]
+  same_as_plain --start main -i "$(input a 0)" -i "$(input b 7)" -- "$T/retitle"
+  [[ "$output" == *'"exit_code":7'* ]]
+}
+
 @test "started at main, a C++ target's static initialisation runs once, outcomes as plain" {
   export COUNTER="$BATS_TEST_TMPDIR/counter"
   run -0 --separate-stderr "$FORKSRV" --start main -n 3 -- "$T/cxx_static"
