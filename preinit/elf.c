@@ -35,11 +35,14 @@ static struct fsrv_link_map *loaded_objects(void) {
   const Elf64_Phdr *ph = (const Elf64_Phdr *)a.phdr;
   uintptr_t bias = 0;
   const Elf64_Phdr *dynamic = 0;
+  int loader = 0;
   for (unsigned long i = 0; i < a.phnum; i++) {
     if (ph[i].p_type == PT_PHDR) bias = a.phdr - ph[i].p_vaddr;
     if (ph[i].p_type == PT_DYNAMIC) dynamic = &ph[i];
+    if (ph[i].p_type == PT_INTERP) loader = 1;
   }
-  if (!dynamic) return 0;
+  /* A static-pie program has a dynamic section but no loader, and often no PT_PHDR to place it by. */
+  if (!dynamic || !loader) return 0;
   for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dynamic->p_vaddr); d->d_tag != DT_NULL; d++)
     if (d->d_tag == DT_DEBUG && d->d_un.d_ptr) return ((struct fsrv_r_debug *)d->d_un.d_ptr)->r_map;
   return 0;

@@ -29,6 +29,13 @@ load helpers
   [[ "$stderr" == *"forksrv: fork server pid "*" started at preinit"* ]]
 }
 
+@test "a static-pie target linked with libforksrv.a, which has a dynamic section but no loader, is served; snapshot reset warns and forks" {
+  same_as_plain -i "$(input a 0)" -i "$(input b 3)" -- "$T/static_pie_fsrv"
+  [[ "$output" == *'"exit_code":3'* ]]
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot -n 2 -- "$T/static_pie_fsrv"
+  [ "${stderr%%$'\n'*}" = "forksrv: warning: snapshot reset needs a dynamically linked glibc target: each input gets a fresh fork" ]
+}
+
 @test "a dynamic target with libforksrv.a linked in and preloaded too runs one server, from preinit" {
   run -0 --separate-stderr "$FORKSRV" -v --json -n 3 -i "$(input a 0)" -- "$T/dynamic_fsrv"
   [[ "$stderr" == *"forksrv: fork server pid "*" started at preinit"* ]]

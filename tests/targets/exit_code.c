@@ -1,6 +1,6 @@
 /* Exits with the number its input holds (0 for an empty input), after saying so on stdout and stderr:
  * the suite's plainest target, also built static and with libforksrv.a linked in (static_plain,
- * static_fsrv, dynamic_fsrv). */
+ * static_fsrv, static_pie_fsrv, dynamic_fsrv). */
 #include <stdio.h>
 #include <stdlib.h>
 
