@@ -137,6 +137,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/static_pie_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/exit_handlers_fsrv \
+	$(B)/tests/state_own_prctl \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 # The suite's reference: a command run as the shell runs it, with none of forksrv's plumbing.
@@ -219,6 +220,10 @@ $(B)/tests/static_pie_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
 
 $(B)/tests/dynamic_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+# The state target with a prctl of its own, which takes the calls the preload's wrapper would see.
+$(B)/tests/state_own_prctl: tests/targets/state.c tests/targets/input.h
+	$(CC) $(ALL_CFLAGS) -DOWN_PRCTL -pthread -o $@ $< -lm
 
 $(B)/tests/asan_gcc: tests/targets/crash.c
 	gcc $(ALL_CFLAGS) -fsanitize=address,undefined -o $@ $<

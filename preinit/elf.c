@@ -131,6 +131,14 @@ static void *next(const char *name, int object) {
 }
 
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
+
+/* Whether the first object in the search order that defines the function is ours: where the
+ * program's calls by that name bind. */
+int fsrv_binds_here(const char *name) {
+  for (struct fsrv_link_map *m = loaded_objects(); m; m = m->l_next)
+    if (lookup(m, name, 0)) return m->l_ld == _DYNAMIC;
+  return 0;
+}
 void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 void *fsrv_program_object(const char *name) {

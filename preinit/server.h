@@ -56,6 +56,7 @@ FSRV_HIDDEN long fsrv_read_file(const char *path, void (*consume)(void *ctx, con
 /* --- libc's functions, found without libc (elf.c) --- */
 FSRV_HIDDEN void *fsrv_next_symbol(const char *name);
 FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's stdin */
+FSRV_HIDDEN int fsrv_binds_here(const char *name);
 /* A variable the executable itself exports (AFL++'s instrumentation exports its own), or NULL. */
 FSRV_HIDDEN void *fsrv_program_object(const char *name);
 /* Whether the executable calls `name` and every one of its references to it is already bound to fn
@@ -329,6 +330,11 @@ FSRV_HIDDEN void fsrv_snapshot_freed(unsigned long addr, unsigned long len);
 /* Whether the library interposes those calls (libforksrv.so), or the put-back must compare all. */
 FSRV_HIDDEN extern const int fsrv_sees_calls;
 FSRV_HIDDEN void fsrv_calls_resolve(void);
+/* What the program's calls may change unseen: the state of each interposed call that another
+ * definition before ours takes (enum fsrv_touched). */
+FSRV_HIDDEN unsigned fsrv_calls_unseen(void);
+/* The same, for the put-back to compare after every execution (set before the first fork). */
+FSRV_HIDDEN void fsrv_snapshot_unseen(unsigned touched);
 /* Whether the driver asked for snapshot reset (FORKSRV_RESET=snapshot; start.c owns the environment). */
 FSRV_HIDDEN int fsrv_reset_snapshot(void);
 /* The same, or 1 while the environment has not been read (before the library's constructor). */

@@ -219,8 +219,14 @@ static int next_input(struct snap *h) {
   return fsrv_park_tell(h->rep, word) && fsrv_park_wait(h->req);
 }
 
+/* What the target's calls change where no wrapper of ours sees it (fsrv_calls_unseen): compared at
+ * every put-back, as if touched. */
+static unsigned unseen;
+void fsrv_snapshot_unseen(unsigned touched) { unseen = touched; }
+
 static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
+  h->touched |= unseen;
   /* Anything that cannot be put back ends the child after its result went out: the server then
    * asks the driver for the next request again, and forks afresh. The limits before the fds: one an
    * execution lowered could keep a fd of the fork point from coming back. */

@@ -41,6 +41,7 @@ static fsrv_start_main_fn real_start_main;
 void fsrv_resolve_before_forking(void) {
   if (!real_start_main) real_start_main = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
   fsrv_calls_resolve();
+  fsrv_snapshot_unseen(fsrv_calls_unseen());
 }
 
 /* snap_calls.c interposes the calls that change what a snapshot child puts back. */

@@ -7,12 +7,12 @@
 # with the server (the open file descriptions of the fds open at the fork point) is set back for it.
 load helpers
 
-# state_row PIECE KEPT [FORKSRV OPTIONS...]: the state target changes PIECE in each of the inputs
-# PIECE PIECE 0, and prints what each execution found of it. KEPT 1: one snapshot child ran all
-# three, and nothing was said; else each had a fresh one, and one warning said why in KEPT's words
-# ("left a thread running").
+# state_row PIECE KEPT [FORKSRV OPTIONS...]: the state target ($STATE, else tests/targets/state.c
+# built plain) changes PIECE in each of the inputs PIECE PIECE 0, and prints what each execution found
+# of it. KEPT 1: one snapshot child ran all three, and nothing was said; else each had a fresh one,
+# and one warning said why in KEPT's words ("left a thread running").
 state_row() {
-  local piece=$1 kept=$2 start dir="$BATS_TEST_TMPDIR/$1" expected children
+  local piece=$1 kept=$2 start dir="$BATS_TEST_TMPDIR/$1" expected children target=${STATE:-$T/state}
   shift 2
   mkdir -p "$dir"
   printf '%s' "$piece" >"$dir/1"
@@ -20,14 +20,14 @@ state_row() {
   printf 0 >"$dir/3"
   export PIECES=$piece
   # Each run directly with a stdout of its own, as a fresh start has it.
-  expected=$(for in in "$dir"/*; do echo "$("$T/state" <"$in")"; done)
+  expected=$(for in in "$dir"/*; do echo "$("$target" <"$in")"; done)
   [ "$(wc -l <<<"$expected")" -eq 3 ]
   for start in early main; do
-    run -0 --separate-stderr "$FORKSRV" "$@" --start "$start" --show-output -i "$dir" -- "$T/state"
+    run -0 --separate-stderr "$FORKSRV" "$@" --start "$start" --show-output -i "$dir" -- "$target"
     [ "$output" = "$expected" ]
-    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --show-output -i "$dir" -- "$T/state"
+    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --show-output -i "$dir" -- "$target"
     [ "$output" = "$expected" ]
-    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --json -i "$dir" -- "$T/state"
+    run -0 --separate-stderr "$FORKSRV" "$@" --reset snapshot --start "$start" --json -i "$dir" -- "$target"
     children=$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)
     if [ "$kept" = 1 ]; then
       [ "$children" -eq 1 ]
@@ -235,4 +235,10 @@ teardown() {
 
 @test "an madvise that changes how a mapping forks cannot be put back: the child is discarded" {
   state_row wipeonfork "$DISCARD_CALL"
+}
+
+@test "a prctl the program defines itself takes the calls the preload's wrapper would see: what they change is compared after every execution, and put back" {
+  export STATE=$T/state_own_prctl
+  state_row dumpable 1
+  state_row timerslack 1
 }

@@ -34,6 +34,20 @@
 
 #include "input.h"
 
+#ifdef OWN_PRCTL
+#include <stdarg.h>
+/* A prctl of the program's own (Makefile: state_own_prctl), as a program that wraps a system call
+ * itself has: it comes before libforksrv.so's in the search order, and takes the calls. */
+int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long b = va_arg(ap, unsigned long), c = va_arg(ap, unsigned long), d = va_arg(ap, unsigned long),
+                e = va_arg(ap, unsigned long);
+  va_end(ap);
+  return (int)syscall(SYS_prctl, option, b, c, d, e);
+}
+#endif
+
 static pthread_mutex_t *robust;
 static char *page; /* an anonymous page written before the fork point */
 static char *droppable; /* the same, MAP_DROPPABLE (Linux 6.11), which userfaultfd cannot track */
