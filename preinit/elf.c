@@ -91,6 +91,8 @@ static struct dyn_tables tables_of(const struct fsrv_link_map *m) {
   return t;
 }
 
+/* object: 0 a function, 1 a variable, 2 any symbol the loader would bind to (found, not resolved). */
+#define ANY 2
 static void *lookup(const struct fsrv_link_map *m, const char *name, int object) {
   struct dyn_tables t = tables_of(m);
   const char *strtab = t.strtab;
@@ -107,10 +109,13 @@ static void *lookup(const struct fsrv_link_map *m, const char *name, int object)
     uint32_t ch = chain[i - symoffset];
     const Elf64_Sym *s = &symtab[i];
     int type = s->st_info & 0xf;
-    int wanted = object ? type == STT_OBJECT : type == STT_FUNC || type == STT_GNU_IFUNC_TYPE;
+    int wanted = object == ANY ? type <= STT_FUNC || type == STT_GNU_IFUNC_TYPE
+                 : object       ? type == STT_OBJECT
+                                : type == STT_FUNC || type == STT_GNU_IFUNC_TYPE;
     if ((ch | 1) == (h | 1) && s->st_shndx != 0 && wanted &&
         !(versym && (versym[i] & VERSYM_HIDDEN)) && fsrv_streq(strtab + s->st_name, name)) {
       uintptr_t at = m->l_addr + s->st_value;
+      if (object == ANY) return (void *)s;
       return type == STT_GNU_IFUNC_TYPE ? ((void *(*)(void))at)() : (void *)at;
     }
     if (ch & 1) break;
@@ -132,11 +137,21 @@ static void *next(const char *name, int object) {
 
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
 
-/* Whether the first object in the search order that defines the function is ours: where the
- * program's calls by that name bind. */
+/* Whether the program's calls by that name reach ours: the first object in the search order that
+ * defines it is ours, or a sanitizer's interceptor (__interceptor_NAME, ___interceptor_NAME beside
+ * it), which calls the next definition. An object before ours without a GNU hash table cannot be
+ * searched here, and so may define it. */
 int fsrv_binds_here(const char *name) {
-  for (struct fsrv_link_map *m = loaded_objects(); m; m = m->l_next)
-    if (lookup(m, name, 0)) return m->l_ld == _DYNAMIC;
+  char interceptor[64] = "___interceptor_";
+  unsigned long n = 15;
+  for (const char *c = name; *c; c++)
+    if (n + 1 < sizeof interceptor) interceptor[n++] = *c;
+  interceptor[n] = '\0';
+  for (struct fsrv_link_map *m = loaded_objects(); m; m = m->l_next) {
+    if (m->l_ld == _DYNAMIC) return 1;
+    if (!tables_of(m).hash) return 0;
+    if (lookup(m, name, ANY)) return lookup(m, interceptor, ANY) || lookup(m, interceptor + 1, ANY);
+  }
   return 0;
 }
 void *fsrv_next_object(const char *name) { return next(name, 1); }

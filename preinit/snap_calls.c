@@ -143,21 +143,24 @@ EXPORT long on_exit(long fn, long arg, long c, long d, long e) {
 }
 
 /* A program (or a library before ours in the search order) that defines one of these names itself,
- * as libcap once defined capset, takes the calls: what they touch is compared after every execution.
- * Those that can only end the child (chroot, unshare, setns, ptrace) go unseen then. */
+ * as libcap once defined capset, takes the calls: what they touch is compared after every execution;
+ * what no put-back can compare (madvise's dropped pages and advice, prctl's other options, another
+ * root or namespace, a tracer) ends the child after every execution. */
 unsigned fsrv_calls_unseen(void) {
   static const struct {
     const char *name;
     unsigned touched;
   } calls[] = {
-      {"mprotect", FSRV_TOUCHED_MAPS}, {"pkey_mprotect", FSRV_TOUCHED_MAPS}, {"madvise", FSRV_TOUCHED_MAPS},
+      {"mprotect", FSRV_TOUCHED_MAPS}, {"pkey_mprotect", FSRV_TOUCHED_MAPS}, {"madvise", FSRV_TOUCHED_FOREVER},
       {"setrlimit", FSRV_TOUCHED_LIMITS}, {"setrlimit64", FSRV_TOUCHED_LIMITS}, {"prlimit", FSRV_TOUCHED_LIMITS},
-      {"prlimit64", FSRV_TOUCHED_LIMITS}, {"ulimit", FSRV_TOUCHED_LIMITS}, {"prctl", FSRV_TOUCHED_PRCTL},
+      {"prlimit64", FSRV_TOUCHED_LIMITS}, {"ulimit", FSRV_TOUCHED_LIMITS}, {"prctl", FSRV_TOUCHED_FOREVER},
       {"sched_setaffinity", FSRV_TOUCHED_AFFINITY}, {"pthread_setaffinity_np", FSRV_TOUCHED_AFFINITY},
       {"setgroups", FSRV_TOUCHED_IDENTITY}, {"initgroups", FSRV_TOUCHED_IDENTITY}, {"setfsuid", FSRV_TOUCHED_IDENTITY},
       {"setfsgid", FSRV_TOUCHED_IDENTITY}, {"capset", FSRV_TOUCHED_IDENTITY}, {"personality", FSRV_TOUCHED_PERSONALITY},
       {"mlock", FSRV_TOUCHED_MLOCK}, {"mlock2", FSRV_TOUCHED_MLOCK}, {"mlockall", FSRV_TOUCHED_MLOCK},
       {"timer_create", FSRV_TOUCHED_TIMERS}, {"semop", FSRV_TOUCHED_SEMUNDO}, {"semtimedop", FSRV_TOUCHED_SEMUNDO},
+      {"chroot", FSRV_TOUCHED_FOREVER}, {"unshare", FSRV_TOUCHED_FOREVER}, {"setns", FSRV_TOUCHED_FOREVER},
+      {"ptrace", FSRV_TOUCHED_FOREVER},
   };
   unsigned unseen = 0;
   for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)

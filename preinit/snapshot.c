@@ -219,14 +219,8 @@ static int next_input(struct snap *h) {
   return fsrv_park_tell(h->rep, word) && fsrv_park_wait(h->req);
 }
 
-/* What the target's calls change where no wrapper of ours sees it (fsrv_calls_unseen): compared at
- * every put-back, as if touched. */
-static unsigned unseen;
-void fsrv_snapshot_unseen(unsigned touched) { unseen = touched; }
-
 static __attribute__((noreturn)) void put_back(void) {
   struct snap *h = snap;
-  h->touched |= unseen;
   /* Anything that cannot be put back ends the child after its result went out: the server then
    * asks the driver for the next request again, and forks afresh. The limits before the fds: one an
    * execution lowered could keep a fd of the fork point from coming back. */
@@ -261,9 +255,15 @@ void fsrv_snapshot_freed(unsigned long addr, unsigned long len) {
   snap->freed[snap->nfreed++][1] = addr + len;
 }
 
+/* What the target's calls change where no wrapper of ours sees it (fsrv_calls_unseen): taken as
+ * touched by every execution. */
+static unsigned unseen;
+void fsrv_snapshot_unseen(unsigned touched) { unseen = touched; }
+
 void fsrv_snapshot_end(int code, int flush) {
   if (!fsrv_snapshot_child()) return;
   if (flush && libc_fflush) libc_fflush(0);
+  snap->touched |= unseen;
   unsigned why = snap_process_must_end(snap);
   if (!why && (snap->touched & FSRV_TOUCHED_FOREVER)) why = FIFO_DISCARD_CALL;
   if (!why && snap_memory_shared_changed(snap)) why = FIFO_DISCARD_SHARED;

@@ -40,6 +40,9 @@ static fsrv_start_main_fn real_start_main;
  * __libc_start_main costs them nothing (looking it up reads /proc/self/auxv and walks hash tables). */
 void fsrv_resolve_before_forking(void) {
   if (!real_start_main) real_start_main = (fsrv_start_main_fn)fsrv_next_symbol("__libc_start_main");
+  static int resolved;
+  if (resolved) return;
+  resolved = 1;
   fsrv_calls_resolve();
   fsrv_snapshot_unseen(fsrv_calls_unseen());
 }
