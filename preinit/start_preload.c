@@ -44,7 +44,7 @@ void fsrv_resolve_before_forking(void) {
   if (resolved) return;
   resolved = 1;
   fsrv_calls_resolve();
-  fsrv_snapshot_unseen(fsrv_calls_unseen());
+  if (fsrv_reset_snapshot()) fsrv_snapshot_unseen(fsrv_calls_unseen());
 }
 
 /* snap_calls.c interposes the calls that change what a snapshot child puts back. */
