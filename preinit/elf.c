@@ -136,6 +136,7 @@ static void *next(const char *name, int object) {
 }
 
 void *fsrv_next_symbol(const char *name) { return next(name, 0); }
+void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 /* Whether the program's calls by that name reach ours: the first object in the search order that
  * defines it is ours, or a sanitizer's interceptor (__interceptor_NAME, ___interceptor_NAME beside
@@ -154,7 +155,6 @@ int fsrv_binds_here(const char *name) {
   }
   return 0;
 }
-void *fsrv_next_object(const char *name) { return next(name, 1); }
 
 void *fsrv_program_object(const char *name) {
   const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */

@@ -142,49 +142,44 @@ EXPORT long on_exit(long fn, long arg, long c, long d, long e) {
   return next(&real_on_exit, "on_exit", fn, arg, c, d, e);
 }
 
+/* Every call above: libc's own (none for those made as system calls), and what it touches (none for
+ * the exit handlers, which touch no state). */
+static const struct {
+  fsrv_fn *fn;
+  const char *name;
+  unsigned touched;
+} calls[] = {
+    {0, "mprotect", FSRV_TOUCHED_MAPS}, {0, "pkey_mprotect", FSRV_TOUCHED_MAPS},
+    {&real_madvise, "madvise", FSRV_TOUCHED_FOREVER}, {&real_setrlimit, "setrlimit", FSRV_TOUCHED_LIMITS},
+    {&real_setrlimit64, "setrlimit64", FSRV_TOUCHED_LIMITS}, {&real_prlimit, "prlimit", FSRV_TOUCHED_LIMITS},
+    {&real_prlimit64, "prlimit64", FSRV_TOUCHED_LIMITS}, {&real_ulimit, "ulimit", FSRV_TOUCHED_LIMITS},
+    {&real_prctl, "prctl", FSRV_TOUCHED_FOREVER}, {&real_sched_setaffinity, "sched_setaffinity", FSRV_TOUCHED_AFFINITY},
+    {&real_pthread_setaffinity_np, "pthread_setaffinity_np", FSRV_TOUCHED_AFFINITY},
+    {&real_setgroups, "setgroups", FSRV_TOUCHED_IDENTITY}, {&real_initgroups, "initgroups", FSRV_TOUCHED_IDENTITY},
+    {&real_setfsuid, "setfsuid", FSRV_TOUCHED_IDENTITY}, {&real_setfsgid, "setfsgid", FSRV_TOUCHED_IDENTITY},
+    {&real_capset, "capset", FSRV_TOUCHED_IDENTITY}, {&real_personality, "personality", FSRV_TOUCHED_PERSONALITY},
+    {&real_mlock, "mlock", FSRV_TOUCHED_MLOCK}, {&real_mlock2, "mlock2", FSRV_TOUCHED_MLOCK},
+    {&real_mlockall, "mlockall", FSRV_TOUCHED_MLOCK}, {&real_timer_create, "timer_create", FSRV_TOUCHED_TIMERS},
+    {&real_semop, "semop", FSRV_TOUCHED_SEMUNDO}, {&real_semtimedop, "semtimedop", FSRV_TOUCHED_SEMUNDO},
+    {&real_chroot, "chroot", FSRV_TOUCHED_FOREVER}, {&real_unshare, "unshare", FSRV_TOUCHED_FOREVER},
+    {&real_setns, "setns", FSRV_TOUCHED_FOREVER}, {&real_ptrace, "ptrace", FSRV_TOUCHED_FOREVER},
+    {&real___cxa_atexit, "__cxa_atexit", 0}, {&real_on_exit, "on_exit", 0},
+};
+
 /* A program (or a library before ours in the search order) that defines one of these names itself,
  * as libcap once defined capset, takes the calls: what they touch is compared after every execution;
  * what no put-back can compare (madvise's dropped pages and advice, prctl's other options, another
  * root or namespace, a tracer) ends the child after every execution. */
 unsigned fsrv_calls_unseen(void) {
-  static const struct {
-    const char *name;
-    unsigned touched;
-  } calls[] = {
-      {"mprotect", FSRV_TOUCHED_MAPS}, {"pkey_mprotect", FSRV_TOUCHED_MAPS}, {"madvise", FSRV_TOUCHED_FOREVER},
-      {"setrlimit", FSRV_TOUCHED_LIMITS}, {"setrlimit64", FSRV_TOUCHED_LIMITS}, {"prlimit", FSRV_TOUCHED_LIMITS},
-      {"prlimit64", FSRV_TOUCHED_LIMITS}, {"ulimit", FSRV_TOUCHED_LIMITS}, {"prctl", FSRV_TOUCHED_FOREVER},
-      {"sched_setaffinity", FSRV_TOUCHED_AFFINITY}, {"pthread_setaffinity_np", FSRV_TOUCHED_AFFINITY},
-      {"setgroups", FSRV_TOUCHED_IDENTITY}, {"initgroups", FSRV_TOUCHED_IDENTITY}, {"setfsuid", FSRV_TOUCHED_IDENTITY},
-      {"setfsgid", FSRV_TOUCHED_IDENTITY}, {"capset", FSRV_TOUCHED_IDENTITY}, {"personality", FSRV_TOUCHED_PERSONALITY},
-      {"mlock", FSRV_TOUCHED_MLOCK}, {"mlock2", FSRV_TOUCHED_MLOCK}, {"mlockall", FSRV_TOUCHED_MLOCK},
-      {"timer_create", FSRV_TOUCHED_TIMERS}, {"semop", FSRV_TOUCHED_SEMUNDO}, {"semtimedop", FSRV_TOUCHED_SEMUNDO},
-      {"chroot", FSRV_TOUCHED_FOREVER}, {"unshare", FSRV_TOUCHED_FOREVER}, {"setns", FSRV_TOUCHED_FOREVER},
-      {"ptrace", FSRV_TOUCHED_FOREVER},
-  };
   unsigned unseen = 0;
   for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
-    if (!fsrv_binds_here(calls[i].name)) unseen |= calls[i].touched;
+    if (calls[i].touched && !fsrv_binds_here(calls[i].name)) unseen |= calls[i].touched;
   return unseen;
 }
 
 /* Every function above, found now, so that no child looks one up. */
 void fsrv_calls_resolve(void) {
-  static const struct {
-    fsrv_fn *fn;
-    const char *name;
-  } calls[] = {
-      {&real_setrlimit, "setrlimit"}, {&real_setrlimit64, "setrlimit64"}, {&real_prlimit, "prlimit"},
-      {&real_prlimit64, "prlimit64"}, {&real_ulimit, "ulimit"}, {&real_prctl, "prctl"},
-      {&real_sched_setaffinity, "sched_setaffinity"}, {&real_pthread_setaffinity_np, "pthread_setaffinity_np"},
-      {&real_setgroups, "setgroups"}, {&real_initgroups, "initgroups"}, {&real_setfsuid, "setfsuid"},
-      {&real_setfsgid, "setfsgid"}, {&real_capset, "capset"}, {&real_personality, "personality"},
-      {&real_mlock, "mlock"}, {&real_mlock2, "mlock2"}, {&real_mlockall, "mlockall"},
-      {&real_timer_create, "timer_create"}, {&real_semop, "semop"}, {&real_semtimedop, "semtimedop"},
-      {&real_chroot, "chroot"}, {&real_unshare, "unshare"}, {&real_setns, "setns"}, {&real_madvise, "madvise"},
-      {&real___cxa_atexit, "__cxa_atexit"}, {&real_on_exit, "on_exit"}, {&real_ptrace, "ptrace"},
-  };
   for (unsigned i = 0; i < sizeof calls / sizeof calls[0]; i++)
-    if (!*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);
+    if (calls[i].fn && !*calls[i].fn) *calls[i].fn = (fsrv_fn)fsrv_next_symbol(calls[i].name);
   if (!errno_location) errno_location = (int *(*)(void))fsrv_next_symbol("__errno_location");
 }
