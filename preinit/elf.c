@@ -29,7 +29,7 @@ struct fsrv_r_debug {
 
 extern Elf64_Dyn _DYNAMIC[] __attribute__((weak, visibility("hidden")));
 
-static struct fsrv_link_map *loaded_objects(void) {
+static struct fsrv_link_map *find_objects(void) {
   struct fsrv_auxv a;
   if (fsrv_auxv_read(&a) < 0 || !a.phdr) return 0;
   const Elf64_Phdr *ph = (const Elf64_Phdr *)a.phdr;
@@ -46,6 +46,14 @@ static struct fsrv_link_map *loaded_objects(void) {
   for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dynamic->p_vaddr); d->d_tag != DT_NULL; d++)
     if (d->d_tag == DT_DEBUG && d->d_un.d_ptr) return ((struct fsrv_r_debug *)d->d_un.d_ptr)->r_map;
   return 0;
+}
+
+/* The head of the list (the executable's own entry) stays where it is once the loader has made it:
+ * found once, not by reading /proc/self/auxv at every lookup. */
+static struct fsrv_link_map *loaded_objects(void) {
+  static struct fsrv_link_map *head;
+  if (!head) head = find_objects();
+  return head;
 }
 
 static uint32_t gnu_hash(const char *s) {

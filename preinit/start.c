@@ -108,12 +108,12 @@ static enum protocol afl_instrumented(enum protocol proto, uint32_t *later) {
   return AFL;
 }
 
-/* Reads the environment once and decides which protocol, if any, and which start point. */
 /* The variable naming the FIFO requests come on, in forksrv's own protocol or Centipede's. */
 static const struct fsrv_env_var *request_var(void) {
   return &vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN];
 }
 
+/* Reads the environment once and decides which protocol, if any, and which start point. */
 static void look(char **envp, unsigned early) {
   if (self.looked) return;
   self.looked = 1;
