@@ -298,11 +298,15 @@ fuzz: $(FUZZERS)
 	$(B)/fuzz/messages -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/messages
 	$(B)/fuzz/writers -max_total_time=$(FUZZ_SECONDS) tests/fuzz/corpus/writers
 
-BENCH = $(B)/bench/target $(B)/bench/heap_target $(B)/bench/api_client $(B)/bench/afl_client
+BENCH = $(B)/bench/target $(B)/bench/heap_target $(B)/bench/api_client $(B)/bench/afl_client $(B)/bench/calls
 
 $(B)/bench/target $(B)/bench/afl_client: $(B)/bench/%: scripts/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(B)/bench/calls: scripts/bench/calls.c preinit/forksrv.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Ipreinit -o $@ $<
 
 $(B)/bench/heap_target: scripts/bench/target.c
 	@mkdir -p $(@D)

@@ -12,7 +12,7 @@ b=$(cd "${1:-build}" && pwd)
 samples=${2:-5}
 sections=${3:-1 2 3 4 5 6 7 8 9 10}
 target="$b/bench/target" heap_target="$b/bench/heap_target"
-[ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
+[ -x "$b/forksrv" ] && [ -x "$target" ] && [ -x "$heap_target" ] && [ -x "$b/bench/calls" ] && [ -x "$b/examples/parser" ] || { echo "bench: run 'make bench'" >&2; exit 2; }
 results="$here/../bench/results.tsv"
 mkdir -p "$(dirname "$results")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/forksrv-bench.XXXXXX")
@@ -61,13 +61,15 @@ case $section in
   # bound now as forksrv's children are. One AFL-protocol client drives AFL++'s compiled-in server
   # and libforksrv.so's AFL mode alike.
   n=20000
-  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap="" apisnap="" loop=""
+  floor="" strict="" cli="" main="" api="" afl="" ours="" plain="" snap="" apisnap="" loop="" calls=""
   for i in $(seq "$samples"); do
     floor="$floor $(pinned "$target" floor "$n" | us)"
     strict="$strict $(LD_BIND_NOW=1 pinned "$target" floor-main "$n" </dev/null | us)"
     cli="$cli $(cli_us -n "$n" -- "$target")"
     snap="$snap $(cli_us --reset snapshot -n "$n" -- "$target")"
     loop="$loop $(LOOP_N=1000 cli_us -n $((n * 2)) -- "$b/tests/persistent")"
+    # 32: the system calls a put-back of this target makes beyond persistent mode's (section 9).
+    calls="$calls $(BENCH_CALLS=32 cli_us -n $((n * 2)) -- "$b/bench/calls")"
     main="$main $(cli_us --start main -n "$n" -- "$target")"
     api="$api $(pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
     apisnap="$apisnap $(BENCH_RESET=snapshot pinned "$b/bench/api_client" "$n" "$b/libforksrv.so" "$target" | us)"
@@ -82,6 +84,7 @@ case $section in
   row 1 "forksrv CLI --reset snapshot" us "$snap"
   row 1 "forksrv CLI --start main" us "$main"
   row 1 "persistent mode, forksrv_loop(1000)" us "$loop"
+  row 1 "persistent mode + 32 state reads per input" us "$calls"
   row 1 "client API, tight loop" us "$api"
   row 1 "client API, tight loop, --reset snapshot" us "$apisnap"
   row 1 "libforksrv.so AFL mode, afl_client" us "$ours"
@@ -91,6 +94,7 @@ case $section in
   ratio 1 "CLI / strict floor" "$cli" "$strict"
   ratio 1 "CLI --reset snapshot / floor" "$snap" "$floor" "<= 0.10"
   ratio 1 "CLI --reset snapshot / persistent mode" "$snap" "$loop" "<= 2"
+  ratio 1 "persistent + 32 state reads / persistent" "$calls" "$loop"
   ratio 1 "CLI --start main / floor" "$main" "$floor"
   ratio 1 "CLI --start main / strict floor" "$main" "$strict"
   ratio 1 "client API / floor" "$api" "$floor"
@@ -345,6 +349,7 @@ case $section in
   count_row "trivial target, fork" 5000 "$b/forksrv" -n @N@ -- "$target"
   count_row "trivial target, --reset snapshot" 20000 "$b/forksrv" --reset snapshot -n @N@ -- "$target"
   count_row "trivial target, forksrv_loop(1000)" 50000 LOOP_N=1000 "$b/forksrv" -n @N@ -- "$b/tests/persistent"
+  count_row "persistent + 32 state reads per input" 50000 BENCH_CALLS=32 "$b/forksrv" -n @N@ -- "$b/bench/calls"
   count_row "256 MiB, 8 pages: fork" 200 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --start main -n @N@ -- "$heap_target"
   count_row "256 MiB, 8 pages: snapshot" 3000 BENCH_HEAP_MB=256 BENCH_WRITE_PAGES=8 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
   count_row "64 MiB, 10 other pages each: snapshot" 3000 BENCH_HEAP_MB=64 BENCH_WRITE_PAGES=10 BENCH_WRITE_VARY=1 "$b/forksrv" --reset snapshot --start main -n @N@ -- "$heap_target"
