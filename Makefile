@@ -136,7 +136,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/static_pie_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/exit_handlers_fsrv \
+targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/static_pie_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/retitle_fsrv $(B)/tests/exit_handlers_fsrv \
 	$(B)/tests/state_own_prctl \
 	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
@@ -219,6 +219,9 @@ $(B)/tests/static_pie_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -static-pie -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
 
 $(B)/tests/dynamic_fsrv: tests/targets/exit_code.c $(B)/libforksrv.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
+
+$(B)/tests/retitle_fsrv: tests/targets/retitle.c tests/targets/input.h $(B)/libforksrv.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libforksrv.a -Wl,--no-whole-archive
 
 # The state target with a prctl of its own, which takes the calls the preload's wrapper would see.

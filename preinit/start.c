@@ -223,8 +223,12 @@ int fsrv_serve(unsigned start) {
   if (self.proto == NONE || self.pending != start) return 0;
   self.pending = 0;
   /* libforksrv.a linked in and libforksrv.so preloaded too, both waiting for main: the copy that
-   * started first has scrubbed the driver's variables, spoiling their names, and serves; this one,
-   * which read them before, stands down. */
+   * started first serves, and this one, which read the variables before, stands down. It runs in
+   * that server's child, whose pid is not the one the driver started (a program that retitled itself
+   * has written over the strings it read), or it finds the variables' names spoiled by the scrub
+   * (the protocols whose driver names no pid). forksrv_start() reaches one copy only: called in a
+   * descendant, it starts a server there, which the driver names as such. */
+  if (start != FIFO_START_DEFERRED && !is_target()) return 0;
   if (self.request_entry && fsrv_env_spoiled(self.request_entry, request_var()->name)) return 0;
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),

@@ -4,11 +4,12 @@
 # Centipede has shipped.
 load helpers
 
+# expected [TARGET]: each line of stdin as TARGET's input file, run directly (default: the crash target).
 expected() {
-  local line
+  local line target=${1:-$T/crash}
   while read -r line; do
     printf '%s' "$line" >"$BATS_TEST_TMPDIR/plain-input"
-    "$T/crash" "$BATS_TEST_TMPDIR/plain-input" 2>/dev/null
+    "$target" "$BATS_TEST_TMPDIR/plain-input" >/dev/null 2>&1
     local code=$?
     if [ "$code" -gt 128 ]; then echo "$line: signal $((code - 128))"; else echo "$line: exit $code"; fi
   done
@@ -39,5 +40,16 @@ expected() {
   [ "${lines[0]}" = "$(said "forksrv: warning: snapshot reset is not offered under Centipede's protocol (its runner maps the engine's shared memory in each child): each batch gets a fresh fork")" ]
   [ "$(sed -n 2,4p <<<"$output")" = "$(expected <"$BATS_TEST_TMPDIR/lines")" ]
   [ "${lines[4]}" = "server: exit 0" ]
+  assert_no_leftovers
+}
+
+@test "a target with libforksrv.a linked in and libforksrv.so preloaded too runs one server at main under Centipede's protocol: the copy that starts second finds the variables spoiled" {
+  printf '3\n0\n7\n' >"$BATS_TEST_TMPDIR/lines"
+  # Two servers would read the same triggers, and the client wait for a status that never comes.
+  FORKSRV_START=main run -0 timeout 20 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/dynamic_fsrv" "$BATS_TEST_TMPDIR/input" \
+    <"$BATS_TEST_TMPDIR/lines"
+  # The target's own output ("input '3'") comes through beside the client's lines.
+  [ "$(grep -E '^[0-9]+: (exit|signal) ' <<<"$output")" = "$(expected "$T/dynamic_fsrv" <"$BATS_TEST_TMPDIR/lines")" ]
+  [ "${lines[-1]}" = "server: exit 0" ]
   assert_no_leftovers
 }

@@ -48,6 +48,14 @@ load helpers
   [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
 }
 
+@test "a dynamic target with libforksrv.a linked in and preloaded too, that retitles itself in a constructor, runs one server at --start main: the other copy sees it runs in that server's child" {
+  run -0 --separate-stderr "$FORKSRV" -v --json --start main -n 3 -i "$(input a 0)" -- "$T/retitle_fsrv"
+  [ "$(grep -c "forksrv: fork server pid .* started at main" <<<"$stderr")" -eq 1 ]
+  [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
+  same_as_plain --start main -i "$(input b 7)" -i "$(input c 0)" -- "$T/retitle_fsrv"
+  [[ "$output" == *'"exit_code":7'* ]]
+}
+
 @test "the static target without a driver runs like any program" {
   run -7 --separate-stderr "$T/static_fsrv" < <(printf 7)
   [ "$output" = "input '7'" ]

@@ -39,7 +39,6 @@ int main(int argc, char **argv) {
   /* As Centipede: FIFO0 for writing, then FIFO1 for reading, both blocking. */
   int p0 = open(fifo0, O_WRONLY), p1 = open(fifo1, O_RDONLY);
   if (p0 < 0 || p1 < 0) die("open fifo");
-  unlink(fifo0), unlink(fifo1), rmdir(dir);
   char line[256];
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\n")] = '\0';
@@ -61,6 +60,8 @@ int main(int argc, char **argv) {
   close(p1);
   int status;
   waitpid(pid, &status, 0);
+  /* As Centipede, which removes them when the command is done, not once they are open. */
+  unlink(fifo0), unlink(fifo1), rmdir(dir);
   printf("server: %s %d\n", WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
   return 0;
 }
