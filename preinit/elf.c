@@ -164,6 +164,16 @@ int fsrv_binds_here(const char *name) {
   return 0;
 }
 
+/* The variable the program's own references reach: the first definition in the search order, the
+ * executable's copy where it has one (a copy relocation), as the loader binds every object's. */
+void *fsrv_global_object(const char *name) {
+  for (struct fsrv_link_map *m = loaded_objects(); m; m = m->l_next) {
+    void *found = lookup(m, name, 1);
+    if (found) return found;
+  }
+  return 0;
+}
+
 void *fsrv_program_object(const char *name) {
   const struct fsrv_link_map *exe = loaded_objects(); /* the first object is the executable */
   return exe ? lookup(exe, name, 1) : 0;

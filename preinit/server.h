@@ -59,6 +59,7 @@ FSRV_HIDDEN void *fsrv_next_object(const char *name); /* a variable, e.g. libc's
 FSRV_HIDDEN int fsrv_binds_here(const char *name);
 /* A variable the executable itself exports (AFL++'s instrumentation exports its own), or NULL. */
 FSRV_HIDDEN void *fsrv_program_object(const char *name);
+FSRV_HIDDEN void *fsrv_global_object(const char *name);
 /* Whether the executable calls `name` and every one of its references to it is already bound to fn
  * (a lazily bound one, still pointing at the loader, is not). */
 FSRV_HIDDEN int fsrv_program_calls(const char *name, const void *fn);

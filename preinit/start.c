@@ -113,6 +113,13 @@ static const struct fsrv_env_var *request_var(void) {
   return &vars[self.proto == NATIVE ? FIFO_VAR_REQUEST : FIFO_VAR_CENTIPEDE_IN];
 }
 
+/* The driver's LD_BIND_NOW (it says so in FORKSRV_BIND_NOW) has done its work in this process: the
+ * target's descendants bind as they would without forksrv. */
+static void scrub_bind_now(char **envp) {
+  static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
+  if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(envp, &bind_now, 1);
+}
+
 /* Reads the environment once and decides which protocol, if any, and which start point. */
 static void look(char **envp, unsigned early) {
   if (self.looked) return;
@@ -133,8 +140,7 @@ static void look(char **envp, unsigned early) {
     self.proto = AFL_ONESHOT;
   if (self.proto == NATIVE && !is_target()) {
     /* It binds as the target's descendants do once the server scrubs the driver's LD_BIND_NOW. */
-    static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
-    if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(envp, &bind_now, 1);
+    scrub_bind_now(envp);
     self.proto = NONE;
   }
   if (self.proto == NONE) return;
@@ -214,6 +220,12 @@ static const char *start_name(unsigned start) {
   return start == FIFO_START_MAIN ? "main" : start == FIFO_START_INPUT ? "the first touch of the input" : "forksrv_start()";
 }
 
+/* The driver's variables out of the environment, for the target's descendants. */
+static void scrub(char **envp) {
+  fsrv_env_scrub(envp, vars, FIFO_NVARS);
+  scrub_bind_now(envp);
+}
+
 /* Starts the server at start point `start` if that is the one pending. Returns 1 in each child of a
  * server that started, 0 if none did (then the target simply runs on). */
 int fsrv_served(void) { return self.served; }
@@ -236,11 +248,11 @@ int fsrv_serve(unsigned start) {
     fsrv_say_line(parts);
     refuse(FIFO_NOTICE_READ_EARLY, start, 0);
   }
-  fsrv_env_scrub(self.envp, vars, FIFO_NVARS);
-  /* The driver's LD_BIND_NOW has done its work in this process; the target's descendants bind as
-   * they would without forksrv. */
-  static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
-  if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(self.envp, &bind_now, 1);
+  scrub(self.envp);
+  /* A program that changed its environment before a later start point (a setenv, or a retitle that
+   * moves it to a copy, as setproctitle does) has another array, which its descendants get. */
+  char ***environ_now = fsrv_global_object("environ");
+  if (environ_now && *environ_now && *environ_now != self.envp) scrub(*environ_now);
   fsrv_resolve_before_forking();
   static struct fsrv s;
   s.reset_snapshot = fsrv_reset_snapshot(); /* each protocol decides what it can offer of it */
