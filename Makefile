@@ -138,7 +138,7 @@ $(B)/tests/%: tests/targets/%.c tests/targets/input.h
 
 targets: $(TARGETS) $(B)/tests/tools/direct $(B)/tests/libauditor.so $(B)/tests/cxx_static $(B)/tests/deferred_static $(B)/tests/static_plain $(B)/tests/static_fsrv $(B)/tests/static_pie_fsrv $(B)/tests/dynamic_fsrv $(B)/tests/retitle_fsrv $(B)/tests/exit_handlers_fsrv \
 	$(B)/tests/state_own_prctl \
-	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
+	$(B)/tests/asan_gcc $(B)/tests/asan_clang $(B)/tests/retitle_asan $(B)/tests/client_loop $(B)/tests/lost_child $(B)/tests/centipede_client
 
 # The suite's reference: a command run as the shell runs it, with none of forksrv's plumbing.
 $(B)/tests/tools/direct: tests/tools/direct.c
@@ -233,6 +233,9 @@ $(B)/tests/asan_gcc: tests/targets/crash.c
 
 $(B)/tests/asan_clang: tests/targets/crash.c
 	clang $(CFLAGS) $(WARN) -fsanitize=address,undefined -o $@ $<
+
+$(B)/tests/retitle_asan: tests/targets/retitle.c tests/targets/input.h
+	gcc $(ALL_CFLAGS) -fsanitize=address,undefined -o $@ $<
 
 $(B)/tests/client_loop $(B)/tests/lost_child: $(B)/tests/%: tests/client/%.c $(B)/libforksrv_client.a $(B)/include/forksrv_client.h
 	@mkdir -p $(@D)

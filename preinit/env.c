@@ -197,21 +197,29 @@ int fsrv_env_spoiled(const char *entry, const char *name) { return entry[0] == '
 
 /* Removes forksrv's variables from the environment array, so that a program the target execs does not
  * see them, and spoils their names in the strings themselves, so that another copy of the server
- * (the static library and the preload both in one target) reading /proc/self/environ does not either. */
+ * (the static library and the preload both in one target) reading /proc/self/environ does not either.
+ * The strings taken out go after the array's end, in the slots the others left: in an array the
+ * program allocated (a retitle's copy) they may be its only pointers to them, and a leak checker
+ * (LeakSanitizer) finds them there. An array without them is not written to (a program may point
+ * environ at read-only memory). */
 long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars) {
   if (!envp) return 0;
-  long removed = 0;
+  char *taken[64];
+  unsigned long removed = 0;
   char **out = envp;
   for (char **e = envp; *e; e++) {
     int ours = 0;
     for (unsigned i = 0; i < nvars && !ours; i++) ours = names_var(*e, vars[i].name);
-    if (ours) {
+    if (ours && removed < sizeof taken / sizeof taken[0]) {
+      taken[removed++] = *e;
       (*e)[0] = '_';
-      removed++;
     } else {
-      *out++ = *e;
+      if (out != e) *out = *e;
+      out++;
     }
   }
+  if (!removed) return 0;
   *out = 0;
-  return removed;
+  for (unsigned long i = 0; i < removed; i++) out[1 + i] = taken[i];
+  return (long)removed;
 }

@@ -41,13 +41,16 @@ static struct {
 
 /* Whether this process is the one the driver started (or what it exec'd): not a descendant that
  * inherited the variables, such as a constructor's system(), before the server scrubbed them. */
-static int is_target(void) {
-  if (!vars[FIFO_VAR_TARGET_PID].found) return 1;
+/* The pid the driver started, or -1 where it names none (or not as a number). */
+static long target_pid(void) {
+  if (!vars[FIFO_VAR_TARGET_PID].found) return -1;
   long pid = 0;
   const char *p = vars[FIFO_VAR_TARGET_PID].value;
   for (; *p >= '0' && *p <= '9' && pid < 1L << 40; p++) pid = pid * 10 + (*p - '0');
-  return *p == '\0' && pid == sys_getpid();
+  return *p == '\0' ? pid : -1;
 }
+
+static int is_target(void) { return !vars[FIFO_VAR_TARGET_PID].found || target_pid() == sys_getpid(); }
 
 static void fsrv_copy(char *to, const char *from, size_t cap) {
   size_t i = 0;
@@ -220,6 +223,19 @@ static const char *start_name(unsigned start) {
   return start == FIFO_START_MAIN ? "main" : start == FIFO_START_INPUT ? "the first touch of the input" : "forksrv_start()";
 }
 
+/* Whether this process is a child that another copy's server forked (the linked-in and the preloaded
+ * copy in one program): not the driver's target, but made as every server's child is (run.c): the
+ * target's child, in a group of its own, to be killed with its parent. The copy's own check, its
+ * spoiled variable, fails where the program wrote over its environment's strings (to retitle
+ * itself); one the program forked itself before its start point is none of this, and one that
+ * starts a server there is named by the driver as a descendant. */
+static int in_a_servers_child(void) {
+  long target = target_pid(), pid = sys_getpid();
+  int deathsig = 0;
+  return target > 0 && pid != target && sys_getppid() == target && sys1(__NR_getpgid, 0) == pid &&
+         sys_prctl(SYS_PR_GET_PDEATHSIG, (long)&deathsig, 0) == 0 && deathsig == SYS_SIGKILL;
+}
+
 /* The driver's variables out of the environment, for the target's descendants. */
 static void scrub(char **envp) {
   fsrv_env_scrub(envp, vars, FIFO_NVARS);
@@ -235,12 +251,9 @@ int fsrv_serve(unsigned start) {
   if (self.proto == NONE || self.pending != start) return 0;
   self.pending = 0;
   /* libforksrv.a linked in and libforksrv.so preloaded too, both waiting for main: the copy that
-   * started first serves, and this one, which read the variables before, stands down. It runs in
-   * that server's child, whose pid is not the one the driver started (a program that retitled itself
-   * has written over the strings it read), or it finds the variables' names spoiled by the scrub
-   * (the protocols whose driver names no pid). forksrv_start() reaches one copy only: called in a
-   * descendant, it starts a server there, which the driver names as such. */
-  if (start != FIFO_START_DEFERRED && !is_target()) return 0;
+   * started first serves, and this one, which read the variables before, stands down in that
+   * server's children. */
+  if (in_a_servers_child()) return 0;
   if (self.request_entry && fsrv_env_spoiled(self.request_entry, request_var()->name)) return 0;
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
@@ -248,11 +261,12 @@ int fsrv_serve(unsigned start) {
     fsrv_say_line(parts);
     refuse(FIFO_NOTICE_READ_EARLY, start, 0);
   }
-  scrub(self.envp);
   /* A program that changed its environment before a later start point (a setenv, or a retitle that
-   * moves it to a copy, as setproctitle does) has another array, which its descendants get. */
+   * moves it to a copy, as setproctitle does) has another array, which its descendants get: that one
+   * first, since its strings may be the first array's, which the scrub spoils. */
   char ***environ_now = fsrv_global_object("environ");
   if (environ_now && *environ_now && *environ_now != self.envp) scrub(*environ_now);
+  scrub(self.envp);
   fsrv_resolve_before_forking();
   static struct fsrv s;
   s.reset_snapshot = fsrv_reset_snapshot(); /* each protocol decides what it can offer of it */

@@ -54,6 +54,7 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 
 #define SYS_AT_FDCWD (-100)
 #define SYS_PR_SET_PDEATHSIG 1
+#define SYS_PR_GET_PDEATHSIG 2
 #define SYS_PR_SET_CHILD_SUBREAPER 36
 #define SYS_PR_GET_CHILD_SUBREAPER 37
 #define SYS_PR_GET_TID_ADDRESS 40

@@ -18,6 +18,12 @@ load helpers
   grep -q 'ERROR: AddressSanitizer: SEGV' "$BATS_TEST_TMPDIR/crashes/c.stderr"
 }
 
+@test "started at main, an ASan target that retitles itself gets the driver's variables out of its copied environment without a leak LeakSanitizer would report" {
+  same_as_plain --start main -i "$(input a 0)" -i "$(input b 7)" -- "$T/retitle_asan"
+  [[ "$output" == *'"result":"exited","exit_code":7'* ]]
+  [[ "$output" == *'"result":"exited","exit_code":0'* ]]
+}
+
 @test "the user's own ASAN_OPTIONS win over forksrv's defaults" {
   export ASAN_OPTIONS=abort_on_error=0
   same_as_plain -i "$(input b heap-overflow)" -- "$T/asan_gcc"

@@ -75,6 +75,16 @@ codes() {
   [[ "$output" == *'"exit_code":7'* ]]
 }
 
+@test "started at main, a program that sets a variable in a constructor, which moves its environment, keeps none of the driver's variables, outcomes as plain" {
+  RETITLE_BY=setenv same_as_plain --start main -i "$(input a 0)" -i "$(input b 7)" -- "$T/retitle"
+  [[ "$output" == *'"exit_code":7'* ]]
+}
+
+@test "started at main, a program whose environment is an array in read-only memory is served, outcomes as plain" {
+  RETITLE_BY=fixed same_as_plain --start main -i "$(input a 0)" -i "$(input b 7)" -- "$T/retitle"
+  [[ "$output" == *'"exit_code":7'* ]]
+}
+
 @test "started at main, a C++ target's static initialisation runs once, outcomes as plain" {
   export COUNTER="$BATS_TEST_TMPDIR/counter"
   run -0 --separate-stderr "$FORKSRV" --start main -n 3 -- "$T/cxx_static"

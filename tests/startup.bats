@@ -123,3 +123,10 @@ SH
   run -2 --separate-stderr "$FORKSRV" --preload "$BATS_TEST_TMPDIR/no.so" -- "$T/exit_code"
   [ "$stderr" = "forksrv: preload $BATS_TEST_TMPDIR/no.so: No such file or directory" ]
 }
+
+@test "a server that would start in a descendant of the target (a constructor forks, the child goes on to main) is named as such" {
+  run -2 --separate-stderr "$FORKSRV" --start main -n 1 -- "$T/ctor_fork"
+  [[ "$stderr" =~ ^"forksrv: handshake came from pid "([0-9]+)", not from the target (pid "([0-9]+)"): a descendant started the server"$ ]]
+  [ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]
+  assert_no_leftovers
+}

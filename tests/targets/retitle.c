@@ -1,9 +1,11 @@
-/* Retitles itself in a constructor, as setproctitle() does: the environment moves to a copy, and
- * the strings it was in are written over with the title. Then exits with the number its input
- * holds, plus 100 if its environment still holds the driver's variables for the server (its FIFOs,
- * the target's pid, LD_BIND_NOW).
- * A server that reads its variables again from those strings would find them gone, and one that
- * removes them only from the array it was started with would leave them in the copy. */
+/* Changes its environment in a constructor. It retitles itself, as setproctitle() does: the
+ * environment moves to a copy, and the strings it was in are written over with the title; or, with
+ * RETITLE_BY=setenv, it sets a variable, which moves the array but keeps its strings; with
+ * RETITLE_BY=fixed, environ becomes an array of its own in read-only memory. Then exits with
+ * the number its input holds, plus 100 if its environment still holds the driver's variables for the
+ * server (its FIFOs, the target's pid, the LD_BIND_NOW it set), spoiled or not. A server that reads
+ * its variables again from the strings would find them gone, and one that removes them only from the
+ * array it was started with would leave them in the one the program has. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,16 @@ extern char **environ;
 
 __attribute__((constructor)) static void retitle(int argc, char **argv, char **envp) {
   (void)argc, (void)argv;
+  const char *by = getenv("RETITLE_BY");
+  if (by && !strcmp(by, "setenv")) {
+    setenv("RETITLED", "1", 1);
+    return;
+  }
+  static char *const fixed[] = {"PATH=/usr/bin:/bin", "LANG=C", 0}; /* read-only, once relocated */
+  if (by && !strcmp(by, "fixed")) {
+    environ = (char **)fixed;
+    return;
+  }
   size_t n = 0;
   while (envp[n]) n++;
   char **copy = calloc(n + 1, sizeof *copy);
@@ -27,7 +39,7 @@ __attribute__((constructor)) static void retitle(int argc, char **argv, char **e
 int main(int argc, char **argv) {
   char buf[256];
   read_input(argc, argv, buf, sizeof buf);
-  static const char *const driver[] = {"FORKSRV_FIFO_", "FORKSRV_TARGET_PID=", "FORKSRV_BIND_NOW=", "LD_BIND_NOW="};
+  static const char *const driver[] = {"FORKSRV_FIFO_", "FORKSRV_TARGET_PID=", "FORKSRV_BIND_NOW=", "_ORKSRV_", "_D_BIND_NOW="};
   for (char **e = environ; *e; e++)
     for (unsigned i = 0; i < sizeof driver / sizeof *driver; i++)
       if (!strncmp(*e, driver[i], strlen(driver[i]))) return atoi(buf) + 100;
