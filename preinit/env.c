@@ -195,15 +195,8 @@ const char *fsrv_env_entry(char **envp, const char *name) {
 }
 int fsrv_env_spoiled(const char *entry, const char *name) { return entry[0] == '_' && names_var(entry + 1, name + 1); }
 
-/* Removes forksrv's variables from the environment array, so that a program the target execs does not
- * see them, and spoils their names in the strings themselves, so that another copy of the server
- * (the static library and the preload both in one target) reading /proc/self/environ does not either.
- * The strings taken out go after the array's end, in the slots the others left: in an array the
- * program allocated (a retitle's copy) they may be its only pointers to them, and a leak checker
- * (LeakSanitizer) finds them there. An array without them is not written to (a program may point
- * environ at read-only memory). */
-long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars) {
-  if (!envp) return 0;
+/* One pass of fsrv_env_scrub, taking out up to 64 entries; how many it took. */
+static unsigned long scrub_some(char **envp, struct fsrv_env_var *vars, unsigned nvars, int spoil) {
   char *taken[64];
   unsigned long removed = 0;
   char **out = envp;
@@ -212,7 +205,7 @@ long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars) {
     for (unsigned i = 0; i < nvars && !ours; i++) ours = names_var(*e, vars[i].name);
     if (ours && removed < sizeof taken / sizeof taken[0]) {
       taken[removed++] = *e;
-      (*e)[0] = '_';
+      if (spoil) (*e)[0] = '_';
     } else {
       if (out != e) *out = *e;
       out++;
@@ -221,5 +214,20 @@ long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars) {
   if (!removed) return 0;
   *out = 0;
   for (unsigned long i = 0; i < removed; i++) out[1 + i] = taken[i];
+  return removed;
+}
+
+/* Removes forksrv's variables from the environment array, so that a program the target execs does not
+ * see them. The strings taken out go after the array's end, in the slots the others left: in an array
+ * the program allocated (a retitle's copy) they may be its only pointers to them, and a leak checker
+ * (LeakSanitizer) finds them there. An array without them is not written to (a program may point
+ * environ at read-only memory). spoil: their names are spoiled in the strings themselves too, so that
+ * another copy of the server (the static library and the preload both in one target) does not read
+ * them either: the strings the process started with, on its stack, which /proc/self/environ shows. */
+long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars, int spoil) {
+  if (!envp) return 0;
+  unsigned long removed = 0, some;
+  do removed += some = scrub_some(envp, vars, nvars, spoil);
+  while (some == 64);
   return (long)removed;
 }

@@ -35,7 +35,7 @@ FSRV_HIDDEN void fsrv_env_init(struct fsrv_env_parser *p, struct fsrv_env_var *v
 FSRV_HIDDEN void fsrv_env_feed(struct fsrv_env_parser *p, const char *buf, size_t n);
 FSRV_HIDDEN void fsrv_env_finish(struct fsrv_env_parser *p);
 FSRV_HIDDEN long fsrv_env_read(struct fsrv_env_var *vars, unsigned nvars);
-FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars);
+FSRV_HIDDEN long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars, int spoil);
 FSRV_HIDDEN const char *fsrv_env_entry(char **envp, const char *name);
 FSRV_HIDDEN int fsrv_env_spoiled(const char *entry, const char *name);
 struct fsrv_auxv {

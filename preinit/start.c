@@ -118,9 +118,9 @@ static const struct fsrv_env_var *request_var(void) {
 
 /* The driver's LD_BIND_NOW (it says so in FORKSRV_BIND_NOW) has done its work in this process: the
  * target's descendants bind as they would without forksrv. */
-static void scrub_bind_now(char **envp) {
+static void scrub_bind_now(char **envp, int spoil) {
   static struct fsrv_env_var bind_now = {.name = "LD_BIND_NOW"};
-  if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(envp, &bind_now, 1);
+  if (vars[FIFO_VAR_BIND_NOW].found) fsrv_env_scrub(envp, &bind_now, 1, spoil);
 }
 
 /* Reads the environment once and decides which protocol, if any, and which start point. */
@@ -143,7 +143,7 @@ static void look(char **envp, unsigned early) {
     self.proto = AFL_ONESHOT;
   if (self.proto == NATIVE && !is_target()) {
     /* It binds as the target's descendants do once the server scrubs the driver's LD_BIND_NOW. */
-    scrub_bind_now(envp);
+    scrub_bind_now(envp, 1);
     self.proto = NONE;
   }
   if (self.proto == NONE) return;
@@ -225,10 +225,10 @@ static const char *start_name(unsigned start) {
 
 /* Whether this process is a child that another copy's server forked (the linked-in and the preloaded
  * copy in one program): not the driver's target, but made as every server's child is (run.c): the
- * target's child, in a group of its own, to be killed with its parent. The copy's own check, its
+ * target's child, in a group of its own, to be killed with its parent. The copy's other check, its
  * spoiled variable, fails where the program wrote over its environment's strings (to retitle
- * itself); one the program forked itself before its start point is none of this, and one that
- * starts a server there is named by the driver as a descendant. */
+ * itself). A child the program forked itself before its start point is not one, unless it made
+ * itself so (a supervisor's child); a server it starts is named by the driver as a descendant's. */
 static int in_a_servers_child(void) {
   long target = target_pid(), pid = sys_getpid();
   int deathsig = 0;
@@ -236,10 +236,11 @@ static int in_a_servers_child(void) {
          sys_prctl(SYS_PR_GET_PDEATHSIG, (long)&deathsig, 0) == 0 && deathsig == SYS_SIGKILL;
 }
 
-/* The driver's variables out of the environment, for the target's descendants. */
-static void scrub(char **envp) {
-  fsrv_env_scrub(envp, vars, FIFO_NVARS);
-  scrub_bind_now(envp);
+/* The driver's variables out of the environment, for the target's descendants (spoil: see
+ * fsrv_env_scrub). */
+static void scrub(char **envp, int spoil) {
+  fsrv_env_scrub(envp, vars, FIFO_NVARS, spoil);
+  scrub_bind_now(envp, spoil);
 }
 
 /* Starts the server at start point `start` if that is the one pending. Returns 1 in each child of a
@@ -252,9 +253,9 @@ int fsrv_serve(unsigned start) {
   self.pending = 0;
   /* libforksrv.a linked in and libforksrv.so preloaded too, both waiting for main: the copy that
    * started first serves, and this one, which read the variables before, stands down in that
-   * server's children. */
-  if (in_a_servers_child()) return 0;
+   * server's children. The spoiled name first: it costs no system call. */
   if (self.request_entry && fsrv_env_spoiled(self.request_entry, request_var()->name)) return 0;
+  if (in_a_servers_child()) return 0;
   if ((start == FIFO_START_MAIN || start == FIFO_START_INPUT || start == FIFO_START_DEFERRED) && read_early()) {
     const char *parts[] = {"forksrv: warning: the target read its input before ", start_name(start),
                            ", where the server would fork; starting it at its entry instead", 0};
@@ -263,10 +264,11 @@ int fsrv_serve(unsigned start) {
   }
   /* A program that changed its environment before a later start point (a setenv, or a retitle that
    * moves it to a copy, as setproctitle does) has another array, which its descendants get: that one
-   * first, since its strings may be the first array's, which the scrub spoils. */
+   * first, since its strings may be the first array's, which the scrub spoils, and without spoiling
+   * any (they may be the program's own constants). */
   char ***environ_now = fsrv_global_object("environ");
-  if (environ_now && *environ_now && *environ_now != self.envp) scrub(*environ_now);
-  scrub(self.envp);
+  if (environ_now && *environ_now && *environ_now != self.envp) scrub(*environ_now, 0);
+  scrub(self.envp, 1);
   fsrv_resolve_before_forking();
   static struct fsrv s;
   s.reset_snapshot = fsrv_reset_snapshot(); /* each protocol decides what it can offer of it */

@@ -39,7 +39,8 @@ __attribute__((constructor)) static void retitle(int argc, char **argv, char **e
 int main(int argc, char **argv) {
   char buf[256];
   read_input(argc, argv, buf, sizeof buf);
-  static const char *const driver[] = {"FORKSRV_FIFO_", "FORKSRV_TARGET_PID=", "FORKSRV_BIND_NOW=", "_ORKSRV_", "_D_BIND_NOW="};
+  static const char *const driver[] = {"FORKSRV_FIFO_", "FORKSRV_TARGET_PID=", "FORKSRV_BIND_NOW=", "LD_BIND_NOW=",
+                                       "_ORKSRV_",      "_D_BIND_NOW="};
   for (char **e = environ; *e; e++)
     for (unsigned i = 0; i < sizeof driver / sizeof *driver; i++)
       if (!strncmp(*e, driver[i], strlen(driver[i]))) return atoi(buf) + 100;
