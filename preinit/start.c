@@ -23,6 +23,7 @@ enum protocol { NONE, NATIVE, CENTIPEDE, AFL, AFL_ONESHOT };
 
 static struct {
   int looked;          /* the environment was read (once per process) */
+  long looked_in;      /* the pid it was read in, where a server may start */
   enum protocol proto; /* what the environment asks for */
   unsigned pending;    /* the later start point that still has to come, or 0 */
   int served;          /* this process is a child of a server that started */
@@ -41,16 +42,13 @@ static struct {
 
 /* Whether this process is the one the driver started (or what it exec'd): not a descendant that
  * inherited the variables, such as a constructor's system(), before the server scrubbed them. */
-/* The pid the driver started, or -1 where it names none (or not as a number). */
-static long target_pid(void) {
-  if (!vars[FIFO_VAR_TARGET_PID].found) return -1;
+static int is_target(void) {
+  if (!vars[FIFO_VAR_TARGET_PID].found) return 1;
   long pid = 0;
   const char *p = vars[FIFO_VAR_TARGET_PID].value;
   for (; *p >= '0' && *p <= '9' && pid < 1L << 40; p++) pid = pid * 10 + (*p - '0');
-  return *p == '\0' ? pid : -1;
+  return *p == '\0' && pid == sys_getpid();
 }
-
-static int is_target(void) { return !vars[FIFO_VAR_TARGET_PID].found || target_pid() == sys_getpid(); }
 
 static void fsrv_copy(char *to, const char *from, size_t cap) {
   size_t i = 0;
@@ -151,6 +149,7 @@ static void look(char **envp, unsigned early) {
   self.proto = afl_instrumented(self.proto, &later);
   if (self.proto == NONE) return;
   self.pending = later == FIFO_START_MAIN || later == FIFO_START_DEFERRED ? later : early;
+  self.looked_in = sys_getpid();
   if (self.proto == NATIVE && vars[FIFO_VAR_INPUT].found && !vars[FIFO_VAR_INPUT].too_long) {
     fsrv_copy(self.input, vars[FIFO_VAR_INPUT].value, sizeof self.input);
     self.input_is_stdin = has(FIFO_VAR_INPUT_STDIN, "1");
@@ -224,15 +223,16 @@ static const char *start_name(unsigned start) {
 }
 
 /* Whether this process is a child that another copy's server forked (the linked-in and the preloaded
- * copy in one program): not the driver's target, but made as every server's child is (run.c): the
- * target's child, in a group of its own, to be killed with its parent. The copy's other check, its
- * spoiled variable, fails where the program wrote over its environment's strings (to retitle
- * itself). A child the program forked itself before its start point is not one, unless it made
- * itself so (a supervisor's child); a server it starts is named by the driver as a descendant's. */
+ * copy in one program): not the process the environment was read in, but made as every server's
+ * child is (run.c): that process's child, in a group of its own, to be killed with its parent. The
+ * copy's other check, its spoiled variable, fails where the program wrote over its environment's
+ * strings (to retitle itself), and AFL++'s protocol has none. A child the program forked itself
+ * before its start point is not one, unless it made itself so (a supervisor's child); a server it
+ * starts is named by the driver as a descendant's. */
 static int in_a_servers_child(void) {
-  long target = target_pid(), pid = sys_getpid();
+  long pid = sys_getpid();
   int deathsig = 0;
-  return target > 0 && pid != target && sys_getppid() == target && sys1(__NR_getpgid, 0) == pid &&
+  return pid != self.looked_in && sys_getppid() == self.looked_in && sys1(__NR_getpgid, 0) == pid &&
          sys_prctl(SYS_PR_GET_PDEATHSIG, (long)&deathsig, 0) == 0 && deathsig == SYS_SIGKILL;
 }
 

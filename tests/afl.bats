@@ -152,6 +152,19 @@ total_execs() {
   done
 }
 
+@test "a target with libforksrv.a linked in and libforksrv.so preloaded too runs one server at main under AFL++'s protocol: the other copy stands down in its children" {
+  mkdir "$BATS_TEST_TMPDIR/in"
+  printf 3 >"$BATS_TEST_TMPDIR/in/three"
+  printf 0 >"$BATS_TEST_TMPDIR/in/zero"
+  for afl in "${AFLS[@]}"; do
+    use_afl "$afl"
+    rm -rf "$BATS_TEST_TMPDIR/maps"
+    AFL_PRELOAD="$B/libforksrv.so" FORKSRV_START=main FORKSRV_AFL_MAP=outcome run -0 timeout 60 afl-showmap -i "$BATS_TEST_TMPDIR/in" -o "$BATS_TEST_TMPDIR/maps" -- "$T/dynamic_fsrv"
+    [ "$(cat "$BATS_TEST_TMPDIR/maps/three")" = "000004:1" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/maps/zero")" = "000001:1" ]
+  done
+}
+
 @test "under AFL++'s protocol no fd of the server's sits below 1000 in a child, persistent or not, one-shot too" {
   mkdir "$BATS_TEST_TMPDIR/in"
   printf 0 >"$BATS_TEST_TMPDIR/in/zero"

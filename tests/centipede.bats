@@ -53,3 +53,12 @@ expected() {
   [ "${lines[-1]}" = "server: exit 0" ]
   assert_no_leftovers
 }
+
+@test "the same under Centipede's protocol for a program that retitles itself, writing over the variables the other copy read: it stands down in the server's children" {
+  printf '3\n0\n' >"$BATS_TEST_TMPDIR/lines"
+  FORKSRV_START=main run -0 timeout 20 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/retitle_fsrv" "$BATS_TEST_TMPDIR/input" \
+    <"$BATS_TEST_TMPDIR/lines"
+  [ "$(grep -E '^[0-9]+: (exit|signal) ' <<<"$output")" = "$(expected "$T/retitle_fsrv" <"$BATS_TEST_TMPDIR/lines")" ]
+  [ "${lines[-1]}" = "server: exit 0" ]
+  assert_no_leftovers
+}
