@@ -581,6 +581,15 @@ static long remake(struct snap *h, const struct range *r, unsigned long start, u
   return r->end - r->start <= WHOLE_MAX ? protect(h, start, end) : 0;
 }
 
+/* A tracked range the execution unmapped, all or part of it (a runtime's arena, freed at the exit:
+ * Python's), made anew as the fork point had it: an anonymous one, whose contents the store or the
+ * server keeps. A file's cannot be (its pages would be read again from a file that may have changed
+ * since), nor a shared one. -1 then: the child ends. */
+static long remap_gone(struct snap *h, const struct range *r) {
+  if (sys_mprotect(r->start, r->end - r->start, r->prot) == 0) return 0;
+  return remake(h, r, r->start, r->end);
+}
+
 /* Whether the mapping at [start, end) is one the snapshot registered (a scan of its first page that
  * must not meet one that is not). */
 static int registered(struct snap *h, unsigned long start) {
@@ -643,26 +652,30 @@ long snap_memory_restore(struct snap *h, int retried) {
   h->hot_at = h->cand_at = 0, h->hot_last = 0;
   h->nhot[!h->now] = h->ncand[!h->now] = 0;
   if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
-  /* A mapping removed, even in part, cannot come back (mprotect fails on a hole); protections changed
-   * since are put back, so that the copies below can be written. Only when something may have changed:
-   * an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made since. */
+  /* Protections changed since are put back, so that the copies below can be written, and a mapping
+   * removed, even in part, is made anew where it can be (mprotect fails on a hole). Only when something
+   * may have changed: an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made
+   * since. */
   unsigned long size = h->at_end.vsize;
-  int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size;
+  int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size, remade = 0;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
     if (!protected_kind(h->r[i].kind)) continue;
     while (j + 1 < h->nranges && h->r[j + 1].start == h->r[j].end && h->r[j + 1].prot == h->r[i].prot &&
            protected_kind(h->r[j + 1].kind))
       j++;
-    if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) < 0) return -1;
+    if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) == 0) continue;
+    for (unsigned k = i; k <= j; k++)
+      if (remap_gone(h, &h->r[k]) < 0) return -1;
+    remade = 1;
   }
   if (check && !retried) {
     h->touched &= ~(unsigned)FSRV_TOUCHED_MAPS;
     h->vm_size = size; /* a stack grown stays so: this is the size to compare with from now on */
   }
-  /* Mappings undone since the size was read: it is not the size after this put-back, and the next
-   * execution checks the mappings whatever its size. */
-  if (retried) h->vm_size = 0;
+  /* Mappings undone or made anew since the size was read: it is not the size after this put-back, and
+   * the next execution checks the mappings whatever its size. */
+  if (retried || remade) h->vm_size = 0;
   unsigned at = 0;
   unsigned long pat = 0;
   for (unsigned i = 0; i < h->nranges;) {

@@ -160,17 +160,17 @@ assert_cov_gone() {
 }
 
 @test "a snapshot child that cannot be put back is discarded: each outcome is the direct run's, on all CPUs and on one, and one line says why, once" {
-  # At main, reset's early mapping is one of the fork point's: "unmap N" removes it, which no put-back
+  # "patch N" writes a read-only mapping of the fork point (made writable for it), which no put-back
   # undoes, and exits N (told before the child ends); "thread" leaves a thread running; "late N"
   # writes the 64 MiB heap and exits N, and a helper kills the child during the put-back.
-  inputs thread 3 'unmap 3' thread 5 segv 7 'unmap 4' 0 'late 5' 2 'late 6'
+  inputs thread 3 'patch 3' thread 5 segv 7 'patch 4' 0 'late 5' 2 'late 6'
   export HEAP_MB=64
   direct_maps "$T/reset"
   grep -qx '000004:1' "$BATS_TEST_TMPDIR/direct/2"
   grep -qx '000006:1' "$BATS_TEST_TMPDIR/direct/9"
   local thread memory
   thread=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
-  memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
+  memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
   export FORKSRV_AFL_MAP=outcome FORKSRV_START=main
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"

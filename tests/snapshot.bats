@@ -86,7 +86,7 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   assert_no_leftovers
 }
 
-@test "a mapping removed, a read-only one written or MAP_SHARED memory written ends the child (the shared write stays, as forking keeps it); a changed protection is put back, a new mapping unmapped" {
+@test "a read-only mapping written or MAP_SHARED memory written ends the child (the shared write stays, as forking keeps it); a mapping removed is made anew, a changed protection put back, a new mapping unmapped" {
   local in
   in=$(corpus 0 unmap 0 shared 0 0 protect 0 leak 0 patch 0 rawpatch 0)
   run -0 --separate-stderr "$FORKSRV" --start main --show-output -i "$in" -- "$T/reset"
@@ -96,18 +96,26 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "$output" = "$forked" ]
   run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$in" -- "$T/reset"
   read -r -a p <<<"$(pids)"
-  # 0 unmap | 0 shared | 0 0 protect 0 leak 0 patch | 0 rawpatch | 0: a protection changed is put
-  # back, a mapping left unmapped
+  # 0 unmap 0 shared | 0 0 protect 0 leak 0 patch | 0 rawpatch | 0: a mapping unmapped is made anew,
+  # a protection changed is put back, a mapping left unmapped
   [ "${p[0]}" = "${p[1]}" ]
-  [ "${p[1]}" != "${p[2]}" ]
+  [ "${p[1]}" = "${p[2]}" ]
   [ "${p[2]}" = "${p[3]}" ]
   [ "${p[3]}" != "${p[4]}" ]
   [ "${p[4]}" = "${p[10]}" ]
   [ "${p[10]}" != "${p[11]}" ]
   [ "${p[12]}" != "${p[13]}" ]
-  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
-  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that wrote to shared memory, or mapped a file shared and writable; the input after it gets a fresh fork" ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that wrote to shared memory, or mapped a file shared and writable; the input after it gets a fresh fork" ]
+  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
   [ "${#stderr_lines[@]}" -eq 3 ]
+}
+
+@test "a file's mapping of the fork point unmapped ends the child, which cannot map it anew from a file that may have changed: the next input gets a fresh fork" {
+  run -0 --separate-stderr "$FORKSRV" --reset snapshot --start main --json -i "$(corpus 0 unmapfile 0)" -- "$T/reset"
+  read -r -a p <<<"$(pids)"
+  [ "${p[0]}" = "${p[1]}" ]
+  [ "${p[1]}" != "${p[2]}" ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
 }
 
 @test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {

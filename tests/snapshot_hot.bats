@@ -62,6 +62,10 @@ hot_run() {
   hot_run 1 w9 w9 "u9 r9" "" w9 ""
 }
 
-@test "a hot page unmapped cannot come back: the next input gets a fresh child" {
-  hot_run 0 w9 w9 u9 "" w9 ""
+@test "a hot page unmapped is made anew with the fork point's contents, in the same child" {
+  hot_run 1 w9 w9 u9 "" w9 ""
+}
+
+@test "a whole mapping of the fork point unmapped, hot pages and all, is made anew with its contents, in the same child" {
+  hot_run 1 w9 w9 "$(printf 'u%d ' $(seq 0 319))" "" w9 ""
 }

@@ -2,9 +2,10 @@
  * buffer, a brk-grown area, an mmap'ed area, its first new fd, above the lowest free at the start,
  * a signal handler) and changes all of
  * it, so a state that leaks shows as a count above 0. The input picks how the execution ends or what
- * it leaves that cannot be put back: "thread", "child", "exec", "unmap" ("unmap N" exits N), "protect", "patch" (writes a
- * read-only mapping, made writable for it; "rawpatch" through the system call), "shared", "leak", "nnp", "segv", "hang",
- * "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
+ * it leaves: "thread", "child", "exec", "unmap" (a page of an anonymous mapping; "unmap N" exits N;
+ * "unmapfile": its own file's mapping), "protect", "patch" (writes a read-only mapping, made writable
+ * for it; "patch N" exits N; "rawpatch" through the system call), "shared", "leak", "nnp", "segv",
+ * "hang", "_exit", "raw", "heap N" (touch N pages of a $HEAP_MB heap), "maps" (write each of $MAPS mappings
  * made at the fork point), "fds" (close each of $FDS fds opened there), "vmpte" (print the size of
  * its page tables), "zap" (drop with MADV_DONTNEED a written page of .data, of a private mapping of
  * its own file, of the first of $MAPS and of the $HEAP_MB heap, and print what each held before and
@@ -112,10 +113,12 @@ static void *sleeper(void *arg) {
 }
 
 static void one(const char *in) {
-  if (!strcmp(in, "patch")) { /* alone: nothing else tells the put-back that the mappings changed */
+  /* Alone: nothing else tells the put-back that the mappings changed. */
+  if (!strcmp(in, "patch") || !strncmp(in, "patch ", 6)) {
     mprotect(sealed, 4096, PROT_READ | PROT_WRITE);
     sealed[0]++;
     mprotect(sealed, 4096, PROT_READ);
+    if (in[5] == ' ') exit(atoi(in + 6));
     return;
   }
   if (!strcmp(in, "rawpatch")) { /* the same through the system call itself, which no libc call sees */
@@ -140,7 +143,7 @@ static void one(const char *in) {
   if (!strcmp(in, "thread")) pthread_create(&t, 0, sleeper, 0);
   if (!strcmp(in, "child") && fork() == 0) pause();
   if (!strcmp(in, "exec")) fflush(stdout), execl("/bin/echo", "echo", "exec'd", (char *)0);
-  if (!strncmp(in, "unmap", 5)) munmap(mapped_early + 1024, 4096);
+  if (!strncmp(in, "unmap", 5)) munmap(!strcmp(in, "unmapfile") ? (void *)exe : (void *)(mapped_early + 1024), 4096);
   if (!strcmp(in, "protect")) mprotect(mapped_early, 4096, PROT_READ); /* the next input writes it */
   if (!strcmp(in, "leak")) memset(malloc(1 << 20), 1, 1 << 20); /* an mmap of its own, left mapped */
   if (!strcmp(in, "shared")) ++*shared;
