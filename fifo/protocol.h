@@ -202,7 +202,7 @@ static inline const char *fifo_discard_text(uint32_t discard) {
       [FIFO_DISCARD_IDENTITY] = "changed its uids, gids, session, process group or seccomp filter",
       [FIFO_DISCARD_SHARED] = "wrote to shared memory, or mapped a file shared and writable",
       [FIFO_DISCARD_CALL] = "made a call nothing puts back (chroot, unshare, setns, ptrace, an madvise on how memory forks, an unknown prctl)",
-      [FIFO_DISCARD_MEMORY] = "changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there)",
+      [FIFO_DISCARD_MEMORY] = "changed memory beyond putting back (unmapped a mapping of the fork point that cannot be made anew, or wrote one that was read-only there)",
       [FIFO_DISCARD_PROCESS] = "changed its limits, prctl attributes, CPUs, groups, capabilities or priorities beyond putting back",
       [FIFO_DISCARD_FDS] = "closed a fd of the fork point that could not be opened again",
       [FIFO_DISCARD_PROC] = "ended in a state /proc could not tell",

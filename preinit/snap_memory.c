@@ -555,17 +555,12 @@ static long restore_freed(struct snap *h, unsigned long a, unsigned long b) {
   return rc;
 }
 
-/* Part [start, end) of a tracked anonymous range, made anew as the fork point had it, where the
- * execution mapped something else over it (ASan's allocator maps its reserved space piece by piece,
- * with MAP_FIXED): a mapping of the range's protection, registered, and its pages that had contents
- * given them back and protected. */
-static long remake(struct snap *h, const struct range *r, unsigned long start, unsigned long end) {
+/* Part [start, end) of a tracked anonymous range, mapped anew: registered, and its pages that had
+ * contents given them back and protected. */
+static long fill(struct snap *h, const struct range *r, unsigned long start, unsigned long end) {
   unsigned long pat = 0, a = start, until;
-  if (r->file || r->shared || (r->kind != RESTORED && r->kind != WATCHED)) return -1;
-  long m = sys6(__NR_mmap, (long)start, (long)(end - start), r->prot, SYS_MAP_PRIVATE_ANON_NORESERVE | 0x10 /* MAP_FIXED */,
-                -1, 0);
   struct sys_uffdio_register reg = {start, end - start, SYS_UFFDIO_REGISTER_MODE_WP, 0};
-  if ((unsigned long)m != start || sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) return -1;
+  if (sys_ioctl(h->uffd, SYS_UFFDIO_REGISTER, &reg) < 0) return -1;
   for (; a < end; a = until < end ? until : end) {
     if (!had_contents(h, &pat, a, &until)) continue;
     unsigned long stop = until < end ? until : end;
@@ -581,13 +576,38 @@ static long remake(struct snap *h, const struct range *r, unsigned long start, u
   return r->end - r->start <= WHOLE_MAX ? protect(h, start, end) : 0;
 }
 
-/* A tracked range the execution unmapped, all or part of it (a runtime's arena, freed at the exit:
- * Python's), made anew as the fork point had it: an anonymous one, whose contents the store or the
- * server keeps. A file's cannot be (its pages would be read again from a file that may have changed
- * since), nor a shared one. -1 then: the child ends. */
-static long remap_gone(struct snap *h, const struct range *r) {
-  if (sys_mprotect(r->start, r->end - r->start, r->prot) == 0) return 0;
-  return remake(h, r, r->start, r->end);
+/* Whether part of the range can be mapped anew as the fork point had it: an anonymous private range
+ * (not the stack, which would not grow through it), whose contents the store or the server keeps. A
+ * file's cannot be (its pages would be read again from a file that may have changed since), nor a
+ * shared one. */
+static int remakable(const struct range *r) {
+  return !r->file && !r->shared && !r->stack && (r->kind == RESTORED || r->kind == WATCHED);
+}
+
+/* Part [start, end) of a tracked anonymous range, made anew as the fork point had it, where the
+ * execution mapped something else over it (ASan's allocator maps its reserved space piece by piece,
+ * with MAP_FIXED). */
+static long remake(struct snap *h, const struct range *r, unsigned long start, unsigned long end) {
+  if (!remakable(r)) return -1;
+  long m = sys6(__NR_mmap, (long)start, (long)(end - start), r->prot, SYS_MAP_PRIVATE_ANON_NORESERVE | 0x10 /* MAP_FIXED */,
+                -1, 0);
+  return (unsigned long)m == start ? fill(h, r, start, end) : -1;
+}
+
+/* Part [start, end) of a range with the fork point's protection again, and what the execution
+ * unmapped of it (a runtime's arena, freed at the exit: Python's) mapped anew: a part wholly mapped
+ * only gets its protection back, a part wholly unmapped is mapped anew (MAP_FIXED_NOREPLACE fails
+ * where anything is mapped), and one with both is halved. -1 where that cannot be: the child ends. */
+static long remap_gone(struct snap *h, const struct range *r, unsigned long start, unsigned long end) {
+  long rc = sys_mprotect(start, end - start, r->prot);
+  if (rc == 0) return 0;
+  if (rc != -ENOMEM || !remakable(r)) return -1;
+  long m = sys6(__NR_mmap, (long)start, (long)(end - start), r->prot,
+                SYS_MAP_PRIVATE_ANON_NORESERVE | SYS_MAP_FIXED_NOREPLACE, -1, 0);
+  if ((unsigned long)m == start) return fill(h, r, start, end);
+  if (m != -EEXIST || end - start <= SNAP_PAGE) return -1;
+  unsigned long mid = start + ((end - start) / 2 & ~(SNAP_PAGE - 1));
+  return remap_gone(h, r, start, mid) < 0 ? -1 : remap_gone(h, r, mid, end);
 }
 
 /* Whether the mapping at [start, end) is one the snapshot registered (a scan of its first page that
@@ -621,6 +641,8 @@ static int undo_new(struct snap *h, const struct map *m) {
   return 0;
 }
 
+static unsigned long page_up(unsigned long a) { return (a + SNAP_PAGE - 1) & ~(SNAP_PAGE - 1); }
+
 /* Whether a put-back scans the range. A program writes a read-only mapping only after changing its
  * protection (or through /proc/self/mem), so a file's read-only mapping (a library's code and
  * constants) is scanned only when a protection may have changed: walking them cost a small target's
@@ -651,12 +673,15 @@ long snap_memory_restore(struct snap *h, int retried) {
   h->hot_ok = !retried && ++h->puts % SNAP_HOT_PRUNE != 0;
   h->hot_at = h->cand_at = 0, h->hot_last = 0;
   h->nhot[!h->now] = h->ncand[!h->now] = 0;
-  if ((unsigned long)sys_brk(0) != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
+  unsigned long brk_end = (unsigned long)sys_brk(0);
+  if (brk_end != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* Protections changed since are put back, so that the copies below can be written, and a mapping
    * removed, even in part, is made anew where it can be (mprotect fails on a hole). Only when something
    * may have changed: an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made
    * since. */
-  unsigned long size = h->at_end.vsize;
+  /* The size mapped at the end, but for what brk grew (undone above), behind which an unmap of as
+   * many pages would hide. */
+  unsigned long size = h->at_end.vsize - (page_up(brk_end) - page_up(h->brk));
   int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size, remade = 0;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
     j = i;
@@ -666,7 +691,7 @@ long snap_memory_restore(struct snap *h, int retried) {
       j++;
     if (sys_mprotect(h->r[i].start, h->r[j].end - h->r[i].start, h->r[i].prot) == 0) continue;
     for (unsigned k = i; k <= j; k++)
-      if (remap_gone(h, &h->r[k]) < 0) return -1;
+      if (remap_gone(h, &h->r[k], h->r[k].start, h->r[k].end) < 0) return -1;
     remade = 1;
   }
   if (check && !retried) {

@@ -170,7 +170,7 @@ assert_cov_gone() {
   grep -qx '000006:1' "$BATS_TEST_TMPDIR/direct/9"
   local thread memory
   thread=$(said "forksrv: note: a snapshot child left a thread running: the next input gets a fresh fork (said once)")
-  memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
+  memory=$(said "forksrv: note: a snapshot child changed memory beyond putting back (unmapped a mapping of the fork point that cannot be made anew, or wrote one that was read-only there): the next input gets a fresh fork (said once)")
   export FORKSRV_AFL_MAP=outcome FORKSRV_START=main
   for afl in "${AFLS[@]}"; do
     use_afl "$afl"

@@ -106,7 +106,7 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   [ "${p[10]}" != "${p[11]}" ]
   [ "${p[12]}" != "${p[13]}" ]
   [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that wrote to shared memory, or mapped a file shared and writable; the input after it gets a fresh fork" ]
-  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
+  [ "${stderr_lines[1]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a mapping of the fork point that cannot be made anew, or wrote one that was read-only there); the input after it gets a fresh fork" ]
   [ "${#stderr_lines[@]}" -eq 3 ]
 }
 
@@ -115,7 +115,7 @@ pids() { grep -o '"pid":[0-9]*' <<<"$output" | cut -d: -f2 | tr '\n' ' '; }
   read -r -a p <<<"$(pids)"
   [ "${p[0]}" = "${p[1]}" ]
   [ "${p[1]}" != "${p[2]}" ]
-  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a file's mapping of the fork point, or wrote one that was read-only there); the input after it gets a fresh fork" ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset discarded its child after an input that changed memory beyond putting back (unmapped a mapping of the fork point that cannot be made anew, or wrote one that was read-only there); the input after it gets a fresh fork" ]
 }
 
 @test "a target with a 1 GiB heap is put back in place: every written page is found fresh the next time" {

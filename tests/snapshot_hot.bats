@@ -69,3 +69,15 @@ hot_run() {
 @test "a whole mapping of the fork point unmapped, hot pages and all, is made anew with its contents, in the same child" {
   hot_run 1 w9 w9 "$(printf 'u%d ' $(seq 0 319))" "" w9 ""
 }
+
+@test "a page unmapped from a small mapping, whose contents the snapshot keeps itself, is made anew with them" {
+  hot_run 1 "v3 v0" "" v7 ""
+}
+
+@test "the same page unmapped by every input is made anew after each" {
+  hot_run 1 u9 u9 u9 v2 v2 ""
+}
+
+@test "a page unmapped while brk grows by one page more than in the input before is still made anew" {
+  hot_run 1 b5 "b6 u9" "" "b2 v1" "b3" ""
+}
