@@ -219,16 +219,27 @@ static long protect(struct snap *h, unsigned long start, unsigned long end) {
  * present table, write-protected (the whole range, if small), and, for a range kept in the store,
  * copied there. A private file mapping's other pages are the file's, read when first touched, as in
  * a fork's child: dropped again once written (reading them now would cost a copy of the whole file,
- * and fault with SIGBUS where the mapping runs past the file's end). */
+ * and fault with SIGBUS where the mapping runs past the file's end). A guard page (MADV_GUARD_INSTALL)
+ * looks swapped out but has no contents, and no write protection either: every scan would find it
+ * written, and a put-back touching it die. The recording fails on one, and every input gets a fresh
+ * fork (kernels before 6.14, which cannot tell one, are asked without). */
 static long record_present(struct snap *h, const struct range *r) {
+  static uint64_t guard = SYS_PAGE_IS_GUARD;
   int stored = r->kind == RESTORED && !r->lent, whole = r->end - r->start <= WHOLE_MAX;
   struct sys_pm_scan_arg a = {.size = sizeof a, .flags = whole ? 0 : SYS_PM_SCAN_WP_MATCHING, .start = r->start,
                               .end = r->end, .vec = (unsigned long)h->vec, .vec_len = SNAP_VEC_LEN,
                               .category_anyof_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED,
-                              .return_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED};
+                              .return_mask = SYS_PAGE_IS_PRESENT | SYS_PAGE_IS_SWAPPED | guard};
   for (;;) {
     long n = sys_ioctl(h->pagemap, SYS_PAGEMAP_SCAN, &a);
+    if (n == -EINVAL && guard) {
+      a.return_mask &= ~guard;
+      guard = 0;
+      continue;
+    }
     if (n < 0) return n;
+    for (long i = 0; i < n; i++)
+      if (h->vec[i].categories & guard) return -EOPNOTSUPP;
     for (long i = 0; i < n; i++) {
       unsigned long start = h->vec[i].start, end = h->vec[i].end;
       struct snap_extent *last = h->npresent ? &h->present[h->npresent - 1] : 0;

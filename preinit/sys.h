@@ -179,6 +179,7 @@ struct sys_pm_scan_arg {
 #define SYS_PAGE_IS_PRESENT (1ull << 3)
 #define SYS_PAGE_IS_SWAPPED (1ull << 4)
 #define SYS_PAGE_IS_PFNZERO (1ull << 5)
+#define SYS_PAGE_IS_GUARD (1ull << 8) /* Linux 6.14 */
 
 static inline long sys_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *st) {
   return sys5(__NR_statx, dfd, path, flags, mask, st);

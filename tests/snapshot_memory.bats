@@ -84,3 +84,12 @@ kb() { awk '{ print $2 }' <<<"$1"; }
   [ "$(grep -c '"result":"exited","exit_code":0' <<<"$output")" -eq 3 ]
   [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
 }
+
+@test "a guard page at the fork point (MADV_GUARD_INSTALL), which no put-back can keep from seeming written, is not recorded: one warning, and every input runs as directly in a fresh fork" {
+  run "$T/guard" </dev/null
+  [ "$output" != "unsupported" ] || skip "no guard pages in this kernel"
+  same_as_plain --reset snapshot --start main -i "$(input a 0)" -i "$(input b 5)" -i "$(input c 0)" -i "$(input d 0)" -- "$T/guard"
+  [[ "$output" == *'"result":"exited","exit_code":5'* ]]
+  [ "$(grep -o '"pid":[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 4 ]
+  [ "${stderr_lines[0]}" = "forksrv: warning: snapshot reset could not record the state at the fork point: the target's mappings could not be tracked: Operation not supported; each input gets a fresh fork from now on" ]
+}
