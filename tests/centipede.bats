@@ -43,22 +43,27 @@ expected() {
   assert_no_leftovers
 }
 
-@test "a target with libforksrv.a linked in and libforksrv.so preloaded too runs one server at main under Centipede's protocol: the copy that starts second finds the variables spoiled" {
-  printf '3\n0\n7\n' >"$BATS_TEST_TMPDIR/lines"
-  # Two servers would read the same triggers, and the client wait for a status that never comes.
-  FORKSRV_START=main run -0 timeout 20 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/dynamic_fsrv" "$BATS_TEST_TMPDIR/input" \
+# served_once TARGET LINE...: TARGET, with libforksrv.a linked in and libforksrv.so preloaded too, at
+# main under Centipede's protocol, one LINE per input: each outcome is the direct run's, and the
+# server exits when the client is done. Two servers would read the same triggers, and the client
+# wait for a status that never comes.
+served_once() {
+  local target=$1
+  shift
+  printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/lines"
+  FORKSRV_START=main run -0 timeout 20 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$target" "$BATS_TEST_TMPDIR/input" \
     <"$BATS_TEST_TMPDIR/lines"
   # The target's own output ("input '3'") comes through beside the client's lines.
-  [ "$(grep -E '^[0-9]+: (exit|signal) ' <<<"$output")" = "$(expected "$T/dynamic_fsrv" <"$BATS_TEST_TMPDIR/lines")" ]
+  [ "$(grep -E '^[0-9]+: (exit|signal) ' <<<"$output")" = "$(expected "$target" <"$BATS_TEST_TMPDIR/lines")" ]
   [ "${lines[-1]}" = "server: exit 0" ]
+}
+
+@test "a target with libforksrv.a linked in and libforksrv.so preloaded too runs one server at main under Centipede's protocol: the copy that starts second finds the variables spoiled" {
+  served_once "$T/dynamic_fsrv" 3 0 7
   assert_no_leftovers
 }
 
 @test "the same under Centipede's protocol for a program that retitles itself, writing over the variables the other copy read: it stands down in the server's children" {
-  printf '3\n0\n' >"$BATS_TEST_TMPDIR/lines"
-  FORKSRV_START=main run -0 timeout 20 "$T/centipede_client" 0 "$B/libforksrv.so" "$BATS_TEST_TMPDIR/input" "$T/retitle_fsrv" "$BATS_TEST_TMPDIR/input" \
-    <"$BATS_TEST_TMPDIR/lines"
-  [ "$(grep -E '^[0-9]+: (exit|signal) ' <<<"$output")" = "$(expected "$T/retitle_fsrv" <"$BATS_TEST_TMPDIR/lines")" ]
-  [ "${lines[-1]}" = "server: exit 0" ]
+  served_once "$T/retitle_fsrv" 3 0
   assert_no_leftovers
 }
