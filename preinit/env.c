@@ -195,28 +195,6 @@ const char *fsrv_env_entry(char **envp, const char *name) {
 }
 int fsrv_env_spoiled(const char *entry, const char *name) { return entry[0] == '_' && names_var(entry + 1, name + 1); }
 
-/* One pass of fsrv_env_scrub, taking out up to 64 entries; how many it took. */
-static unsigned long scrub_some(char **envp, struct fsrv_env_var *vars, unsigned nvars, int spoil) {
-  char *taken[64];
-  unsigned long removed = 0;
-  char **out = envp;
-  for (char **e = envp; *e; e++) {
-    int ours = 0;
-    for (unsigned i = 0; i < nvars && !ours; i++) ours = names_var(*e, vars[i].name);
-    if (ours && removed < sizeof taken / sizeof taken[0]) {
-      taken[removed++] = *e;
-      if (spoil) (*e)[0] = '_';
-    } else {
-      if (out != e) *out = *e;
-      out++;
-    }
-  }
-  if (!removed) return 0;
-  *out = 0;
-  for (unsigned long i = 0; i < removed; i++) out[1 + i] = taken[i];
-  return removed;
-}
-
 /* Removes forksrv's variables from the environment array, so that a program the target execs does not
  * see them. The strings taken out go after the array's end, in the slots the others left: in an array
  * the program allocated (a retitle's copy) they may be its only pointers to them, and a leak checker
@@ -225,9 +203,21 @@ static unsigned long scrub_some(char **envp, struct fsrv_env_var *vars, unsigned
  * another copy of the server (the static library and the preload both in one target) does not read
  * them either: the strings the process started with, on its stack, which /proc/self/environ shows. */
 long fsrv_env_scrub(char **envp, struct fsrv_env_var *vars, unsigned nvars, int spoil) {
-  if (!envp) return 0;
-  unsigned long removed = 0, some;
-  do removed += some = scrub_some(envp, vars, nvars, spoil);
-  while (some == 64);
-  return (long)removed;
+  long removed = 0;
+  for (char **e = envp; e && *e;) {
+    int ours = 0;
+    for (unsigned i = 0; i < nvars && !ours; i++) ours = names_var(*e, vars[i].name);
+    if (!ours) {
+      e++;
+      continue;
+    }
+    /* The rest moves down a slot, and the string goes where the end was. */
+    char *taken = *e, **q = e;
+    if (spoil) taken[0] = '_';
+    for (; q[1]; q++) q[0] = q[1];
+    q[0] = 0;
+    q[1] = taken;
+    removed++;
+  }
+  return removed;
 }

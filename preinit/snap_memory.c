@@ -688,10 +688,8 @@ long snap_memory_restore(struct snap *h, int retried) {
   if (brk_end != h->brk && (unsigned long)sys_brk(h->brk) != h->brk) return -1;
   /* Protections changed since are put back, so that the copies below can be written, and a mapping
    * removed, even in part, is made anew where it can be (mprotect fails on a hole). Only when something
-   * may have changed: an mprotect through libforksrv.so, fewer or more pages mapped, a mapping made
-   * since. */
-  /* The size mapped at the end, but for what brk grew (undone above), behind which an unmap of as
-   * many pages would hide. */
+   * may have changed: an mprotect through libforksrv.so, fewer or more pages mapped (not counting what
+   * brk grew, undone above, behind which an unmap of as many pages would hide), a mapping made since. */
   unsigned long size = h->at_end.vsize - (page_up(brk_end) - page_up(h->brk));
   int check = retried || !fsrv_sees_calls || (h->touched & FSRV_TOUCHED_MAPS) || size != h->vm_size, remade = 0;
   for (unsigned i = 0, j; check && i < h->nranges; i = j + 1) {
